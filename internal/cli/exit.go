@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Exit codes, documented in `dbtlink --help` and the README. Scripts and CI
+// branch on them, so they never change meaning.
+const (
+	ExitOK            = 0 // success
+	ExitRunError      = 1 // the dbt Cloud run ended in error
+	ExitUsage         = 2 // bad flags, arguments or configuration
+	ExitRunCancelled  = 3 // the run was cancelled (by a user, a timeout in dbt Cloud, or us)
+	ExitWaitTimeout   = 4 // --timeout passed before the run finished
+	ExitAuth          = 5 // authentication or permission failure
+	ExitNotFound      = 6 // an object was not found, or a name matched several
+	ExitUpstream      = 7 // dbt Cloud or the network failed after retries
+	exitCodesHelpText = `Exit codes:
+  0  success
+  1  the run ended in error
+  2  usage or configuration error
+  3  the run was cancelled
+  4  waiting timed out (--timeout)
+  5  authentication or permission failure
+  6  not found, or a name matched more than one object
+  7  dbt Cloud or network failure after retries`
+)
+
+// ExitError carries an exit code with the error that caused it. Commands
+// return it (wrapped or not) and Main maps it to the process status.
+type ExitError struct {
+	Code int
+	Err  error
+	// Silent errors have already been reported to the user (for example a run
+	// that failed, whose failure was printed in full), so Main prints nothing.
+	Silent bool
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// withCode wraps err so that the process exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+// usageError is for bad flags or arguments: exit 2.
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// classifiers map errors from the packages the CLI uses to exit codes. Each
+// area registers its own in an init function next to the code that knows the
+// errors, so this file need not import every package.
+var classifiers []func(error) (int, bool)
+
+// exitCode decides the process status for an error returned by a command.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	for _, c := range classifiers {
+		if code, ok := c(err); ok {
+			return code
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitRunCancelled
+	}
+	return ExitUsage
+}
