@@ -1,0 +1,15 @@
+package connection
+
+import "github.com/dbtlink/dbtlink/dbtcloud"
+
+// DefaultHost is the host used when a source names none: dbt-cloud-cli and
+// Airflow's dbt Cloud provider both fall back to the legacy US multi-tenant
+// host.
+const DefaultHost = "https://cloud.getdbt.com"
+
+// NormalizeHost returns the canonical "https://host" form of a pasted host,
+// delegating to [dbtcloud.NormalizeHost] so that every part of dbtlink
+// accepts the same spellings.
+func NormalizeHost(raw string) (string, error) {
+	return dbtcloud.NormalizeHost(raw)
+}
