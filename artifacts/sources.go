@@ -1,0 +1,127 @@
+package artifacts
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// SourcesResults is the content of a sources.json (source freshness, schema
+// v1 to v3).
+type SourcesResults struct {
+	Metadata    Metadata
+	ElapsedTime float64
+	Results     []FreshnessResult
+}
+
+// FreshnessResult is the freshness check of one source.
+type FreshnessResult struct {
+	UniqueID string
+	// Status is pass, warn, error or runtime error (lower-cased).
+	Status                string
+	MaxLoadedAt           time.Time
+	SnapshottedAt         time.Time
+	MaxLoadedAtTimeAgoInS float64
+	Criteria              *Freshness
+	// Error is the error text of a runtime error; Message is message (v3)
+	// or, when absent, Error.
+	Error         string
+	Message       string
+	ExecutionTime float64
+	ThreadID      string
+}
+
+// ReadSources reads a sources.json.
+func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
+	d, done, err := start(r, KindSources, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	s := &SourcesResults{}
+	var sawResults bool
+	err = d.top(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "metadata":
+			err = d.readMetadata(&s.Metadata)
+		case "elapsed_time":
+			s.ElapsedTime, _, err = d.num()
+		case "results":
+			sawResults = true
+			err = d.array(func() error {
+				if d.peek() != '{' {
+					return d.skip()
+				}
+				res, err := d.readFreshnessResult()
+				s.Results = append(s.Results, res)
+				return err
+			})
+		default:
+			err = d.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkKind(&s.Metadata); err != nil {
+		return nil, err
+	}
+	if s.Metadata.SchemaURL == "" && !sawResults {
+		return nil, &Error{Name: d.name, Kind: KindSources, Offset: -1,
+			Err: fmt.Errorf("%w: no dbt_schema_version and no results", ErrNotArtifact)}
+	}
+	return s, nil
+}
+
+// ReadSourcesFile reads source freshness results from a .json or
+// gzip-compressed file.
+func ReadSourcesFile(path string, opts ...Option) (*SourcesResults, error) {
+	var s *SourcesResults
+	err := withFile(path, KindSources, opts, func(r io.Reader, opts []Option) error {
+		var err error
+		s, err = ReadSources(r, opts...)
+		return err
+	})
+	return s, err
+}
+
+func (d *dec) readFreshnessResult() (FreshnessResult, error) {
+	var res FreshnessResult
+	err := d.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "unique_id":
+			res.UniqueID, err = d.istr()
+		case "status":
+			var s string
+			s, err = d.istr()
+			res.Status = d.intern([]byte(strings.ToLower(s)))
+		case "max_loaded_at":
+			res.MaxLoadedAt, err = d.timeVal()
+		case "snapshotted_at":
+			res.SnapshottedAt, err = d.timeVal()
+		case "max_loaded_at_time_ago_in_s":
+			res.MaxLoadedAtTimeAgoInS, _, err = d.num()
+		case "criteria":
+			res.Criteria, err = d.readFreshness()
+		case "error":
+			res.Error, err = d.str()
+		case "message":
+			res.Message, err = d.str()
+		case "execution_time":
+			res.ExecutionTime, _, err = d.num()
+		case "thread_id":
+			res.ThreadID, err = d.istr()
+		default:
+			err = d.skip()
+		}
+		return err
+	})
+	if res.Message == "" {
+		res.Message = res.Error
+	}
+	return res, err
+}
