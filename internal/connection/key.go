@@ -47,11 +47,11 @@ func ParseKey(s string) (Key, error) {
 	if s == "" {
 		return Key{}, errors.New("the key is empty; generate one with: head -c 32 /dev/urandom | base64")
 	}
-	var raw []byte
-	if len(s) == 2*keySize {
-		if b, err := hex.DecodeString(s); err == nil {
-			raw = b
-		}
+	// Hex is tried first: any hex string is also valid base64, and reading
+	// 64 hex digits as base64 would report a confusing length.
+	raw, err := hex.DecodeString(s)
+	if err != nil {
+		raw = nil
 	}
 	if raw == nil {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
