@@ -141,9 +141,9 @@ func TestStorePermissions(t *testing.T) {
 	s := newTestStore(t, nil)
 	mustAdd(t, s, testConn("a"))
 	for path, want := range map[string]os.FileMode{
-		s.Dir():     0o700,
-		s.Path():    0o600,
-		s.KeyPath(): 0o600,
+		s.Dir():                              0o700,
+		s.Path():                             0o600,
+		s.KeyPath():                          0o600,
 		filepath.Join(s.Dir(), lockFileName): 0o600,
 	} {
 		fi, err := os.Stat(path)
