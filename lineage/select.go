@@ -593,7 +593,7 @@ type bitset []uint64
 
 func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 
-func (b bitset) add(i int32)     { b[i>>6] |= 1 << (uint(i) & 63) }
+func (b bitset) add(i int32)      { b[i>>6] |= 1 << (uint(i) & 63) }
 func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
 func (b bitset) clone() bitset    { return slices.Clone(b) }
 
