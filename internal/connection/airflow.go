@@ -134,6 +134,11 @@ func parseAirflowURI(v string) (*airflowConn, error) {
 	path, query, _ := strings.Cut(tail, "?")
 
 	hostport := netloc
+	if !strings.Contains(netloc, "@") && strings.Contains(tail, "@") {
+		// Python would read this the same way, but the user almost surely
+		// pasted a token containing '/', '?' or '#' without encoding it.
+		return nil, errors.New("the login or password contains '/', '?' or '#'; percent-encode them (e.g. with urllib.parse.quote(token, safe=''))")
+	}
 	if i := strings.LastIndex(netloc, "@"); i >= 0 {
 		userinfo := netloc[:i]
 		hostport = netloc[i+1:]
