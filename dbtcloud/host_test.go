@@ -1,0 +1,94 @@
+package dbtcloud
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalizeHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		{"cloud.getdbt.com", "https://cloud.getdbt.com"},
+		{"  cloud.getdbt.com  ", "https://cloud.getdbt.com"},
+		{"https://cloud.getdbt.com", "https://cloud.getdbt.com"},
+		{"https://cloud.getdbt.com/", "https://cloud.getdbt.com"},
+		{"HTTPS://Cloud.GetDBT.com/", "https://cloud.getdbt.com"},
+		{"https://emea.dbt.com/api", "https://emea.dbt.com"},
+		{"https://emea.dbt.com/api/", "https://emea.dbt.com"},
+		{"emea.dbt.com/api/v2", "https://emea.dbt.com"},
+		{"https://au.dbt.com/api/v2/", "https://au.dbt.com"},
+		{"https://au.dbt.com/api/v3", "https://au.dbt.com"},
+		{"https://ab123.us1.dbt.com/", "https://ab123.us1.dbt.com"},
+		{"ab123.eu2.dbt.com", "https://ab123.eu2.dbt.com"},
+		{"dbt.acme-corp.example", "https://dbt.acme-corp.example"},
+		{"https://dbt.acme.example:8443/api/v2", "https://dbt.acme.example:8443"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://localhost:9000/api/v2/", "http://localhost:9000"},
+		{"http://[::1]:9000", "http://[::1]:9000"},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeHost(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("NormalizeHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestNormalizeHostRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, wantMsg string
+	}{
+		{"", "empty host"},
+		{"   ", "empty host"},
+		{"https://cloud.getdbt.com/deploy/1/projects", "unexpected path"},
+		{"https://cloud.getdbt.com/api/v4", "unexpected path"},
+		{"https://cloud.getdbt.com/?x=1", "query"},
+		{"https://cloud.getdbt.com/#frag", "query or fragment"},
+		{"https://user:hunter2@cloud.getdbt.com", "user credentials"},
+		{"ftp://cloud.getdbt.com", "unsupported scheme"},
+		{"http://cloud.getdbt.com", "plain http"},
+		{"https://", "no host name"},
+		{"https://cloud_getdbt.com", "invalid character"},
+		{"https://cloud.getdbt.com:", "empty port"},
+		{"https://bad..host", "malformed"},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeHost(tt.in)
+		if err == nil {
+			t.Errorf("NormalizeHost(%q) = %q, want error", tt.in, got)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "expected a dbt Cloud access URL") {
+			t.Errorf("NormalizeHost(%q) error %q, want it to mention %q and the expected form", tt.in, err, tt.wantMsg)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
+
+func TestDiscoveryURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		{"cloud.getdbt.com", "https://metadata.cloud.getdbt.com/graphql"},
+		{"https://cloud.getdbt.com/api/v2", "https://metadata.cloud.getdbt.com/graphql"},
+		{"https://emea.dbt.com", "https://metadata.emea.dbt.com/graphql"},
+		{"au.dbt.com", "https://metadata.au.dbt.com/graphql"},
+		{"https://ab123.us1.dbt.com", "https://ab123.metadata.us1.dbt.com/graphql"},
+		{"xy9.eu2.dbt.com/", "https://xy9.metadata.eu2.dbt.com/graphql"},
+		{"cd45.jp1.dbt.com", "https://cd45.metadata.jp1.dbt.com/graphql"},
+		{"acme.getdbt.com", "https://metadata.acme.getdbt.com/graphql"},
+		{"dbt.acme.example:8443", "https://metadata.dbt.acme.example:8443/graphql"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/graphql"},
+	}
+	for _, tt := range tests {
+		if got := DiscoveryURL(tt.in); got != tt.want {
+			t.Errorf("DiscoveryURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
