@@ -57,9 +57,13 @@ type criterion struct {
 //
 // Semantics are those of `dbt ls` without indirect selection: graph operators
 // return every reachable node, tests included, and a bare selection does not add
-// the tests attached to it (dbt build's eager indirect selection does). Other
-// differences from dbt: path globs match against manifest paths rather than the
-// file system; a '+' inside a value is rejected instead of matching nothing;
+// the tests attached to it (dbt build's eager indirect selection does).
+//
+// Following dbt has surprising consequences: a wildcard fqn part matches the
+// rest of the dotted fqn, so "stg_*" finds only models at the top of a package
+// while "*.stg_*" finds them in folders, and "package.model" without the folder
+// matches nothing. Differences from dbt: path globs match manifest paths, not
+// the file system; a '+' inside a value is rejected instead of matching nothing;
 // state, result, source_status and version need inputs the manifest alone does
 // not give and are refused. A selector that matches nothing is not an error,
 // like in dbt; it yields no ids.
@@ -208,6 +212,9 @@ func parseCriterion(raw string) (criterion, error) {
 	}
 	if c.method == "" {
 		c.method = defaultMethod(c.value)
+	}
+	if c.method == "fqn" && strings.Contains(c.value, "@") {
+		return bad(`unexpected '@' inside %q; '@' goes first ("@orders") and does not combine with '+'`, c.value)
 	}
 	if strings.Contains(c.value, "+") && c.method != "path" && c.method != "file" {
 		return bad(`unexpected '+' inside %q; graph operators go at the start ("2+orders") or the end ("orders+1")`, c.value)
