@@ -1,0 +1,213 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+)
+
+// CheckStatus is the outcome of one diagnosis step.
+type CheckStatus string
+
+// The outcomes of a check.
+const (
+	CheckPass CheckStatus = "pass"
+	CheckFail CheckStatus = "fail"
+	// CheckSkip means an earlier failure made the check impossible.
+	CheckSkip CheckStatus = "skip"
+)
+
+// The checks Diagnose runs, in order.
+const (
+	CheckHost    = "host"    // DNS, TCP and TLS to the access URL
+	CheckToken   = "token"   // the API accepts the token
+	CheckAccount = "account" // the token can read the account
+)
+
+// Check is one line of a [Report].
+type Check struct {
+	Name   string // CheckHost, CheckToken or CheckAccount
+	Status CheckStatus
+	// Message is one plain sentence saying what was found and, on
+	// failure, what to do. It never contains the token.
+	Message string
+	// Err is the underlying error, for verbose output; nil on success.
+	Err error
+}
+
+// AccountInfo is an account the token can see.
+type AccountInfo struct {
+	ID   int64
+	Name string
+}
+
+// Report is the result of [Diagnose].
+type Report struct {
+	Host      string
+	AccountID int64
+	Checks    []Check
+	// Accounts lists the accounts the token can see, when dbt Cloud would
+	// say; it helps fix a wrong account id.
+	Accounts []AccountInfo
+}
+
+// OK reports whether every check passed.
+func (r Report) OK() bool {
+	for _, c := range r.Checks {
+		if c.Status != CheckPass {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// String renders the report as lines of "status  check: message".
+func (r Report) String() string {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "%-4s  %s: %s\n", c.Status, c.Name, c.Message)
+	}
+	if len(r.Accounts) > 0 {
+		b.WriteString("accounts this token can see:\n")
+		for _, a := range r.Accounts {
+			fmt.Fprintf(&b, "  %d  %s\n", a.ID, a.Name)
+		}
+	}
+	return b.String()
+}
+
+// multiTenantHosts are the shared hosts on which a valid token of an
+// account living in a cell (PREFIX.REGION.dbt.com) is answered with 401.
+var multiTenantHosts = map[string]bool{
+	"https://cloud.getdbt.com": true,
+	"https://emea.dbt.com":     true,
+	"https://au.dbt.com":       true,
+}
+
+// Diagnose checks that client's host is reachable, that its token is
+// accepted and that it can read account accountID, stopping at the first
+// failure, and lists the accounts the token can see. It is meant for
+// `dbtlink connection test`; build the client with few retries
+// (dbtcloud.WithRetryPolicy) so a broken connection is reported quickly.
+func Diagnose(ctx context.Context, client *dbtcloud.Client, accountID int64) Report {
+	host := client.Host()
+	r := Report{Host: host, AccountID: accountID}
+	acct, _, err := client.Accounts.Get(ctx, accountID)
+	if err == nil {
+		r.Checks = []Check{
+			{Name: CheckHost, Status: CheckPass, Message: fmt.Sprintf("%s is reachable.", host)},
+			{Name: CheckToken, Status: CheckPass, Message: "The token was accepted."},
+			{Name: CheckAccount, Status: CheckPass, Message: fmt.Sprintf("Account %d (%s) is readable with this token.", accountID, acct.Name)},
+		}
+		return r
+	}
+
+	var ae *dbtcloud.APIError
+	if !errors.As(err, &ae) {
+		r.Checks = []Check{
+			{Name: CheckHost, Status: CheckFail, Message: describeTransportError(ctx, host, err), Err: err},
+			{Name: CheckToken, Status: CheckSkip, Message: "Not checked: the host could not be reached."},
+			{Name: CheckAccount, Status: CheckSkip, Message: "Not checked: the host could not be reached."},
+		}
+		return r
+	}
+	hostOK := Check{Name: CheckHost, Status: CheckPass, Message: fmt.Sprintf("%s is reachable.", host)}
+	tokenOK := Check{Name: CheckToken, Status: CheckPass, Message: "The token was accepted."}
+	switch ae.StatusCode {
+	case http.StatusUnauthorized:
+		msg := "The token was rejected (401): check that it was copied whole and has not been revoked or expired"
+		if multiTenantHosts[host] {
+			msg += fmt.Sprintf("; a valid token is also rejected on the wrong host, and this account may need its cell access URL (e.g. ab123.us1.dbt.com, shown in dbt Cloud under Account settings) instead of %s", strings.TrimPrefix(host, "https://"))
+		} else {
+			msg += fmt.Sprintf(", and that %s is this account's access URL", strings.TrimPrefix(host, "https://"))
+		}
+		r.Checks = []Check{
+			hostOK,
+			{Name: CheckToken, Status: CheckFail, Message: msg + ".", Err: err},
+			{Name: CheckAccount, Status: CheckSkip, Message: "Not checked: the token was rejected."},
+		}
+		return r
+	case http.StatusForbidden:
+		msg := fmt.Sprintf("Access to account %d was denied (403)", accountID)
+		if bytes.Contains(ae.Body, []byte("account_access_denied")) {
+			msg += " with account_access_denied: the account restricts access by IP address and this machine's address is not allowed, or the token lacks permission on this account"
+		} else {
+			msg += ": the token lacks permission (give the service token at least a read-only permission set), the account restricts access by IP address (account_access_denied), or it is a deprecated user API key (use a personal access token or service token)"
+		}
+		r.Checks = []Check{hostOK, tokenOK, {Name: CheckAccount, Status: CheckFail, Message: msg + ".", Err: err}}
+	case http.StatusNotFound:
+		r.Checks = []Check{hostOK, tokenOK, {Name: CheckAccount, Status: CheckFail,
+			Message: fmt.Sprintf("Account %d is not visible to this token (404): the account id is wrong, or the token belongs to another account.", accountID), Err: err}}
+	default:
+		r.Checks = []Check{hostOK,
+			{Name: CheckToken, Status: CheckSkip, Message: "Not checked: dbt Cloud did not give a usable answer."},
+			{Name: CheckAccount, Status: CheckFail, Message: fmt.Sprintf("dbt Cloud answered %d %s; try again later, and check https://status.getdbt.com.", ae.StatusCode, http.StatusText(ae.StatusCode)), Err: err}}
+		return r
+	}
+	// The token works but the account does not: list what it can see.
+	if accts, _, err := client.Accounts.List(ctx); err == nil {
+		for _, a := range accts {
+			r.Accounts = append(r.Accounts, AccountInfo{ID: a.ID, Name: a.Name})
+		}
+		if len(accts) > 0 {
+			last := &r.Checks[len(r.Checks)-1]
+			last.Message += fmt.Sprintf(" This token can see %s.", describeAccounts(r.Accounts))
+		}
+	}
+	return r
+}
+
+func describeAccounts(as []AccountInfo) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = fmt.Sprintf("account %d (%s)", a.ID, a.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeTransportError turns a failure to talk to the host into one plain
+// sentence for the most common causes.
+func describeTransportError(ctx context.Context, host string, err error) string {
+	name := strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://")
+	var dnsErr *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var hostnameErr x509.HostnameError
+	var certInvalid x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	var netErr net.Error
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Sprintf("The check of %s was interrupted (%v).", host, ctx.Err())
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return fmt.Sprintf("The host name %s does not exist (DNS lookup failed): check its spelling and region; the access URL is shown in dbt Cloud under Account settings.", dnsErr.Name)
+		}
+		return fmt.Sprintf("The host name %s could not be resolved (DNS lookup failed: %v): check the network and DNS settings.", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &unknownCA), errors.As(err, &verifyErr):
+		return fmt.Sprintf("The TLS certificate of %s is not trusted: a proxy may be intercepting HTTPS (add its CA to the system trust store, or set SSL_CERT_FILE) or the host is not a dbt Cloud host.", name)
+	case errors.As(err, &hostnameErr):
+		return fmt.Sprintf("The TLS certificate of %s is for another host name: check the host.", name)
+	case errors.As(err, &certInvalid):
+		return fmt.Sprintf("The TLS certificate of %s is invalid (%v): check the system clock and any proxy.", name, certInvalid.Reason)
+	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http reports the second case with an untyped error.
+		return fmt.Sprintf("%s did not answer with TLS: the port may serve plain HTTP; check the host and port.", name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("The connection to %s was refused: nothing is listening there; check the host and port.", name)
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return fmt.Sprintf("%s is unreachable from this machine: check the network, VPN or proxy (HTTPS_PROXY).", name)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("%s did not answer in time: check the network, firewall or proxy (HTTPS_PROXY).", name)
+	}
+	return fmt.Sprintf("Could not reach %s: %v.", name, err)
+}

@@ -1,0 +1,186 @@
+package connection
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+)
+
+// fakeCloud answers GET /api/v2/accounts/{id}/ with status (and body) and
+// GET /api/v2/accounts/ with two accounts.
+func fakeCloud(t *testing.T, status int, body string) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v2/accounts/{id}/", func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Authorization"); got != "Token "+testToken {
+			t.Errorf("Authorization header = %q", got)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	})
+	mux.HandleFunc("GET /api/v2/accounts/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status": {"code": 200, "is_success": true}, "data": [{"id": 1, "name": "Acme"}, {"id": 2, "name": "Beta"}]}`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func testClient(t *testing.T, host string, opts ...dbtcloud.Option) *dbtcloud.Client {
+	t.Helper()
+	opts = append([]dbtcloud.Option{dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1})}, opts...)
+	c, err := dbtcloud.NewClient(host, testToken, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func statuses(r Report) string {
+	var s []string
+	for _, c := range r.Checks {
+		s = append(s, c.Name+"="+string(c.Status))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestDiagnoseAPI(t *testing.T) {
+	t.Parallel()
+	const ok = `{"status": {"code": 200, "is_success": true}, "data": {"id": 42, "name": "Acme"}}`
+	tests := []struct {
+		name         string
+		status       int
+		body         string
+		wantStatuses string
+		wantMsg      string
+		wantAccounts int
+	}{
+		{"ok", 200, ok, "host=pass token=pass account=pass", "Account 42 (Acme) is readable", 0},
+		{"401", 401, `{"status": {"code": 401, "is_success": false, "user_message": "Invalid token."}, "data": null}`, "host=pass token=fail account=skip", "the token was rejected", 0},
+		{"403 ip", 403, `{"status": {"code": 403, "is_success": false, "user_message": "Forbidden"}, "data": {"reason": "account_access_denied"}}`, "host=pass token=pass account=fail", "restricts access by IP address", 2},
+		{"403 plain", 403, `{"status": {"code": 403, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "lacks permission", 2},
+		{"404", 404, `{"status": {"code": 404, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "not visible to this token", 2},
+		{"500", 500, `oops`, "host=pass token=skip account=fail", "answered 500", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakeCloud(t, tt.status, tt.body)
+			r := Diagnose(t.Context(), testClient(t, srv.URL), 42)
+			if got := statuses(r); got != tt.wantStatuses {
+				t.Errorf("statuses %s, want %s\n%s", got, tt.wantStatuses, r)
+			}
+			if !strings.Contains(strings.ToLower(r.String()), strings.ToLower(tt.wantMsg)) {
+				t.Errorf("report lacks %q:\n%s", tt.wantMsg, r)
+			}
+			if len(r.Accounts) != tt.wantAccounts {
+				t.Errorf("accounts %v, want %d", r.Accounts, tt.wantAccounts)
+			}
+			if tt.wantAccounts > 0 && !strings.Contains(r.String(), "account 2 (Beta)") {
+				t.Errorf("report does not suggest visible accounts:\n%s", r)
+			}
+			if r.OK() != (tt.status == 200) {
+				t.Errorf("OK() = %v", r.OK())
+			}
+			if strings.Contains(fmt.Sprintf("%v %+v", r, r), secretTail) {
+				t.Error("report contains the token")
+			}
+		})
+	}
+}
+
+// TestDiagnoseLegacyHostHint sends a cloud.getdbt.com client to a local
+// server answering 401, to check the cell-URL hint appears only there.
+func TestDiagnoseLegacyHostHint(t *testing.T) {
+	t.Parallel()
+	srv := fakeCloud(t, 401, `{"status": {"code": 401, "user_message": "Invalid token."}}`)
+	addr := srv.Listener.Addr().String()
+	dial := func(tr *http.Transport) {
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+	}
+	for _, tt := range []struct {
+		host     string
+		wantHint bool
+	}{
+		{"cloud.getdbt.com", true},
+		{"emea.dbt.com", true},
+		{"ab123.us1.dbt.com", false},
+	} {
+		// Plain http is allowed only for loopback hosts, so rewrite the
+		// scheme in the transport instead.
+		tr := &http.Transport{}
+		dial(tr)
+		c := testClient(t, tt.host, dbtcloud.WithTransport(httpsToHTTP{tr}))
+		r := Diagnose(t.Context(), c, 42)
+		if got := strings.Contains(r.String(), "cell access URL"); got != tt.wantHint {
+			t.Errorf("%s: hint shown = %v, want %v\n%s", tt.host, got, tt.wantHint, r)
+		}
+		if statuses(r) != "host=pass token=fail account=skip" {
+			t.Errorf("%s: %s", tt.host, statuses(r))
+		}
+	}
+}
+
+type httpsToHTTP struct{ rt http.RoundTripper }
+
+func (h httpsToHTTP) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme = "http"
+	return h.rt.RoundTrip(r)
+}
+
+func TestDiagnoseTransport(t *testing.T) {
+	t.Parallel()
+	// Self-signed, so untrusted by the default client. The handshake
+	// failure would be logged by the server; discard that.
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+
+	plain := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(plain.Close)
+
+	tests := []struct {
+		name, host, want string
+	}{
+		{"dns", "https://dbtlink-diagnose-test.invalid", "does not exist (DNS lookup failed)"},
+		{"tls untrusted", tlsSrv.URL, "TLS certificate of " + strings.TrimPrefix(tlsSrv.URL, "https://") + " is not trusted"},
+		{"refused", "http://" + refused, "was refused"},
+		{"plain http on https", "https://" + plain.Listener.Addr().String(), "did not answer with TLS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Diagnose(t.Context(), testClient(t, tt.host), 42)
+			if statuses(r) != "host=fail token=skip account=skip" {
+				t.Errorf("statuses %s\n%s", statuses(r), r)
+			}
+			if !strings.Contains(r.Checks[0].Message, tt.want) {
+				t.Errorf("host message %q, want %q (err %v)", r.Checks[0].Message, tt.want, r.Checks[0].Err)
+			}
+		})
+	}
+}
