@@ -111,7 +111,7 @@ func ReadToken(r io.Reader) (Token, error) {
 	}
 	s := strings.TrimSpace(string(data))
 	if s == "" {
-		return Token{}, errors.New("read token: input is empty; pipe the token into standard input, e.g. printf '%s' \"$DBT_CLOUD_API_TOKEN\" | dbtlink ...")
+		return Token{}, errors.New("read token: input is empty; pipe the token into standard input, e.g. printf '%s' \"$DBT_CLOUD_API_TOKEN\" | dbtlink connection add NAME")
 	}
 	sc := bufio.NewScanner(strings.NewReader(s))
 	lines := 0
