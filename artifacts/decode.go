@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,9 @@ type dec struct {
 	kind   Kind
 	strs   map[string]string // interned short strings (ids, types, packages)
 	buf    []byte            // scratch for unquoting escaped names
+	list   []string          // scratch for strList (not re-entrant)
+	cols   []Column          // scratch for readColumns (not re-entrant)
+	key    []byte            // scratch copy of a column key
 	skipCd bool
 }
 
@@ -151,6 +155,11 @@ func (d *dec) object(fn func(name []byte) error) error {
 	if _, err := d.d.ReadToken(); err != nil {
 		return err
 	}
+	return d.members(fn)
+}
+
+// members reads the members of an object whose '{' was consumed, and its '}'.
+func (d *dec) members(fn func(name []byte) error) error {
 	for {
 		k := d.peek()
 		if k == '}' {
@@ -217,12 +226,14 @@ func (d *dec) name_(v jsontext.Value) []byte {
 // or boolean's literal text; null and composite values give nil. The bytes are
 // only valid until the next read.
 func (d *dec) rawString() ([]byte, error) {
-	switch d.peek() {
+	// ReadValue without a PeekKind first: one scan of the value, and a
+	// composite value is consumed whole, which is what skipping it means.
+	v, err := d.d.ReadValue()
+	if err != nil || len(v) == 0 {
+		return nil, err
+	}
+	switch v[0] {
 	case '"':
-		v, err := d.d.ReadValue()
-		if err != nil {
-			return nil, err
-		}
 		if bytes.IndexByte(v, '\\') < 0 {
 			return v[1 : len(v)-1], nil
 		}
@@ -232,11 +243,10 @@ func (d *dec) rawString() ([]byte, error) {
 		}
 		d.buf = b
 		return b, nil
-	case '0', 't', 'f':
-		v, err := d.d.ReadValue()
-		return v, err
+	case '{', '[', 'n':
+		return nil, nil
 	default:
-		return nil, d.skip()
+		return v, nil
 	}
 }
 
@@ -269,7 +279,8 @@ func (d *dec) intern(b []byte) string {
 }
 
 // strList reads a list of strings, also accepting a single string (older
-// dbt versions and hand-edited files write tags: "a").
+// dbt versions and hand-edited files write tags: "a"). Elements are collected
+// in a scratch slice and copied once, so a list costs one allocation.
 func (d *dec) strList() ([]string, error) {
 	switch d.peek() {
 	case '"':
@@ -279,15 +290,19 @@ func (d *dec) strList() ([]string, error) {
 		}
 		return []string{s}, nil
 	case '[':
-		var out []string
+		tmp := d.list[:0]
 		err := d.array(func() error {
 			s, err := d.istr()
 			if s != "" {
-				out = append(out, s)
+				tmp = append(tmp, s)
 			}
 			return err
 		})
-		return out, err
+		d.list = tmp[:0]
+		if len(tmp) == 0 {
+			return nil, err
+		}
+		return slices.Clone(tmp), err
 	default:
 		return nil, d.skip()
 	}
@@ -385,13 +400,27 @@ func (d *dec) any() (any, error) {
 	}
 }
 
-// anyMap reads an object into a map; other types give nil.
+// anyMap reads an object into a map; other types and empty objects give nil.
+// Most meta and config.meta blocks are empty, and not allocating a map for
+// them matters on large manifests.
 func (d *dec) anyMap() (map[string]any, error) {
 	if d.peek() != '{' {
 		return nil, d.skip()
 	}
-	v, err := d.any()
-	m, _ := v.(map[string]any)
+	if _, err := d.d.ReadToken(); err != nil {
+		return nil, err
+	}
+	if d.peek() == '}' {
+		_, err := d.d.ReadToken()
+		return nil, err
+	}
+	m := map[string]any{}
+	err := d.members(func(name []byte) error {
+		k := string(name)
+		v, err := d.any()
+		m[k] = v
+		return err
+	})
 	return m, err
 }
 

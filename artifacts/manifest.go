@@ -506,25 +506,36 @@ func (d *dec) readDependsOn() (nodes, macros []string, err error) {
 // readColumns reads columns, written as an object keyed by name (dbt core) or,
 // tolerated, as a list.
 func (d *dec) readColumns() ([]Column, error) {
-	var cols []Column
-	one := func(key string) error {
+	cols := d.cols[:0]
+	one := func(key []byte) error {
 		if d.peek() != '{' {
 			return d.skip()
 		}
 		c, err := d.readColumn()
-		if c.Name == "" {
-			c.Name = key
+		if c.Name == "" && len(key) > 0 {
+			c.Name = d.intern(key)
 		}
 		cols = append(cols, c)
 		return err
 	}
 	var err error
 	if d.peek() == '[' {
-		err = d.array(func() error { return one("") })
+		err = d.array(func() error { return one(nil) })
 	} else {
-		err = d.object(func(name []byte) error { return one(string(name)) })
+		// The key is only valid until the value is read: copy it first.
+		err = d.object(func(name []byte) error {
+			d.key = append(d.key[:0], name...)
+			return one(d.key)
+		})
 	}
-	return cols, err
+	// Clear the scratch so it does not pin the previous node's strings.
+	out := slices.Clone(cols)
+	clear(cols)
+	d.cols = cols[:0]
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
 }
 
 func (d *dec) readColumn() (Column, error) {
@@ -534,10 +545,12 @@ func (d *dec) readColumn() (Column, error) {
 	err := d.object(func(name []byte) error {
 		var err error
 		switch string(name) {
+		// Column names and descriptions repeat across models (doc blocks,
+		// staging/final pairs), so they are interned.
 		case "name":
-			c.Name, err = d.str()
+			c.Name, err = d.istr()
 		case "description":
-			c.Description, err = d.str()
+			c.Description, err = d.istr()
 		case "data_type":
 			c.DataType, err = d.istr()
 		case "tags":
@@ -733,23 +746,60 @@ func (d *dec) readAdjacency() (map[string][]string, error) {
 // splitRelation splits a relation name into its unquoted parts. Dots inside
 // double quotes, backticks or brackets belong to the part; a doubled quote
 // inside quotes is a literal quote. Whitespace outside quotes is dropped.
+// Parts without escapes are substrings of s, so the split costs one
+// allocation for the slice in the common case.
 func splitRelation(s string) []string {
 	parts := make([]string, 0, 3)
-	cur := make([]byte, 0, len(s))
+	var cur []byte // only used once a part needs rewriting
+	start, end := -1, -1
+	dirty := false
 	var closing byte
+	flush := func() {
+		switch {
+		case dirty:
+			parts = append(parts, string(cur))
+		case start >= 0:
+			parts = append(parts, s[start:end])
+		default:
+			parts = append(parts, "")
+		}
+		cur, start, end, dirty = cur[:0], -1, -1, false
+	}
+	// add appends s[i] to the current part, keeping the substring form
+	// while the part is contiguous.
+	add := func(i int) {
+		if !dirty {
+			if start < 0 {
+				start, end = i, i+1
+				return
+			}
+			if end == i {
+				end++
+				return
+			}
+			dirty = true
+			cur = append(cur[:0], s[start:end]...)
+		}
+		cur = append(cur, s[i])
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if closing != 0 {
 			if c == closing {
 				if i+1 < len(s) && s[i+1] == closing {
-					cur = append(cur, c)
+					add(i)
 					i++
+					// The next byte is not contiguous with this one.
+					if !dirty {
+						dirty = true
+						cur = append(cur[:0], s[start:end]...)
+					}
 					continue
 				}
 				closing = 0
 				continue
 			}
-			cur = append(cur, c)
+			add(i)
 			continue
 		}
 		switch c {
@@ -758,12 +808,12 @@ func splitRelation(s string) []string {
 		case '[':
 			closing = ']'
 		case '.':
-			parts = append(parts, string(cur))
-			cur = cur[:0]
+			flush()
 		case ' ', '\t', '\n', '\r':
 		default:
-			cur = append(cur, c)
+			add(i)
 		}
 	}
-	return append(parts, string(cur))
+	flush()
+	return parts
 }

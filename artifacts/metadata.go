@@ -92,4 +92,3 @@ func (d *dec) checkKind(md *Metadata) error {
 	}
 	return nil
 }
-
