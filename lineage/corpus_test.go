@@ -206,8 +206,8 @@ func TestCorpusHubspotEphemeral(t *testing.T) {
 		want map[string]int
 	}{
 		{"depth 1", QueryOptions{Depth: 1}, map[string]int{
-			h + "hubspot__email_event_sent":                 1,
-			h + "int_hubspot__email_event_aggregates":       1,
+			h + "hubspot__email_event_sent":                  1,
+			h + "int_hubspot__email_event_aggregates":        1,
 			h + "int_hubspot__email_aggregate_status_change": 1,
 		}},
 		// The two ephemeral parents are inlined: their own parents become direct.
