@@ -62,7 +62,7 @@ func TestMethodsRequests(t *testing.T) {
 			"job_definition_id": {"43167"}, "environment_id": {"2"}, "project_id": {"3"}, "status": {"10"},
 			"status__in": {"[1,2,3]"}, "created_at__range": {`["2026-01-01T00:00:00Z","2026-01-02T00:00:00Z"]`},
 			"finished_at__range": {`["2026-01-01T00:00:00Z","2026-01-03T03:04:05Z"]`},
-			"id__gt": {"99"}, "state": {"1"}, "include_related": {"trigger,job"}, "order_by": {"-id"}, "limit": {"50"}, "offset": {"50"},
+			"id__gt":             {"99"}, "state": {"1"}, "include_related": {"trigger,job"}, "order_by": {"-id"}, "limit": {"50"}, "offset": {"50"},
 		})
 		writeJSON(w, 200, []map[string]any{{"id": 1, "status": 10}}, &Pagination{Count: 1, TotalCount: 200})
 	})

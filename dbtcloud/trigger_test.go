@@ -106,7 +106,7 @@ func TestTriggerUnknownOutcomeFindsCreatedRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := &fakeJobRuns{t: t, onPost: func(n int, w http.ResponseWriter, create func() map[string]any) {
-		create() // the server accepted the run...
+		create()             // the server accepted the run...
 		hijackAndClose(t, w) // ...but the answer never arrives
 	}}
 	f.install(b.mux)
