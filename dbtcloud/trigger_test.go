@@ -218,6 +218,11 @@ func TestRerunAndRetryNotRepeatedOnUnknownOutcome(t *testing.T) {
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("Retry err = %v, want ErrOutcomeUnknown", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 {
+		t.Errorf("calls = %v, want both endpoints", calls)
+	}
 	for p, n := range calls {
 		if n != 1 {
 			t.Errorf("%s called %d times, want 1", p, n)
