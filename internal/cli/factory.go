@@ -1,26 +1,145 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"time"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/connection"
 )
 
 // Factory supplies the dependencies of commands. Everything a command might
-// not need is a lazy func, so `dbtlink artifacts inspect` never reads the
+// not need is lazy, so `dbtlink artifacts inspect` never opens the
 // connection store, and tests replace any one piece.
 type Factory struct {
 	IO *IOStreams
 	// Getenv reads the environment; tests pass a map-backed func.
 	Getenv func(string) string
+	// Environ lists the environment (for AIRFLOW_CONN_* discovery).
+	Environ func() []string
 	// Now is the clock for elapsed times and default causes.
 	Now func() time.Time
+
+	// ConnectionName is the value of the global --connection flag.
+	ConnectionName string
+
+	// Store opens the local connection store. Nil means the default one
+	// under DBTLINK_HOME.
+	Store func() (*connection.Store, error)
+	// ClientOptions are added to every dbt Cloud client the factory makes
+	// (tests use them for fast retries and fake clocks).
+	ClientOptions []dbtcloud.Option
 }
 
 // NewFactory returns the production wiring over io.
 func NewFactory(io *IOStreams) *Factory {
 	return &Factory{
-		IO:     io,
-		Getenv: os.Getenv,
-		Now:    time.Now,
+		IO:      io,
+		Getenv:  os.Getenv,
+		Environ: os.Environ,
+		Now:     time.Now,
 	}
+}
+
+// OpenStore opens the connection store the commands use.
+func (f *Factory) OpenStore() (*connection.Store, error) {
+	if f.Store != nil {
+		return f.Store()
+	}
+	home := f.Getenv(connection.EnvHome)
+	if home == "" {
+		var err error
+		if home, err = connection.DefaultHome(); err != nil {
+			return nil, withCode(ExitUsage, fmt.Errorf("find the dbtlink config dir: %w", err))
+		}
+	}
+	s, err := connection.NewStore(home, connection.WithGetenv(f.Getenv))
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	return s, nil
+}
+
+// Connection resolves the connection named by --connection (or the
+// defaults: DBTLINK_CONNECTION, DBT_CLOUD_* variables, the default stored
+// connection).
+func (f *Factory) Connection() (*connection.Connection, error) {
+	s, err := f.OpenStore()
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Resolve(f.ConnectionName)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Client returns a dbt Cloud client for the resolved connection, with the
+// connection itself (for its account id and name).
+func (f *Factory) Client(extra ...dbtcloud.Option) (*dbtcloud.Client, *connection.Connection, error) {
+	c, err := f.Connection()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(append([]dbtcloud.Option{}, f.ClientOptions...), extra...)
+	client, err := dbtcloud.NewClient(c.Host, c.Token.Reveal(), opts...)
+	if err != nil {
+		return nil, nil, withCode(ExitUsage, fmt.Errorf("connection %q: %w", c.Name, err))
+	}
+	return client, c, nil
+}
+
+func init() {
+	classifiers = append(classifiers, classifyConnectionError, classifyAPIError)
+}
+
+// classifyConnectionError maps connection-store errors: a missing or
+// ambiguous connection is "not found" (6); a broken store or key is a
+// configuration error (2).
+func classifyConnectionError(err error) (int, bool) {
+	switch {
+	case errors.Is(err, connection.ErrNotFound), errors.Is(err, connection.ErrAmbiguous):
+		return ExitNotFound, true
+	case errors.Is(err, connection.ErrNoConnection),
+		errors.Is(err, connection.ErrCorrupt),
+		errors.Is(err, connection.ErrKeyMissing),
+		errors.Is(err, connection.ErrDecrypt),
+		errors.Is(err, connection.ErrKeyFilePermissions),
+		errors.Is(err, connection.ErrInvalidName),
+		errors.Is(err, connection.ErrExists),
+		errors.Is(err, connection.ErrLocked):
+		return ExitUsage, true
+	}
+	return 0, false
+}
+
+// classifyAPIError maps dbt Cloud client errors to exit codes.
+func classifyAPIError(err error) (int, bool) {
+	switch {
+	case errors.Is(err, dbtcloud.ErrUnauthorized), errors.Is(err, dbtcloud.ErrForbidden):
+		return ExitAuth, true
+	case errors.Is(err, dbtcloud.ErrNotFound):
+		return ExitNotFound, true
+	case errors.Is(err, dbtcloud.ErrRateLimited), errors.Is(err, dbtcloud.ErrServer),
+		errors.Is(err, dbtcloud.ErrOutcomeUnknown):
+		return ExitUpstream, true
+	}
+	var apiErr *dbtcloud.APIError
+	if errors.As(err, &apiErr) {
+		// Any other 4xx means we sent something dbt Cloud refused.
+		return ExitUsage, true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return ExitUpstream, true
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return ExitUpstream, true
+	}
+	return 0, false
 }

@@ -60,6 +60,8 @@ dbt artifacts offline, and serves a local dbt Cloud emulator.
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	root.PersistentFlags().StringVarP(&f.ConnectionName, "connection", "c", "",
+		"dbt Cloud connection to use (default: $DBTLINK_CONNECTION, then DBT_CLOUD_* variables, then the default stored connection)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%w\nRun '%s --help' for usage.", err, c.CommandPath())
 	})
