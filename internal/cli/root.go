@@ -71,5 +71,21 @@ dbt artifacts offline, and serves a local dbt Cloud emulator.
 	return root
 }
 
-// commands lists the top-level commands, alphabetically.
-var commands = []func(*Factory) *cobra.Command{}
+// commands lists the top-level commands. Each command's file adds itself in
+// an init function while the tree is being built up in parallel; cobra sorts
+// them for help output.
+var commands = []func(*Factory) *cobra.Command{newCmdJob}
+
+// jobCommands are the subcommands of `dbtlink job`, added by their files.
+var jobCommands []func(*Factory) *cobra.Command
+
+func newCmdJob(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "job",
+		Short: "List, inspect and run dbt Cloud jobs",
+	}
+	for _, newCmd := range jobCommands {
+		cmd.AddCommand(newCmd(f))
+	}
+	return cmd
+}
