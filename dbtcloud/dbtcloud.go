@@ -458,8 +458,9 @@ func (c *Client) waitLimiter(ctx context.Context, account int64) error {
 }
 
 // send performs one attempt and returns the 2xx response with its body
-// open, or an error. release must be called once the body is done with;
-// for streams it is attached to the body's Close.
+// open, or an error. On an *APIError the response (body closed) is returned
+// too, so callers can see its headers. release must be called once a 2xx
+// body is done with; for streams it is attached to the body's Close.
 func (c *Client) send(ctx context.Context, ar *apiRequest, bodyBytes []byte, stream bool) (resp *http.Response, release func(), err error) {
 	where := ar.method + " " + ar.path
 	if err := c.waitLimiter(ctx, ar.account); err != nil {
@@ -508,9 +509,9 @@ func (c *Client) send(ctx context.Context, ar *apiRequest, bodyBytes []byte, str
 		timer.Stop()
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := c.apiError(resp, ar)
+		apiErr := c.apiError(resp, ar) // reads and closes the body
 		release()
-		return nil, nil, apiErr
+		return resp, nil, apiErr
 	}
 	return resp, release, nil
 }
@@ -701,6 +702,9 @@ func (c *Client) do(ctx context.Context, ar *apiRequest, v any) (*Response, erro
 func (c *Client) doOnce(ctx context.Context, ar *apiRequest, bodyBytes []byte, v any) (*Response, error) {
 	resp, release, err := c.send(ctx, ar, bodyBytes, false)
 	if err != nil {
+		if resp != nil {
+			return &Response{Response: resp}, err
+		}
 		return nil, err
 	}
 	defer release()
@@ -744,6 +748,9 @@ func (c *Client) stream(ctx context.Context, ar *apiRequest) (io.ReadCloser, *Re
 	attempt := func() error {
 		resp, release, err := c.send(ctx, ar, nil, true)
 		if err != nil {
+			if resp != nil {
+				out = &Response{Response: resp}
+			}
 			return err
 		}
 		out = &Response{Response: resp}

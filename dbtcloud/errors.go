@@ -65,6 +65,9 @@ func (e *APIError) Error() string {
 			msg = e.DeveloperMessage
 		}
 	}
+	if msg == "" {
+		msg = bodySnippet(e.Body)
+	}
 	if msg != "" {
 		b.WriteString(": " + msg)
 	}
@@ -92,4 +95,15 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode >= 500 && e.StatusCode <= 599
 	}
 	return false
+}
+
+// bodySnippet gives a one-line start of a non-JSON error body (say, a load
+// balancer's HTML page) so that the error says something.
+func bodySnippet(body []byte) string {
+	const maxLen = 200
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > maxLen {
+		s = strings.ToValidUTF8(s[:maxLen], "") + "..."
+	}
+	return s
 }

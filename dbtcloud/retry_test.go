@@ -253,3 +253,20 @@ func hijackAndClose(t *testing.T, w http.ResponseWriter) {
 	}
 	_ = conn.Close()
 }
+
+func TestNonJSONErrorKeepsResponseAndSnippet(t *testing.T) {
+	t.Parallel()
+	b := setup(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	b.mux.HandleFunc("GET /api/v2/accounts/1/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html>\n  <body>Bad   Gateway</body>\n</html>"))
+	})
+	_, resp, err := b.client.Accounts.Get(t.Context(), 1)
+	if resp == nil || resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("resp = %v, want the 502 response", resp)
+	}
+	if err == nil || !strings.Contains(err.Error(), "<html> <body>Bad Gateway</body> </html>") {
+		t.Errorf("err = %v, want the body snippet on one line", err)
+	}
+}

@@ -3,7 +3,6 @@ package dbtcloud
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -194,8 +193,5 @@ func checkAccountRun(accountID, runID int64) error {
 	if err := checkID("account", accountID); err != nil {
 		return err
 	}
-	if err := checkID("run", runID); err != nil {
-		return fmt.Errorf("%w", err)
-	}
-	return nil
+	return checkID("run", runID)
 }

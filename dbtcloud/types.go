@@ -44,23 +44,23 @@ func (l *IDList) UnmarshalJSON(b []byte) error {
 //
 // dbt Cloud API docs: https://docs.getdbt.com/dbt-cloud/api-v2#/operations/Retrieve%20Account
 type Account struct {
-	ID                     int64     `json:"id"`
-	Name                   string    `json:"name"`
-	State                  int       `json:"state"`
-	Plan                   string    `json:"plan"`
-	Identifier             string    `json:"identifier"`
-	RunSlots               int       `json:"run_slots"`
-	QueueLimit             int       `json:"queue_limit"`
-	DeveloperSeats         int       `json:"developer_seats"`
-	ReadOnlySeats          int       `json:"read_only_seats"`
-	RunDurationLimitSecond int       `json:"run_duration_limit_seconds"`
-	Locked                 bool      `json:"locked"`
-	LockReason             string    `json:"lock_reason"`
-	PendingCancel          bool      `json:"pending_cancel"`
-	DocsJobID              int64     `json:"docs_job_id"`
-	FreshnessJobID         int64     `json:"freshness_job_id"`
-	CreatedAt              Timestamp `json:"created_at"`
-	UpdatedAt              Timestamp `json:"updated_at"`
+	ID                      int64     `json:"id"`
+	Name                    string    `json:"name"`
+	State                   int       `json:"state"`
+	Plan                    string    `json:"plan"`
+	Identifier              string    `json:"identifier"`
+	RunSlots                int       `json:"run_slots"`
+	QueueLimit              int       `json:"queue_limit"`
+	DeveloperSeats          int       `json:"developer_seats"`
+	ReadOnlySeats           int       `json:"read_only_seats"`
+	RunDurationLimitSeconds int       `json:"run_duration_limit_seconds"`
+	Locked                  bool      `json:"locked"`
+	LockReason              string    `json:"lock_reason"`
+	PendingCancel           bool      `json:"pending_cancel"`
+	DocsJobID               int64     `json:"docs_job_id"`
+	FreshnessJobID          int64     `json:"freshness_job_id"`
+	CreatedAt               Timestamp `json:"created_at"`
+	UpdatedAt               Timestamp `json:"updated_at"`
 }
 
 // Project is a dbt Cloud project (v3 API).
