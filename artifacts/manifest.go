@@ -164,7 +164,6 @@ type nodeScratch struct {
 	loadedAt    string
 	fresh       *Freshness
 	hasFresh    bool
-	cfgAlias    string
 	hasTestMeta bool
 }
 
