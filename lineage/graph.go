@@ -25,6 +25,9 @@ type Graph struct {
 	dangling  []DanglingEdge
 
 	scratch sync.Pool // *scratch
+
+	fqnOnce   sync.Once
+	fqnJoined []string
 }
 
 // DanglingEdge is a dependency on a unique id the manifest does not define, such

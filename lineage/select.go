@@ -354,7 +354,13 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 	}
 	switch c.method {
 	case "fqn":
-		each(func(n *artifacts.Node) bool { return inNodesSection(n) && fqnMatch(nodeFQN(n), v, n.Version != "") })
+		fm := newFQNMatcher(v)
+		joined := g.joinedFQNs()
+		for i, n := range g.nodes {
+			if inNodesSection(n) && fm.match(nodeFQN(n), joined[i], n.Version != "") {
+				set.add(int32(i))
+			}
+		}
 	case "tag":
 		each(func(n *artifacts.Node) bool {
 			return slices.ContainsFunc(n.Tags, func(t string) bool { return fnmatch(v, t) })
@@ -517,6 +523,18 @@ func configPredicate(c criterion) (func(*artifacts.Node) bool, error) {
 		"config.%s is not kept in dbtlink's manifest model; supported keys: materialized, alias, schema, database, access, group, tags, enabled, contract.enforced", key)}
 }
 
+// joinedFQNs returns every node's fqn joined with '.', computed on first use
+// because only the fqn method needs it.
+func (g *Graph) joinedFQNs() []string {
+	g.fqnOnce.Do(func() {
+		g.fqnJoined = make([]string, len(g.nodes))
+		for i, n := range g.nodes {
+			g.fqnJoined[i] = strings.Join(nodeFQN(n), ".")
+		}
+	})
+	return g.fqnJoined
+}
+
 // nodeFQN returns the node's fqn, or package.name for hand-made nodes without one.
 func nodeFQN(n *artifacts.Node) []string {
 	if len(n.FQN) > 0 {
@@ -525,43 +543,77 @@ func nodeFQN(n *artifacts.Node) []string {
 	return []string{n.PackageName, n.Name}
 }
 
-// fqnMatch follows dbt: a selector matches when it equals the last fqn part (the
-// name; for versioned models the name or name_vN), or when its dotted parts are
-// a prefix of the fqn, either with or without the leading package name; from
-// the first part with a wildcard on, the rest is matched with fnmatch.
-func fqnMatch(fqn []string, sel string, versioned bool) bool {
-	return fqnMatchScoped(fqn, sel, versioned) || (len(fqn) > 1 && fqnMatchScoped(fqn[1:], sel, versioned))
+// fqnMatcher matches one fqn selector the way dbt does: the selector matches
+// when it equals the last fqn part (the name; for versioned models the name,
+// name_vN or name.vN), or when its dotted parts are a prefix of the fqn, with
+// or without the leading package name; from the first part with a wildcard on,
+// the rest is matched with fnmatch. Dots inside fqn parts (a model named
+// "a.b") separate parts too. The selector is split once, and nodes are matched
+// against their fqn joined with dots, so matching allocates nothing.
+type fqnMatcher struct {
+	sel     string
+	parts   []string
+	wild    int    // index of the first part with a wildcard, -1 if none
+	rest    string // parts[wild:] joined with '.'
+	lastTwo string // the last two parts joined with '_'
 }
 
-func fqnMatchScoped(fqn []string, sel string, versioned bool) bool {
-	selParts := strings.Split(sel, ".")
-	if versioned && len(fqn) >= 2 {
-		if fqn[len(fqn)-2] == sel {
-			return true
+func newFQNMatcher(sel string) *fqnMatcher {
+	m := &fqnMatcher{sel: sel, parts: strings.Split(sel, "."), wild: -1}
+	for i, p := range m.parts {
+		if hasWildcard(p) {
+			m.wild = i
+			m.rest = strings.Join(m.parts[i:], ".")
+			break
 		}
-		if strings.Join(fqn[len(fqn)-2:], "_") == strings.Join(selParts[max(0, len(selParts)-2):], "_") {
-			return true
-		}
-	} else if len(fqn) > 0 && fqn[len(fqn)-1] == sel {
+	}
+	m.lastTwo = strings.Join(m.parts[max(0, len(m.parts)-2):], "_")
+	return m
+}
+
+// match reports whether a node with this fqn (and fqn joined with '.') matches.
+func (m *fqnMatcher) match(fqn []string, joined string, versioned bool) bool {
+	if m.scoped(fqn, joined, versioned) {
 		return true
 	}
-	// Dots inside a part (a model named "a.b") act as separators too.
-	var flat []string
-	for _, p := range fqn {
-		flat = append(flat, strings.Split(p, ".")...)
-	}
-	if len(flat) < len(selParts) {
+	return len(fqn) > 1 && m.scoped(fqn[1:], joined[len(fqn[0])+1:], versioned)
+}
+
+func (m *fqnMatcher) scoped(fqn []string, joined string, versioned bool) bool {
+	if len(fqn) == 0 {
 		return false
 	}
-	for i, sp := range selParts {
-		if hasWildcard(sp) {
-			return fnmatch(strings.Join(selParts[i:], "."), strings.Join(flat[i:], "."))
+	if versioned && len(fqn) >= 2 {
+		a, b, s := fqn[len(fqn)-2], fqn[len(fqn)-1], m.lastTwo
+		if a == m.sel || len(s) == len(a)+1+len(b) && s[:len(a)] == a && s[len(a)] == '_' && s[len(a)+1:] == b {
+			return true
 		}
-		if flat[i] != sp {
+	} else if fqn[len(fqn)-1] == m.sel {
+		return true
+	}
+	pos := 0 // start of the current flat part in joined; > len(joined) when none is left
+	for i, sp := range m.parts {
+		if pos > len(joined) {
+			return false // the selector has more parts than the fqn
+		}
+		if i == m.wild {
+			return fnmatch(m.rest, joined[pos:])
+		}
+		part, next := joined[pos:], len(joined)+1
+		if k := strings.IndexByte(part, '.'); k >= 0 {
+			part, next = part[:k], pos+k+1
+		}
+		if part != sp {
 			return false
 		}
+		pos = next
 	}
 	return true
+}
+
+// fqnMatch is the one-off form of fqnMatcher.match.
+func fqnMatch(fqn []string, sel string, versioned bool) bool {
+	return newFQNMatcher(sel).match(fqn, strings.Join(fqn, "."), versioned)
 }
 
 func normPath(p string) string {

@@ -231,6 +231,26 @@ func TestFnmatch(t *testing.T) {
 	}
 }
 
+func TestFQNMatchDottedParts(t *testing.T) {
+	fqn := []string{"p", "sub.dir", "a.b"}
+	for sel, want := range map[string]bool{
+		"a.b":             true, // the whole name
+		"p.sub.dir":       true, // dots in parts separate parts
+		"sub.dir.a.b":     true,
+		"p.sub":           true,
+		"sub.d*":          true,
+		"p.sub.dir.a.c":   false,
+		"p.sub.dir.a.b.c": false, // more parts than the fqn
+		"dir":             false,
+		"*.a.b":           true,
+		"b":               false,
+	} {
+		if got := fqnMatch(fqn, sel, false); got != want {
+			t.Errorf("fqnMatch(%v, %q) = %v, want %v", fqn, sel, got, want)
+		}
+	}
+}
+
 func TestFQNMatchVersioned(t *testing.T) {
 	fqn := []string{"p", "marts", "dim_customers", "v2"}
 	for sel, want := range map[string]bool{
