@@ -2,7 +2,6 @@ package artifacts
 
 import (
 	"cmp"
-	"fmt"
 	"io"
 	"slices"
 )
@@ -117,8 +116,7 @@ func ReadCatalog(r io.Reader, opts ...Option) (*Catalog, error) {
 		return nil, err
 	}
 	if c.Metadata.SchemaURL == "" && (!sawNodes || sawResourceType) {
-		return nil, &Error{Name: d.name, Kind: KindCatalog, Offset: -1,
-			Err: fmt.Errorf("%w: no dbt_schema_version and no catalog nodes", ErrNotArtifact)}
+		return nil, d.errorf("%w: no dbt_schema_version and no catalog nodes", ErrNotArtifact)
 	}
 	return c, nil
 }

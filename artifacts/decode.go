@@ -35,7 +35,11 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("artifacts: read ")
-	b.WriteString(string(e.Kind))
+	if e.Kind == KindUnknown {
+		b.WriteString("artifact")
+	} else {
+		b.WriteString(string(e.Kind))
+	}
 	if e.Name != "" {
 		b.WriteString(" ")
 		b.WriteString(strconv.Quote(e.Name))
@@ -136,7 +140,8 @@ func (d *dec) wrap(err error) error {
 	return &Error{Name: d.name, Kind: d.kind, Offset: off, Err: err}
 }
 
-// errorf reports a shape error at the current offset.
+// errorf reports a shape error at the current offset (the end of the input
+// for errors found once the whole artifact was read).
 func (d *dec) errorf(format string, args ...any) error {
 	return &Error{Name: d.name, Kind: d.kind, Offset: d.d.InputOffset(), Err: fmt.Errorf(format, args...)}
 }

@@ -90,8 +90,7 @@ func Detect(r io.Reader, opts ...Option) (Kind, int, error) {
 		return k, v, nil
 	}
 	if shape == KindUnknown {
-		return KindUnknown, 0, &Error{Name: d.name, Kind: KindUnknown, Offset: -1,
-			Err: fmt.Errorf("%w: neither dbt_schema_version nor a known artifact shape", ErrNotArtifact)}
+		return KindUnknown, 0, d.errorf("%w: neither dbt_schema_version nor a known artifact shape", ErrNotArtifact)
 	}
 	return shape, md.SchemaVersion, nil
 }

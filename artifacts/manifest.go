@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -101,8 +100,7 @@ func ReadManifest(r io.Reader, opts ...Option) (*Manifest, error) {
 		return nil, err
 	}
 	if !evidence && m.Metadata.SchemaURL == "" {
-		return nil, &Error{Name: d.name, Kind: KindManifest, Offset: -1,
-			Err: fmt.Errorf("%w: no dbt_schema_version and no manifest sections (nodes with resource_type, macros, docs, ...)", ErrNotArtifact)}
+		return nil, d.errorf("%w: no dbt_schema_version and no manifest sections (nodes with resource_type, macros, docs, ...)", ErrNotArtifact)
 	}
 	m.resolveOwners()
 	return m, nil

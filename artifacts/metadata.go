@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -87,8 +86,7 @@ func (d *dec) checkKind(md *Metadata) error {
 	}
 	k, _ := parseSchemaURL(md.SchemaURL)
 	if k != KindUnknown && k != d.kind {
-		return &Error{Name: d.name, Kind: d.kind, Offset: -1,
-			Err: fmt.Errorf("%w: dbt_schema_version says %s (%s)", ErrNotArtifact, k, md.SchemaURL)}
+		return d.errorf("%w: dbt_schema_version says %s (%s)", ErrNotArtifact, k, md.SchemaURL)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -91,8 +90,7 @@ func ReadRunResults(r io.Reader, opts ...Option) (*RunResults, error) {
 		return nil, err
 	}
 	if rr.Metadata.SchemaURL == "" && !(sawResults && sawElapsed) {
-		return nil, &Error{Name: d.name, Kind: KindRunResults, Offset: -1,
-			Err: fmt.Errorf("%w: no dbt_schema_version and no results/elapsed_time", ErrNotArtifact)}
+		return nil, d.errorf("%w: no dbt_schema_version and no results/elapsed_time", ErrNotArtifact)
 	}
 	return rr, nil
 }

@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -70,8 +69,7 @@ func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
 		return nil, err
 	}
 	if s.Metadata.SchemaURL == "" && !sawResults {
-		return nil, &Error{Name: d.name, Kind: KindSources, Offset: -1,
-			Err: fmt.Errorf("%w: no dbt_schema_version and no results", ErrNotArtifact)}
+		return nil, d.errorf("%w: no dbt_schema_version and no results", ErrNotArtifact)
 	}
 	return s, nil
 }
