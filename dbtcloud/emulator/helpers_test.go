@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -140,3 +141,11 @@ func (b *bundle) getRun(t *testing.T, id int64, include string) map[string]any {
 }
 
 func status(run map[string]any) int { return int(num(run["status"])) }
+
+// newLocalServer starts a webhook receiver and returns its URL.
+func newLocalServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}
