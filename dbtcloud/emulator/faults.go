@@ -166,6 +166,7 @@ func (e *Emulator) applyFault(f *Fault, w http.ResponseWriter, r *http.Request) 
 		case <-t.C:
 		case <-r.Context().Done(): // the client gave up; nobody is listening
 			return true
+		case <-e.closing:
 		}
 		return false
 	case FaultDrop:

@@ -302,10 +302,8 @@ func (e *Emulator) rerunJob(w http.ResponseWriter, r *http.Request) {
 	if latest != nil && e.retryReason(latest) == "" {
 		run = e.newRunLocked(j, tr, latest, e.clock.Now())
 	} else {
-		if latest != nil && latest.inProgress() {
-			writeError(w, http.StatusConflict, "The job's latest run is still in progress.", "")
-			return
-		}
+		// Not a retryable failure (a success, a run still going, no run at all): a new run, which queues
+		// behind any run of the job still in progress.
 		run = e.newRunLocked(j, tr, nil, e.clock.Now())
 	}
 	writeData(w, e.wireRun(run, nil, baseURL(r)))

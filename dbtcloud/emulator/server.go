@@ -69,6 +69,9 @@ type Emulator struct {
 	defaultToken  string
 	defaultAcct   int64
 	pendingEvents []event // produced while e.mu is held, dispatched by end
+
+	closing     chan struct{} // closed when shutdown starts, so injected latency does not hold it up
+	closingOnce sync.Once
 }
 
 // NewHandler builds an emulator without listening anywhere. Call Close when done to stop its clock ticker and
@@ -98,7 +101,7 @@ func NewHandler(opts Options) (*Emulator, error) {
 		simNow:   clock.Now(),
 		accounts: map[int64]*account{}, projects: map[int64]*project{}, envs: map[int64]*environment{},
 		jobs: map[int64]*job{}, tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
-		rate: map[int64]*rateWindow{},
+		rate: map[int64]*rateWindow{}, closing: make(chan struct{}),
 		// Run ids start high enough to look like dbt Cloud's and never collide with seeded ids.
 		nextRunID: 70_000_000, nextTriggerID: 80_000_000, nextStepID: 90_000_000,
 	}
@@ -219,9 +222,12 @@ func (e *Emulator) tick() {
 
 // Close stops the clock ticker and the webhook workers. Deliveries in flight are abandoned.
 func (e *Emulator) Close() {
+	e.startClosing()
 	e.stopTick()
 	e.hooks.close()
 }
+
+func (e *Emulator) startClosing() { e.closingOnce.Do(func() { close(e.closing) }) }
 
 // Clock returns the emulator's clock.
 func (e *Emulator) Clock() Clock { return e.clock }
@@ -650,6 +656,7 @@ func (s *Server) Client() *http.Client {
 
 // Close shuts the server down, waiting briefly for requests in flight, and stops the emulator.
 func (s *Server) Close() {
+	s.startClosing()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.hs.Shutdown(ctx); err != nil {
@@ -680,6 +687,7 @@ func (e *Emulator) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("emulator: serve: %w", err)
 	case <-ctx.Done():
 	}
+	e.startClosing()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

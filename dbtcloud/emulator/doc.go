@@ -1,0 +1,172 @@
+// Package emulator is a local, faithful stand-in for dbt Cloud's Administrative API, shaped like net/http/httptest:
+// start one in a test, point any dbt Cloud client at its URL, and drive time by hand.
+//
+//	clock := emulator.NewFakeClock(time.Date(2026, 3, 12, 6, 0, 0, 0, time.UTC))
+//	srv, err := emulator.New(emulator.Options{Clock: clock})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	// srv.URL is the dbt Cloud host, srv.Token reaches srv.AccountID.
+//	// Trigger a run over HTTP, then move it along:
+//	srv.Advance(2 * time.Minute)
+//
+// The emulator implements the wire contract on its own (it does not import package dbtcloud), so the client and
+// the emulator check each other. Its sources of truth are dbt Labs' OpenAPI specs (copied into testdata/), the
+// responses recorded from dbt Cloud in /work/shared/dbt-cloud-api/recorded, and CONTRACT.md there. A test
+// validates every response of every operation served here against the specs with kin-openapi.
+//
+// # Serving
+//
+// New listens on Options.Addr (default 127.0.0.1:0) and returns a *Server with URL (no trailing slash), Token,
+// AccountID, Client and Close. NewHandler returns the *Emulator, an http.Handler, for mounting elsewhere;
+// Emulator.ListenAndServe(ctx, addr) and Emulator.Serve(ctx, listener) serve it until ctx ends, which is what
+// `dbtlink emulator` runs. Options.Logger receives a line per request and per webhook delivery.
+//
+// # Time
+//
+// Everything is a deterministic function of the clock: run transitions are replayed in time order up to the
+// clock's reading on every request (and whenever the clock ticks), so polling every second or looking once at the
+// end gives byte-identical answers. NewFakeClock(t0) moves only on Advance/Set (Server.Advance panics on other
+// clocks); NewRealClock(speed) follows the wall clock, speed times faster (speed 60: an emulated minute per real
+// second). Without Options.Clock the emulator uses NewRealClock(1).
+//
+// # Served API
+//
+// v2 (paths end in "/"; a GET without the slash is redirected with 301, as Django's APPEND_SLASH does):
+//
+//	GET  /api/v2/accounts/                          the token's account
+//	GET  /api/v2/accounts/{a}/
+//	GET  /api/v2/accounts/{a}/jobs/                 project_id, environment_id, name__icontains, state, order_by (id, name, created_at, -x), limit, offset, include_related (environment, project, most_recent_run, most_recent_completed_run)
+//	GET  /api/v2/accounts/{a}/jobs/{j}/
+//	POST /api/v2/accounts/{a}/jobs/{j}/run/         all trigger fields; cause required (400); answers 200 with the queued run
+//	POST /api/v2/accounts/{a}/jobs/{j}/rerun/       retry from the failure if the latest run can be retried, else a new run
+//	GET  /api/v2/accounts/{a}/jobs/{j}/artifacts/{path...}   the file from the job's latest run that has it
+//	GET  /api/v2/accounts/{a}/runs/                 job_definition_id, environment_id, project_id, status, status__in ("[1,2,3]" only), created_at__range, finished_at__range, id__gt, state, include_related, order_by (id, created_at, finished_at, -x), limit, offset
+//	GET  /api/v2/accounts/{a}/runs/{r}/             include_related: trigger, job, environment, run_steps, run_retries, debug_logs; comma list or ['a','b']
+//	POST /api/v2/accounts/{a}/runs/{r}/cancel/      "Cancelled by user."; a finished run is answered as it is
+//	GET  /api/v2/accounts/{a}/runs/{r}/retry/       failed_step, skipped_steps
+//	POST /api/v2/accounts/{a}/runs/{r}/retry/       400 unless can_retry
+//	GET  /api/v2/accounts/{a}/runs/{r}/artifacts/   paths under target/; data null when none
+//	GET  /api/v2/accounts/{a}/runs/{r}/artifacts/{path...}?step=N
+//
+// v3:
+//
+//	GET /api/v3/accounts/{a}/projects/                       name__icontains, state, order_by (id, -id), limit, offset
+//	GET /api/v3/accounts/{a}/projects/{p}/
+//	GET /api/v3/accounts/{a}/projects/{p}/environments/      name, name__icontains, deployment_type, state, limit, offset
+//	GET /api/v3/accounts/{a}/projects/{p}/environments/{e}/
+//	GET|POST /api/v3/accounts/{a}/webhooks/subscriptions      POST answers 201 with id "wsu_..." and hmac_secret (only then)
+//	GET|PUT|DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}
+//
+// Envelopes, paging (limit default 100, more than 100 is a 400), error bodies and timestamp formats follow
+// CONTRACT.md: runs use "2021-12-07 10:32:24.326116+00:00", accounts and jobs "...T...+00:00", v3 projects and
+// environments "...T...Z". Webhook endpoints use the thin envelope (status is only {"code"}).
+//
+// Auth: "Authorization: Token X" or "Bearer X". A missing or unknown token, or a token without a scheme, is a 401
+// "Invalid token."; a token of one account asking about another gets 404 (objects it cannot see are "missing");
+// a seeded IP-restricted token gets 403 with data {"reason": "account_access_denied"}. Each account may make
+// RateLimitPerMinute requests per emulated minute (default 5,000, negative disables); past that, 429 in dbt's
+// envelope with Retry-After, and a five-minute cooldown (in emulated seconds).
+//
+// # Runs
+//
+// A run is Queued (1) until its job's queue delay has passed, no earlier run of the same job is unfinished
+// (blocked_by lists them) and the account has a free run slot; then Starting (2), then Running (3) through its
+// steps: "Clone git repository", "Create profile from connection ...", "Invoke dbt with `dbt deps`", then
+// "Invoke dbt with `dbt source freshness`" if the job generates sources, one step per command, and
+// "Invoke dbt with `dbt docs generate`" if it generates docs. It ends Success (10), Error (20: the seeded failing
+// step fails; the steps after it never start), or Cancelled (30: "Cancelled by user.", or once it has run for the
+// job's timeout_seconds, or timeout_seconds_override, "The run timed out after N seconds and was cancelled.").
+// Steps carry dbt-style logs naming the models and tests, durations and *_humanized fields. A failed run is
+// retryable (can_retry) when it is the job's latest, on dbt 1.6 or later, and failed in a command dbt retry
+// supports after writing run_results; otherwise retry_not_supported_reason says which of RETRY_NOT_FAILED_RUN,
+// RETRY_NOT_LATEST_RUN, RETRY_UNSUPPORTED_VERSION, RETRY_NO_RUN_RESULTS, RETRY_UNSUPPORTED_CMD applies. A retry
+// run has retrying_run_id set and runs "Invoke dbt with `dbt retry`" (re-running only the failed and skipped nodes,
+// which now pass) followed by the commands the failed run never reached.
+//
+// # Artifacts
+//
+// The embedded data/ directory holds one real, matching jaffle_shop set (dbt 1.11.7; see data/PROVENANCE.md).
+// Each finished dbt step (not clone, profile or deps) writes manifest.json and run_results.json, build/run steps
+// also compiled/ and run/ SQL files, `dbt docs generate` catalog.json, and `dbt source freshness` sources.json
+// (generated from the manifest's sources, in the v3 schema). run_results.json is derived per step and matches
+// the outcome: a failing build or run step has the failing model as "error" with a message and everything
+// downstream of it "skipped"; a failing test step has one test "fail" with failures and a message; successful
+// steps are all "success"/"pass". ?step=N selects a step (1-based; 404 if that step wrote no such file); without
+// it a path resolves to the last step that wrote it. Artifacts appear when the run ends.
+//
+// # Seed format
+//
+// A seed (YAML, or JSON with the same keys) nests accounts > projects > environments > jobs; see
+// testdata/seed.example.yaml for every key with comments. LoadSeed/ParseSeed reject unknown keys and report every
+// problem with its location, e.g. "accounts[0].projects[1].environments[0].deployment_type: ...". Ids are optional.
+// A job's behaviour block sets outcome (success|error), fail_step (1-based command index, 0 = dbt deps),
+// failing_node, step_seconds, queue_seconds and starting_seconds. DefaultSeed gives account 1 (token DemoToken,
+// 2 run slots) with project "analytics" (environments "Production" and "Staging") holding "daily build"
+// (succeeds), "failing build" (dbt run then a failing dbt test), "slow build" (20 minutes, 15 minute timeout) and
+// "docs build" (docs and sources), a Staging "daily build", and a second project "analytics_legacy" (dbt 1.5,
+// also with a "Production" environment and a "daily build" job) so name lookups can be ambiguous. Account 2
+// (token OtherToken) exists for cross-account tests. The Demo* constants name all of these ids.
+//
+// # Control endpoints and fault injection
+//
+// Paths under /_emulator/ cannot clash with dbt's /api paths and need no token:
+//
+//	POST   /_emulator/faults     {"method":"POST","path":"/api/v2/accounts/{a}/jobs/{j}/run/","times":1,"kind":"status","status":429,"retry_after":30}
+//	GET    /_emulator/faults     armed faults with what remains of each
+//	DELETE /_emulator/faults     disarm all (204)
+//	GET    /_emulator/state      {"now", "runs": [...], "trigger_counts": {"301": 2}, "faults": [...]}
+//	POST   /_emulator/advance?d=5m   move a fake clock (409 on a real clock)
+//
+// A fault's path is a route pattern ({x} matches a segment, {x...} the rest) or, without braces, a path prefix;
+// it may start with the method ("POST /api/..."). times defaults to 1; negative means until cleared. Kinds:
+// "status" (answer status, e.g. 429/500/503, in dbt's error envelope, with Retry-After when retry_after is set,
+// without doing the work), "latency" (wait latency, a Go duration such as "2s", then serve), "drop" (close the
+// connection without answering or doing the work) and "commit_then_drop" (do the work, e.g. create the run, then
+// close the connection without answering). The same from Go: InjectFault, ClearFaults, Runs, TriggerCount, Advance.
+//
+// # Webhooks
+//
+// When a run starts, errors or completes, each active subscription of its account whose event_types (and job_ids,
+// if any) match gets a POST with the body described in CONTRACT.md (accountId a number, webhookId, eventId
+// "wev_...", timestamp with Z, eventType, webhookName, data with string ids; errored before completed) and
+// Authorization set to Sign(hmac_secret, body), the lowercase hex HMAC-SHA256 of the raw body. Deliveries run on a
+// goroutine per subscription (in order, never blocking requests) with Options.WebhookClient (default 10 s
+// timeout): one attempt plus up to 5 retries Options.WebhookRetryDelay apart; five failed deliveries in a row
+// deactivate the subscription (active false, deactivate_reason set).
+//
+// # Differences from dbt's OpenAPI specs
+//
+// Found while validating the emulator against openapi-v2.yaml/openapi-v3.yaml (dbt-labs/dbt-cloud-openapi-spec at
+// 1f274f76963a) and the recorded responses. The emulator follows the recorded wire where they disagree; the
+// conformance test makes exactly these allowances and no others:
+//   - Real responses carry null in many fields the spec calls non-nullable, including required ones (related
+//     objects such as run.trigger/job/environment without include_related, job.account/project/environment,
+//     account lock/trial fields, project connection/repository, environment credentials). The test marks every
+//     schema nullable.
+//   - Run (and run step) timestamps have a space between date and time, which is not format date-time. The test
+//     accepts RFC 3339 with T or a space.
+//   - A run's related job (InternalJobDefinition) types schedule.date and schedule.time as bare string enums; the
+//     job endpoints and the recorded jobs use objects ({"type": "every_day"}). The emulator sends objects.
+//   - Webhook subscriptions' job_ids are integers in the spec and strings on the wire.
+//   - status__in is declared an integer array (form style, status__in=1&status__in=2); dbt Cloud accepts only
+//     "[1,2,3]" and answers other spellings with 400, as the emulator does.
+//   - The spec documents only 200 for v2 operations; dbt answers 400 (bad filter, limit > 100, missing cause,
+//     a retry of an unretryable run), 401, 403, 404 and 429 in its envelope with data null (the 2023 spec documents
+//     400/404 with that envelope).
+//   - The artifact list's data is a required array in the spec; dbt Cloud sends null when a run saved none.
+//   - The recorded job list came without "extra" and the recorded account list with order_by null; the spec
+//     requires both and the emulator sends them ("id").
+//   - The recorded project uses the space timestamp format, the recorded environments T; the emulator sends v3
+//     projects and environments with T and Z so clients meet every spelling.
+//   - Deleting a webhook subscription answers 200 with {"status": {"code", "is_success"}, "data": {"id"}} per the
+//     v3 spec, although CONTRACT.md says DELETEs answer 204 (true of other v3 objects).
+//   - Whether 429s carry Retry-After is undocumented; the emulator sends it.
+//   - The spec documents themselves do not pass kin-openapi's 3.0 validation: request schemas with `default: ""`
+//     and `minLength: 1`, examples that do not match their schemas, a non-standard `write_only` next to $ref, and
+//     OpenAPI 3.1 keywords (numeric exclusiveMinimum/exclusiveMaximum, const, examples) in a 3.0.3 document. The test
+//     rewrites the 3.1 keywords to their 3.0 equivalents and skips default/example validation; response schemas are
+//     untouched by this.
+//
+// Not emulated: job/project/environment create, update and delete, the Discovery (GraphQL) API, schedules (cron is
+// reported, never run), form-encoded request bodies, and soft-deleted objects (state=deleted lists nothing).
+package emulator
