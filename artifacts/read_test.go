@@ -388,23 +388,27 @@ func TestJoin(t *testing.T) {
 	}
 }
 
+const snowflakeManifest = `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+	"nodes": {"model.p.orders": {"unique_id": "model.p.orders", "resource_type": "model", "name": "orders",
+	"columns": {"order_id": {"name": "order_id", "description": "Primary key"}, "\"Amount\"": {"name": "\"Amount\""},
+	            "note": {"name": "note", "data_type": "text"}}}}}`
+
+const snowflakeCatalog = `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+	"nodes": {"model.p.orders": {"unique_id": "model.p.orders",
+	"metadata": {"type": "BASE TABLE", "schema": "ANALYTICS", "name": "ORDERS", "database": "DB", "comment": "Orders", "owner": "TRANSFORMER"},
+	"columns": {"AMOUNT": {"type": "NUMBER(38,2)", "index": 2, "name": "AMOUNT", "comment": null},
+	            "ORDER_ID": {"type": "NUMBER(38,0)", "index": 1, "name": "ORDER_ID", "comment": "pk"},
+	            "LOADED_AT": {"type": "TIMESTAMP_NTZ", "index": 3, "name": "LOADED_AT"}},
+	"stats": {"row_count": {"id": "row_count", "label": "Row Count", "value": 42, "include": true}}}}, "sources": {}, "errors": null}`
+
 // TestJoinSnowflakeCase joins a lower-case manifest to an upper-case catalog,
 // as Snowflake writes them.
 func TestJoinSnowflakeCase(t *testing.T) {
-	m, err := ReadManifest(strings.NewReader(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
-		"nodes": {"model.p.orders": {"unique_id": "model.p.orders", "resource_type": "model", "name": "orders",
-		"columns": {"order_id": {"name": "order_id", "description": "Primary key"}, "\"Amount\"": {"name": "\"Amount\""},
-		            "note": {"name": "note", "data_type": "text"}}}}}`))
+	m, err := ReadManifest(strings.NewReader(snowflakeManifest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := ReadCatalog(strings.NewReader(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
-		"nodes": {"model.p.orders": {"unique_id": "model.p.orders",
-		"metadata": {"type": "BASE TABLE", "schema": "ANALYTICS", "name": "ORDERS", "database": "DB", "comment": "Orders", "owner": "TRANSFORMER"},
-		"columns": {"AMOUNT": {"type": "NUMBER(38,2)", "index": 2, "name": "AMOUNT", "comment": null},
-		            "ORDER_ID": {"type": "NUMBER(38,0)", "index": 1, "name": "ORDER_ID", "comment": "pk"},
-		            "LOADED_AT": {"type": "TIMESTAMP_NTZ", "index": 3, "name": "LOADED_AT"}},
-		"stats": {"row_count": {"id": "row_count", "label": "Row Count", "value": 42, "include": true}}}}, "sources": {}, "errors": null}`))
+	cat, err := ReadCatalog(strings.NewReader(snowflakeCatalog))
 	if err != nil {
 		t.Fatal(err)
 	}
