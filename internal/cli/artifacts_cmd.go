@@ -198,7 +198,8 @@ func writeInspectSummary(ios *IOStreams, s *artifacts.Summary) error {
 		// the line. Pipes get the whole message for grep and logs.
 		maxMsg := 0
 		if ios.IsStdoutTTY() {
-			idWidth, statusWidth := 0, 0
+			// Column widths as the table will make them, headers included.
+			idWidth, statusWidth := len("UNIQUE ID"), len("STATUS")
 			for _, l := range s.Failures {
 				idWidth = max(idWidth, utf8.RuneCountInString(l.UniqueID))
 				statusWidth = max(statusWidth, utf8.RuneCountInString(l.Status))
@@ -248,7 +249,7 @@ func inspectCountKeys(m map[string]int) []string {
 	return keys
 }
 
-// inspectTruncate keeps the first line of msg and at most n runes of it,
+// inspectTruncate keeps the first line of msg and at most n runes in all,
 // marking a cut with an ellipsis.
 func inspectTruncate(msg string, n int) string {
 	msg = strings.TrimSpace(msg)
@@ -256,14 +257,14 @@ func inspectTruncate(msg string, n int) string {
 	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 		msg, cut = strings.TrimSpace(msg[:i]), true
 	}
-	if utf8.RuneCountInString(msg) > n {
-		r := []rune(msg)
-		msg, cut = string(r[:n-1]), true
+	if !cut && utf8.RuneCountInString(msg) <= n {
+		return msg
 	}
-	if cut {
-		msg += "…"
+	// n runes in all, the ellipsis included.
+	if r := []rune(msg); len(r) > n-1 {
+		msg = string(r[:n-1])
 	}
-	return msg
+	return msg + "…"
 }
 
 func inspectSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }
