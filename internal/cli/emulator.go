@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
+	"github.com/dbtlink/dbtlink/internal/connection"
+	"github.com/spf13/cobra"
+)
+
+func init() { commands = append(commands, newCmdEmulatorCommand) }
+
+func newCmdEmulatorCommand(f *Factory) *cobra.Command { return NewCmdEmulator(f, nil) }
+
+// EmulatorOptions holds the dependencies and flags of `dbtlink emulator`.
+type EmulatorOptions struct {
+	IO *IOStreams
+
+	Addr      string
+	SeedFile  string
+	Speed     float64
+	RateLimit int
+}
+
+// NewCmdEmulator builds `dbtlink emulator`.
+func NewCmdEmulator(f *Factory, runF func(*EmulatorOptions) error) *cobra.Command {
+	opts := &EmulatorOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Serve a local fake dbt Cloud for demos and tests",
+		Long: `Serve a local dbt Cloud emulator (Admin API v2 and v3, runs that progress on
+their own, artifacts, webhooks) until interrupted (Ctrl-C or SIGTERM), then shut
+down gracefully.
+
+Standard output gets only shell lines to paste or eval, with the real port when
+--addr ends in :0:
+
+  export DBT_CLOUD_HOST=http://127.0.0.1:8080
+  export DBT_CLOUD_ACCOUNT_ID=1
+  export DBT_CLOUD_API_TOKEN=dbtc_emulator_demo_token
+
+The token is a throwaway secret of the emulator, printed on purpose. The
+seeded jobs and a request log go to standard error.`,
+		Example: `  eval "$(dbtlink emulator --addr 127.0.0.1:0 --speed 20 2>/dev/null | head -3)"   # in another shell
+  dbtlink emulator --seed my-seed.yaml --speed 60`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Speed <= 0 {
+				return usageError("--speed must be positive (emulated seconds per real second), got %v", opts.Speed)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return emulatorRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on; a port of 0 picks a free one")
+	fl.StringVar(&opts.SeedFile, "seed", "", "YAML or JSON `FILE` with the accounts, projects, environments and jobs to serve (default: the built-in demo seed)")
+	fl.Float64Var(&opts.Speed, "speed", 1, "emulated seconds per real second; 60 makes a ten-minute job finish in ten seconds")
+	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per account per emulated minute before 429s (0: dbt Cloud's 5000; negative: no limit)")
+	return cmd
+}
+
+func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
+	// Main only turns SIGTERM into cancellation; a server should also stop
+	// cleanly on Ctrl-C rather than die mid-response.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+
+	var seed *emulator.Seed
+	if opts.SeedFile != "" {
+		s, err := emulator.LoadSeed(opts.SeedFile)
+		if err != nil {
+			return usageError("--seed: %w", err)
+		}
+		seed = s
+	}
+	logger := slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
+	emu, err := emulator.NewHandler(emulator.Options{
+		Seed:               seed,
+		Clock:              emulator.NewRealClock(opts.Speed),
+		RateLimitPerMinute: opts.RateLimit,
+		Logger:             logger,
+	})
+	if err != nil {
+		return usageError("start the emulator: %w", err)
+	}
+	defer emu.Close()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return usageError("listen on %s: %w (choose another address with --addr, or port 0 for a free one)", opts.Addr, err)
+	}
+	host := "http://" + ln.Addr().String()
+
+	served := make(chan error, 1)
+	go func() { served <- emu.Serve(ctx, ln) }()
+
+	// Scripts wait for the token line (scripts/demo.sh greps for it) and then
+	// eval every export, so it comes last and each line is written whole.
+	exports := fmt.Sprintf("export %s=%s\nexport %s=%d\nexport %s=%s\n",
+		connection.EnvHost, emulatorShellQuote(host),
+		connection.EnvAccountID, emu.AccountID(),
+		connection.EnvToken, emulatorShellQuote(emu.Token()))
+	if _, err := io.WriteString(opts.IO.Out, exports); err != nil {
+		return fmt.Errorf("print the connection variables: %w", err)
+	}
+	if s, ok := opts.IO.Out.(interface{ Sync() error }); ok {
+		_ = s.Sync() // a pipe or terminal has nothing to flush; a file does
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "# dbt Cloud emulator listening on %s (speed %gx); stop with Ctrl-C\n", host, opts.Speed)
+	emulatorPrintJobs(ctx, opts.IO.ErrOut, host, emu.Token(), emu.AccountID())
+
+	err = <-served
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return withCode(ExitUpstream, err)
+	}
+	fmt.Fprintln(opts.IO.ErrOut, "# emulator stopped")
+	return nil
+}
+
+// emulatorPrintJobs lists the jobs the token reaches as one comment line.
+// They are read over HTTP like any client would, because the seed may leave
+// ids for the emulator to assign. Failing to list is only a missing hint.
+func emulatorPrintJobs(ctx context.Context, w io.Writer, host, token string, accountID int64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	client, err := dbtcloud.NewClient(host, token, dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		return
+	}
+	var parts []string
+	for j, err := range client.Jobs.ListIter(ctx, accountID, nil) {
+		if err != nil {
+			fmt.Fprintf(w, "# could not list the seeded jobs: %v\n", err)
+			return
+		}
+		parts = append(parts, fmt.Sprintf("%d %q", j.ID, j.Name))
+	}
+	fmt.Fprintf(w, "# account %d jobs: %s\n", accountID, strings.Join(parts, ", "))
+}
+
+// emulatorShellQuote quotes s for a POSIX shell unless it is plainly safe,
+// so that eval of the export lines cannot run anything a seed put in a token.
+func emulatorShellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@%+=,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
