@@ -764,3 +764,45 @@ func TestHumanize(t *testing.T) {
 		t.Errorf("clockDuration = %q", got)
 	}
 }
+
+func TestRealClockFiresWebhooksWithoutPolling(t *testing.T) {
+	// At 600x a daily build (73 emulated seconds) takes about an eighth of a real second. Nobody polls the API:
+	// the clock's ticker alone must move the run along and send the webhook.
+	srv, err := New(Options{Clock: NewRealClock(600), WebhookRetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	b := &bundle{srv: srv}
+	rc := &receiver{}
+	wantCode(t, b.call(t, "POST", "/api/v3/accounts/1/webhooks/subscriptions", map[string]any{
+		"name": "rt", "client_url": newLocalServer(t, rc), "active": true, "event_types": []string{"job.run.completed"},
+	}), 201)
+	b.trigger(t, DemoDailyJobID, nil)
+	poll(t, "the completed webhook", func() bool { bodies, _, _ := rc.snapshot(); return len(bodies) == 1 })
+	bodies, _, _ := rc.snapshot()
+	if !strings.Contains(string(bodies[0]), `"runStatus":"Success"`) {
+		t.Errorf("delivery = %s", bodies[0])
+	}
+}
+
+func TestUnknownPaths(t *testing.T) {
+	b := setup(t)
+	tests := []struct {
+		method, path string
+		code         int
+	}{
+		{"GET", "/api/v2/accounts/1/widgets/", 404},
+		{"GET", "/api/v2/accounts/abc/", 404},
+		{"POST", acctPath("jobs/%d/run", DemoDailyJobID), 404}, // Django cannot redirect a POST
+		{"DELETE", acctPath("jobs/%d/", DemoDailyJobID), 405},
+		{"GET", "/nothing", 404},
+		{"GET", "/_emulator/nothing", 404},
+	}
+	for _, tt := range tests {
+		r := b.call(t, tt.method, tt.path, nil)
+		if r.code != tt.code {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, r.code, tt.code)
+		}
+	}
+}

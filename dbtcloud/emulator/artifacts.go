@@ -99,7 +99,7 @@ func parseArtifacts() (*baseArtifacts, error) {
 // stepFiles lists the files a finished dbt step wrote under target/, with a function to produce each one.
 // Setup steps and `dbt deps` write none; a step that never finished wrote none either.
 func (e *Emulator) stepFiles(r *run, s *step) map[string]func() []byte {
-	if !s.finished() || s.command == "" || s.command == "dbt deps" || s.status == StatusCancelled {
+	if !writesArtifacts(s) {
 		return nil
 	}
 	files := map[string]func() []byte{
@@ -139,11 +139,37 @@ func (e *Emulator) stepFiles(r *run, s *step) map[string]func() []byte {
 
 func (e *Emulator) hasArtifacts(r *run) bool {
 	for _, s := range r.steps {
-		if len(e.stepFiles(r, s)) > 0 {
+		if writesArtifacts(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// writesArtifacts reports whether s wrote anything under target/, without building the files.
+func writesArtifacts(s *step) bool {
+	return s.finished() && s.command != "" && s.command != "dbt deps" && s.status != StatusCancelled
+}
+
+// stepWrites reports whether s wrote path. The top-level artifacts are decided from the command alone, so the
+// common questions (has_docs_generated, which step holds run_results.json) need no derived results.
+func (e *Emulator) stepWrites(r *run, s *step, path string) bool {
+	if !writesArtifacts(s) {
+		return false
+	}
+	sub := dbtSubcommand(s.command)
+	switch path {
+	case "manifest.json":
+		return true
+	case "run_results.json":
+		return sub != "source freshness"
+	case "catalog.json":
+		return sub == "docs generate"
+	case "sources.json":
+		return sub == "source freshness"
+	}
+	_, ok := e.stepFiles(r, s)[path]
+	return ok
 }
 
 // stepWriting returns the last step of r that wrote path, or nil. dbt Cloud keeps one target/ directory per run, so
@@ -153,7 +179,7 @@ func (e *Emulator) stepWriting(r *run, path string) *step {
 		return nil // artifacts are uploaded when the run ends
 	}
 	for i := len(r.steps) - 1; i >= 0; i-- {
-		if _, ok := e.stepFiles(r, r.steps[i])[path]; ok {
+		if e.stepWrites(r, r.steps[i], path) {
 			return r.steps[i]
 		}
 	}

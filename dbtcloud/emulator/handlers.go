@@ -41,19 +41,23 @@ func (e *Emulator) routes() *http.ServeMux {
 	return m
 }
 
-// fallback answers unknown paths. Like Django's APPEND_SLASH, a GET to a v2/v3 path missing its trailing slash is
-// redirected (301) to the slashed path; anything else is a 404 in dbt's envelope.
+// fallback answers paths no route takes: 405 when the path exists for another method (as Django REST framework
+// answers), else 404, both in dbt's envelope. A GET missing its trailing slash never gets here: ServeMux redirects
+// it (301) to the slashed path, as Django's APPEND_SLASH does.
 func (e *Emulator) fallback(m *http.ServeMux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasSuffix(r.URL.Path, "/") {
+		var allow []string
+		for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
 			r2 := r.Clone(r.Context())
-			r2.URL.Path += "/"
+			r2.Method = method
 			if _, pat := m.Handler(r2); pat != "/" && pat != "" {
-				u := *r.URL
-				u.Path += "/"
-				http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
-				return
+				allow = append(allow, method)
 			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method), "")
+			return
 		}
 		notFound(w)
 	}
