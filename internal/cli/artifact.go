@@ -1,0 +1,367 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+func init() { commands = append(commands, newCmdArtifact) }
+
+func newCmdArtifact(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "artifact",
+		Short: "List and download the artifacts of a dbt Cloud run",
+		Long: `List and download the files a dbt Cloud run saved under target/:
+manifest.json, run_results.json, catalog.json (only when docs were generated),
+sources.json (only after source freshness), and compiled/ and run/ SQL.
+To read downloaded artifacts, see 'dbtlink artifacts inspect'.`,
+	}
+	cmd.AddCommand(NewCmdArtifactList(f, nil), NewCmdArtifactGet(f, nil))
+	return cmd
+}
+
+// ---- artifact list ----
+
+// ArtifactListOptions holds the dependencies and flags of `artifact list`.
+type ArtifactListOptions struct {
+	IO     *IOStreams
+	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+
+	RunID int64
+	Step  int
+	JSON  bool
+}
+
+// NewCmdArtifactList builds `dbtlink artifact list`.
+func NewCmdArtifactList(f *Factory, runF func(*ArtifactListOptions) error) *cobra.Command {
+	opts := &ArtifactListOptions{IO: f.IO, Client: jobAccountClient(f)}
+	cmd := &cobra.Command{
+		Use:     "list RUN_ID",
+		Aliases: []string{"ls"},
+		Short:   "List the artifact paths a run saved, one per line",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := jobParseID("run", args[0])
+			if err != nil {
+				return err
+			}
+			opts.RunID = id
+			if opts.Step < 0 {
+				return usageError("--step counts from 1 (0 means the last step), got %d", opts.Step)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return artifactListRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Step, "step", 0, "list the files of this run step, counted from 1 (default: the last step)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the paths as a JSON array")
+	return cmd
+}
+
+func artifactListRun(ctx context.Context, opts *ArtifactListOptions) error {
+	client, accountID, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	paths, _, err := client.Artifacts.List(ctx, accountID, opts.RunID, opts.Step)
+	if err != nil {
+		if errors.Is(err, dbtcloud.ErrNotFound) {
+			return withCode(ExitNotFound, fmt.Errorf("run %d not found in account %d (404): check the run id and the connection (--connection): %w", opts.RunID, accountID, err))
+		}
+		return fmt.Errorf("list artifacts of run %d: %w", opts.RunID, err)
+	}
+	if opts.JSON {
+		return writeJSON(opts.IO.Out, paths)
+	}
+	if len(paths) == 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "Run %d has no artifacts (yet: they are uploaded when a run finishes).\n", opts.RunID)
+		return nil
+	}
+	for _, p := range paths {
+		fmt.Fprintln(opts.IO.Out, p)
+	}
+	return nil
+}
+
+// ---- artifact get ----
+
+// ArtifactGetOptions holds the dependencies and flags of `artifact get`.
+type ArtifactGetOptions struct {
+	IO     *IOStreams
+	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+
+	RunID    int64
+	Paths    []string
+	Step     int
+	Dir      string
+	Parallel int
+}
+
+// NewCmdArtifactGet builds `dbtlink artifact get`.
+func NewCmdArtifactGet(f *Factory, runF func(*ArtifactGetOptions) error) *cobra.Command {
+	opts := &ArtifactGetOptions{IO: f.IO, Client: jobAccountClient(f)}
+	cmd := &cobra.Command{
+		Use:   "get RUN_ID PATH...",
+		Short: "Download artifacts of a run",
+		Long: `Download the named artifacts of a run into a directory (default: the current
+one), several at a time, keeping their paths: compiled/jaffle_shop/models/x.sql
+lands in DIR/compiled/jaffle_shop/models/x.sql. Each file is written to a
+temporary name and renamed when complete, so an interrupted download never
+leaves a partial file under the real name. Paths that would land outside DIR
+(absolute, with "..", or through a symbolic link leading out) are refused.
+
+With -o - the single artifact named is written to standard output.`,
+		Example: `  dbtlink artifact get 70000001 manifest.json run_results.json -o target
+  dbtlink artifact get 70000001 manifest.json -o - | jq .metadata`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := jobParseID("run", args[0])
+			if err != nil {
+				return err
+			}
+			opts.RunID, opts.Paths = id, args[1:]
+			if opts.Step < 0 {
+				return usageError("--step counts from 1 (0 means the last step), got %d", opts.Step)
+			}
+			if opts.Parallel < 1 {
+				return usageError("--parallel must be at least 1, got %d", opts.Parallel)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return artifactGetRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&opts.Step, "step", 0, "download the files of this run step, counted from 1 (default: the last version of each file)")
+	fl.StringVarP(&opts.Dir, "output", "o", ".", "directory to save into, created if missing; - writes one artifact to standard output")
+	fl.IntVar(&opts.Parallel, "parallel", 4, "how many artifacts to download at once")
+	return cmd
+}
+
+func artifactGetRun(ctx context.Context, opts *ArtifactGetOptions) error {
+	client, accountID, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	return downloadArtifacts(ctx, client, accountID, opts.RunID, opts.Step, opts.Paths, opts.Dir, opts.Parallel, opts.IO)
+}
+
+// downloadArtifacts saves the artifacts paths (relative to target/) of run
+// runID under dir, at most parallel at a time, printing each saved path and
+// size to io.Out. dir "-" writes the single artifact to io.Out instead.
+// step 0 means the last version of each file.
+//
+// Every path is checked before anything is downloaded; then every artifact
+// is attempted, and the errors of those that failed are returned joined (a
+// missing artifact exits 6 and names it). Files are written through a
+// temporary name and renamed when complete, inside an os.Root on dir so that
+// no path or symbolic link can make a write land outside dir.
+//
+// `job run --artifacts` calls this too.
+func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, paths []string, dir string, parallel int, io *IOStreams) error {
+	if len(paths) == 0 {
+		return usageError("no artifact paths given; e.g. manifest.json run_results.json (see 'dbtlink artifact list %d')", runID)
+	}
+	if dir == "-" {
+		if len(paths) != 1 {
+			return usageError("-o - writes one artifact to standard output, and %d were named; name one, or give a directory", len(paths))
+		}
+		p, err := artifactCleanPath(paths[0], "standard output")
+		if err != nil {
+			return err
+		}
+		_, err = artifactCopy(ctx, client, accountID, runID, step, p, io.Out)
+		return err
+	}
+	if dir == "" {
+		dir = "."
+	}
+	var clean []string
+	seen := map[string]bool{}
+	var bad []string
+	for _, p := range paths {
+		c, err := artifactCleanPath(p, dir)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		if !seen[c] {
+			seen[c] = true
+			clean = append(clean, c)
+		}
+	}
+	if len(bad) > 0 {
+		return usageError("%s", strings.Join(bad, "\n"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return withCode(ExitUsage, fmt.Errorf("create the output directory: %w", err))
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("open the output directory: %w", err))
+	}
+	defer root.Close()
+
+	errs := make([]error, len(clean))
+	var printMu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(max(parallel, 1))
+	for i, p := range clean {
+		g.Go(func() error {
+			n, err := artifactSave(ctx, client, accountID, runID, step, p, root)
+			if err != nil {
+				errs[i] = err
+				return nil // the others still download; all failures are reported
+			}
+			printMu.Lock()
+			defer printMu.Unlock()
+			fmt.Fprintf(io.Out, "%s  %s\n", filepath.Join(dir, filepath.FromSlash(p)), artifactSizeText(n))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
+}
+
+// artifactCleanPath checks that an artifact path names a file inside the
+// output directory and returns it cleaned, with forward slashes (the form
+// the API takes).
+func artifactCleanPath(p, dir string) (string, error) {
+	c := path.Clean(strings.ReplaceAll(p, `\`, "/"))
+	local := filepath.FromSlash(c)
+	if p == "" || c == "." || !filepath.IsLocal(local) {
+		return "", fmt.Errorf("artifact path %q is refused: it must be relative to target/ and stay inside %s (no leading /, no ..)", p, dir)
+	}
+	// IsLocal is the rule; the join is a second check of the same promise.
+	base := filepath.Clean(dir)
+	if rel, err := filepath.Rel(base, filepath.Join(base, local)); err != nil || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("artifact path %q is refused: it would be written outside %s", p, dir)
+	}
+	return c, nil
+}
+
+// artifactSave downloads one artifact into root at p through a temporary
+// file, and returns its size.
+func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string, root *os.Root) (int64, error) {
+	rc, err := artifactOpen(ctx, client, accountID, runID, step, p)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	local := filepath.FromSlash(p)
+	where := func(err error) error {
+		return withCode(ExitUsage, fmt.Errorf("save artifact %s under %s: %w (files must stay inside the output directory; symbolic links leading out of it are refused)", p, root.Name(), err))
+	}
+	if d := filepath.Dir(local); d != "." {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return 0, where(err)
+		}
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(local), "."+filepath.Base(local)+".part-"+hex.EncodeToString(rnd[:]))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, where(err)
+	}
+	n, err := io.Copy(f, rc)
+	if err == nil {
+		err = f.Sync() // so a crash after the rename cannot leave an empty file
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("download artifact %s of run %d: %w", p, runID, ctx.Err())
+		}
+		return 0, withCode(ExitUpstream, fmt.Errorf("download artifact %s of run %d: %w", p, runID, err))
+	}
+	if err := root.Rename(tmp, local); err != nil {
+		_ = root.Remove(tmp)
+		return 0, where(err)
+	}
+	return n, nil
+}
+
+// artifactCopy streams one artifact to w.
+func artifactCopy(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string, w io.Writer) (int64, error) {
+	rc, err := artifactOpen(ctx, client, accountID, runID, step, p)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := io.Copy(w, rc)
+	if err != nil {
+		return n, withCode(ExitUpstream, fmt.Errorf("download artifact %s of run %d: %w", p, runID, err))
+	}
+	return n, nil
+}
+
+// artifactOpen starts the download of one artifact, turning a 404 into an
+// error that says which artifact is missing and the likely reason.
+func artifactOpen(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string) (io.ReadCloser, error) {
+	rc, _, err := client.Artifacts.Get(ctx, accountID, runID, p, step)
+	if err == nil {
+		return rc, nil
+	}
+	if !errors.Is(err, dbtcloud.ErrNotFound) {
+		return nil, fmt.Errorf("download artifact %s of run %d: %w", p, runID, err)
+	}
+	what := fmt.Sprintf("artifact %s of run %d", p, runID)
+	if step > 0 {
+		what += fmt.Sprintf(" (step %d)", step)
+	}
+	return nil, withCode(ExitNotFound, fmt.Errorf("%s not found (404): %s", what, artifactMissingHint(ctx, client, accountID, runID, p)))
+}
+
+// artifactMissingHint explains a 404 for an artifact. One look at the run
+// tells a wrong run id and an unfinished run apart from a file the run never
+// wrote.
+func artifactMissingHint(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, p string) string {
+	run, _, err := client.Runs.Get(ctx, accountID, runID, nil)
+	switch {
+	case errors.Is(err, dbtcloud.ErrNotFound):
+		return fmt.Sprintf("run %d does not exist in account %d; check the run id and the connection", runID, accountID)
+	case err == nil && !run.Status.Terminal():
+		return fmt.Sprintf("run %d is still %s, and artifacts are uploaded when it finishes", runID, run.Status)
+	}
+	switch path.Base(p) {
+	case "catalog.json":
+		return "catalog.json exists only when docs were generated for the run; turn on \"Generate docs on run\" for the job, or add `dbt docs generate` to its commands"
+	case "sources.json":
+		return "sources.json exists only when the run checked source freshness (\"Run source freshness\", or `dbt source freshness`)"
+	}
+	return fmt.Sprintf("the run did not save it; list what it saved with: dbtlink artifact list %d", runID)
+}
+
+// artifactSizeText gives a size in bytes as people read it.
+func artifactSizeText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
