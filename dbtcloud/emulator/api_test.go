@@ -806,3 +806,41 @@ func TestUnknownPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleSeedRuns(t *testing.T) {
+	s, err := LoadSeed("testdata/seed.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, func(o *Options) { o.Seed = s })
+	if b.srv.Token != "dbtc_example_token" || b.srv.AccountID != 1 {
+		t.Fatalf("token %q account %d", b.srv.Token, b.srv.AccountID)
+	}
+	id := b.trigger(t, 302, nil)
+	b.srv.Advance(time.Hour)
+	run := b.getRun(t, id, "run_steps")
+	var names []string
+	for _, s := range run["run_steps"].([]any) {
+		names = append(names, s.(map[string]any)["name"].(string))
+	}
+	want := []string{"Clone git repository", "Create profile from connection Emulated DuckDB (analytics)",
+		"Invoke dbt with `dbt deps`", "Invoke dbt with `dbt source freshness`", "Invoke dbt with `dbt seed`",
+		"Invoke dbt with `dbt run`", "Invoke dbt with `dbt test`"}
+	if status(run) != StatusError || !slices.Equal(names, want) {
+		t.Fatalf("status %v, steps %q", run["status"], names)
+	}
+	for _, res := range runResults(t, b, id, "") {
+		wantStatus := "pass"
+		if res.UniqueID == "test.jaffle_shop.unique_orders_order_id.fed79b3a6e" {
+			wantStatus = "fail"
+		}
+		if res.Status != wantStatus {
+			t.Errorf("%s: %s, want %s", res.UniqueID, res.Status, wantStatus)
+		}
+	}
+	// The Staging job got an id of its own.
+	r := b.call(t, "GET", acctPath("jobs/?environment_id=202"), nil)
+	if len(r.list()) != 1 {
+		t.Errorf("staging jobs = %s", r.raw)
+	}
+}
