@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"strings"
 	"time"
@@ -425,7 +426,7 @@ func (e *Emulator) newRunLocked(j *job, tr trigger, failedRun *run, now time.Tim
 	r := &run{
 		id: e.nextRunID, accountID: j.accountID, projectID: j.projectID, envID: j.envID, jobID: j.id,
 		trigger: tr, status: StatusQueued, dbtVersion: env.dbtVersion, gitBranch: "main",
-		gitSHA:    fmt.Sprintf("%040x", uint64(e.nextRunID)*0x9e3779b97f4a7c15),
+		gitSHA:    fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprintf("emulated commit for run %d", e.nextRunID)))),
 		createdAt: now, updatedAt: now,
 		eligibleAt: now.Add(secondsOr(j.behaviour.QueueSeconds, 2)),
 		startDelay: secondsOr(j.behaviour.StartingSeconds, 5),
