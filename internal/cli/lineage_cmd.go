@@ -95,7 +95,8 @@ similar names; a selector that cannot be parsed exits with status 2.`,
 	fl.StringVar(&opts.Format, "format", "text", "output format: text (indented tree), json, dot (Graphviz) or mermaid")
 	fl.BoolVar(&opts.PassThroughEphemeral, "pass-through-ephemeral", false,
 		"leave ephemeral models out: dbt inlines them into their children, so they are not in the warehouse;\n"+
-			"with --upstream/--downstream they are walked through and do not count towards --depth")
+			"with --upstream/--downstream they are walked through and do not count towards --depth\n"+
+			"(edges that ran through a left-out ephemeral model are not drawn yet)")
 	return cmd
 }
 
