@@ -387,8 +387,10 @@ func TestConnectionImportAirflow(t *testing.T) {
 		wantErr   string
 	}{
 		{
-			name:      "URI form by conn id",
-			env:       func(e *cloudEnv) map[string]string { return map[string]string{"AIRFLOW_CONN_DBT_CLOUD_DEFAULT": uriFor(e, "1")} },
+			name: "URI form by conn id",
+			env: func(e *cloudEnv) map[string]string {
+				return map[string]string{"AIRFLOW_CONN_DBT_CLOUD_DEFAULT": uriFor(e, "1")}
+			},
 			args:      []string{"dbt_cloud_default"},
 			wantNames: []string{"dbt_cloud_default"},
 		},
@@ -406,8 +408,10 @@ func TestConnectionImportAirflow(t *testing.T) {
 			wantNames: []string{"one", "two"},
 		},
 		{
-			name:     "--name with several",
-			env:      func(e *cloudEnv) map[string]string { return map[string]string{"AIRFLOW_CONN_ONE": uriFor(e, "1"), "AIRFLOW_CONN_TWO": jsonFor(e)} },
+			name: "--name with several",
+			env: func(e *cloudEnv) map[string]string {
+				return map[string]string{"AIRFLOW_CONN_ONE": uriFor(e, "1"), "AIRFLOW_CONN_TWO": jsonFor(e)}
+			},
 			args:     []string{"--name", "x"},
 			wantCode: ExitUsage,
 			wantErr:  "one, two",
