@@ -11,18 +11,23 @@
 // one call per minute and notices the end of the run 30 s late on average
 // (up to 60 s). Wait does better on both counts by using what it knows:
 //
-//   - When the job has finished before, the duration of its latest
+//   - When the job has succeeded before, the duration of its latest
 //     successful run (created to finished) is the expected duration E.
-//     Wait polls sparsely while the run is young (every age/2, at least
-//     E/10 and at most clamp(E/8, 60 s, 5 min)), lands one poll at E - w,
-//     where w = clamp(E/20, 3 s, 90 s), one just after E, and then polls
-//     every clamp(w/2, 2 s, 30 s) until E + 4w. A run that behaves like its
-//     predecessor is therefore seen within about a second of its end, for
-//     far fewer calls than one a minute.
-//   - Without history (a new job, or a run past its expected window) the
-//     interval is a third of the run's age, between 3 s and 60 s: short
-//     runs are seen quickly, and a long run never costs more than one call
-//     a minute, the same as Airflow.
+//     While the run is young Wait polls sparsely: the interval equals the
+//     run's age, at least min(E/4, 1 min) and at most clamp(E/8, 1 min,
+//     5 min), so a run that fails early is still seen within minutes. It
+//     lands one poll just after E and, for runs of 10 minutes or more
+//     (whose end varies by more than a poll), one at E - E/20. A run that
+//     behaves like its predecessor is therefore seen about a second after
+//     it ends. Past E it polls every clamp(E/40, 2 s, 30 s) for
+//     max(E/5, 30 s), then falls back to the cold schedule.
+//   - Without history (a new job) the interval is a third of the run's
+//     age, between 3 s and 60 s: short runs are seen quickly, and a long
+//     run never costs more than one call a minute, the same as Airflow.
+//
+// The price of sparse early polling on a long job is that a run failing
+// early is noticed up to clamp(E/8, 1 min, 5 min) late, where Airflow
+// takes up to a minute; a fixed --poll restores that if it matters.
 //
 // A fixed interval (WaitOptions.Poll) replaces the schedule. Schedule.Next
 // computes it and is unit-tested; bench/pollbench measures it against

@@ -17,13 +17,14 @@ const (
 	hourlyUp   = 393 // "Hourly" in analytics/Staging
 	hourlyLow  = 394 // "hourly" in analytics/Staging
 	depsFailID = 395 // "deps fails": dbt deps fails, so no run_results
+	runFailID  = 396 // "run fails": a model errors in dbt run
 )
 
 // testSeed is the demo seed plus jobs whose names collide, so lookups can
 // be ambiguous at the job level.
 func testSeed() *emulator.Seed {
 	s := emulator.DefaultSeed()
-	zero := 0
+	zero, one := 0, 1
 	staging := &s.Accounts[0].Projects[0].Environments[1]
 	staging.Jobs = append(staging.Jobs,
 		emulator.SeedJob{ID: nightlyA, Name: "nightly"},
@@ -31,6 +32,7 @@ func testSeed() *emulator.Seed {
 		emulator.SeedJob{ID: hourlyUp, Name: "Hourly"},
 		emulator.SeedJob{ID: hourlyLow, Name: "hourly"},
 		emulator.SeedJob{ID: depsFailID, Name: "deps fails", Behaviour: emulator.SeedBehaviour{Outcome: "error", FailStep: &zero}},
+		emulator.SeedJob{ID: runFailID, Name: "run fails", ExecuteSteps: []string{"dbt run"}, Behaviour: emulator.SeedBehaviour{Outcome: "error", FailStep: &one}},
 	)
 	return s
 }

@@ -195,6 +195,9 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 		if !deadline.IsZero() && !now.Before(deadline) {
 			return last, timeout(ctx, client, accountID, runID, opts)
 		}
+		if ctx.Err() != nil {
+			return last, ctx.Err()
+		}
 		d := sched.Next(now.Sub(start))
 		if !deadline.IsZero() {
 			d = min(d, deadline.Sub(now))
@@ -266,21 +269,29 @@ func (s Schedule) Next(age time.Duration) time.Duration {
 	if e <= 0 {
 		return cold
 	}
-	w := clamp(e/20, 3*time.Second, 90*time.Second)
-	windowStart, end := e-w, e+justPast
-	switch {
-	case age < windowStart-time.Second:
-		d := clamp(age/2, max(coldMin, e/10), clamp(e/8, 60*time.Second, 5*time.Minute))
-		return min(d, windowStart-age)
-	case age < end:
-		// A floor keeps a poll that lands a hair before the end from
+	end := e + justPast
+	if age < end {
+		// Sparse while the run is young: the interval grows with the age,
+		// from min(E/4, 1m) up to clamp(E/8, 60s, 5m). It never jumps
+		// over the two points of interest: E - E/20 (for runs of 10
+		// minutes or more, whose end varies by more than a poll) and just
+		// after E.
+		hi := clamp(e/8, time.Minute, 5*time.Minute)
+		lo := min(e/4, time.Minute)
+		d := clamp(age, lo, hi)
+		next := end
+		if w := e / 20; w >= 30*time.Second && age < e-w-time.Second {
+			next = e - w
+		}
+		// The floor keeps a poll that lands a hair before a point from
 		// being followed by another one at once.
-		return max(end-age, time.Second)
-	case age < e+4*w:
-		return clamp(w/2, 2*time.Second, 30*time.Second)
-	default:
-		return cold
+		return max(min(d, next-age), time.Second)
 	}
+	if age < e+max(e/5, 30*time.Second) {
+		// Overrunning: the run is late, not necessarily long; look often.
+		return clamp(e/40, 2*time.Second, 30*time.Second)
+	}
+	return cold
 }
 
 func clamp(d, lo, hi time.Duration) time.Duration { return min(max(d, lo), hi) }
