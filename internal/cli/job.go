@@ -275,16 +275,19 @@ func jobWriteSummary(w io.Writer, j *dbtcloud.Job, project, env string) {
 	}
 }
 
+// jobScheduleText describes when a job runs on its own. dbt Cloud fills
+// in a cron even for jobs that are never scheduled, so the schedule trigger,
+// not the cron, decides.
 func jobScheduleText(j *dbtcloud.Job) string {
+	if !j.Triggers.Schedule {
+		return "none (the schedule trigger is off)"
+	}
 	if j.Schedule.Cron == "" {
-		return "none"
+		return "on, with no cron"
 	}
 	s := j.Schedule.Cron
-	if j.CronHumanized != "" {
+	if j.CronHumanized != "" && j.CronHumanized != "Custom cron: "+j.Schedule.Cron {
 		s += " (" + j.CronHumanized + ")"
-	}
-	if !j.Triggers.Schedule {
-		s += ", not active: the schedule trigger is off"
 	}
 	return s
 }
