@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +16,10 @@ import (
 // cloudEnv is a test bench for commands that talk to dbt Cloud: an emulator
 // on a fake clock, a temporary DBTLINK_HOME, and a map-backed environment.
 type cloudEnv struct {
-	t   *testing.T
-	emu *emulator.Server
-	env map[string]string
+	t         *testing.T
+	emu       *emulator.Server
+	transport *http.Transport
+	env       map[string]string
 	// secrets must never appear in any command's output.
 	secrets []string
 }
@@ -37,8 +39,14 @@ func newCloudEnv(t *testing.T) *cloudEnv {
 		t.Fatalf("start emulator: %v", err)
 	}
 	t.Cleanup(emu.Close)
+	// Commands' clients share this transport so that its idle connections,
+	// including ones dialled for a request another connection then served,
+	// are closed before the emulator shuts down; http.Server.Shutdown
+	// would otherwise wait 5 s for such never-used connections.
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
 	return &cloudEnv{
-		t: t, emu: emu,
+		t: t, emu: emu, transport: tr,
 		env:     map[string]string{"DBTLINK_HOME": t.TempDir()},
 		secrets: []string{emulator.DemoToken, emulator.OtherToken, emulator.DemoIPBlockedToken},
 	}
@@ -57,6 +65,7 @@ func (e *cloudEnv) factory(ios *IOStreams) *Factory {
 		return out
 	}
 	f.ClientOptions = []dbtcloud.Option{
+		dbtcloud.WithHTTPClient(&http.Client{Transport: e.transport}),
 		dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}),
 		dbtcloud.WithTimeout(10 * time.Second),
 	}
