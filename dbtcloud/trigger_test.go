@@ -1,11 +1,14 @@
 package dbtcloud
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 )
@@ -227,5 +230,45 @@ func TestRerunAndRetryNotRepeatedOnUnknownOutcome(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s called %d times, want 1", p, n)
 		}
+	}
+}
+
+func TestTriggerContextCancelledAfterSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	started := make(chan struct{})
+	b.mux.HandleFunc("POST /api/v2/accounts/1/jobs/5/run/{$}", func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does the server notice the client
+		// hanging up and cancel r.Context().
+		_, _ = io.ReadAll(r.Body)
+		close(started)
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, _, err := b.client.Runs.Trigger(ctx, 1, 5, nil)
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want both ErrOutcomeUnknown and context.Canceled", err)
+	}
+}
+
+func TestTriggerLookupWithoutTriggersIsUnsure(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var posts atomic.Int32
+	b.mux.HandleFunc("POST /api/v2/accounts/1/jobs/5/run/{$}", func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		writeError(w, 500, "oops")
+	})
+	b.mux.HandleFunc("GET /api/v2/accounts/1/runs/{$}", func(w http.ResponseWriter, r *http.Request) {
+		// A server that ignores include_related: the causes are unreadable.
+		writeJSON(w, 200, []map[string]any{{"id": 7, "created_at": "2026-01-02 03:04:06+00:00"}}, &Pagination{Count: 1, TotalCount: 1})
+	})
+	_, _, err := b.client.Runs.Trigger(t.Context(), 1, 5, nil)
+	if !errors.Is(err, ErrOutcomeUnknown) || posts.Load() != 1 {
+		t.Errorf("err = %v after %d POSTs, want ErrOutcomeUnknown after 1", err, posts.Load())
 	}
 }
