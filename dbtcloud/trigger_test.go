@@ -272,3 +272,31 @@ func TestTriggerLookupWithoutTriggersIsUnsure(t *testing.T) {
 		t.Errorf("err = %v after %d POSTs, want ErrOutcomeUnknown after 1", err, posts.Load())
 	}
 }
+
+func TestTriggerUnreadableAnswerFindsRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := &fakeJobRuns{t: t, onPost: func(n int, w http.ResponseWriter, create func() map[string]any) {
+		create()
+		_, _ = io.WriteString(w, `{"status": {"code": 200}, "data": {"id": "not a number"`)
+	}}
+	f.install(b.mux)
+	run, _, err := b.client.Runs.Trigger(t.Context(), 1, 5, nil)
+	if err != nil || run.ID != 1001 || f.postCount() != 1 {
+		t.Errorf("Trigger = %+v, %v after %d POSTs; want run 1001 after 1", run, err, f.postCount())
+	}
+}
+
+func TestMalformedJSONIsNotRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var calls atomic.Int32
+	b.mux.HandleFunc("GET /api/v2/accounts/1/runs/2/{$}", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.WriteString(w, `{"data": {"id": "x"}}`)
+	})
+	_, _, err := b.client.Runs.Get(t.Context(), 1, 2, nil)
+	if err == nil || !strings.Contains(err.Error(), "reading response") || calls.Load() != 1 {
+		t.Errorf("err = %v after %d calls, want a decode error after 1", err, calls.Load())
+	}
+}
