@@ -208,9 +208,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock replaces the clock and the sleep used between retries and by
-// the rate limiter; meant for tests. sleep must return ctx.Err() when ctx
-// ends first.
+// WithClock replaces the clock and the sleep used between retries, before
+// a trigger lookup and by the rate limiter; meant for tests. sleep must
+// return ctx.Err() when ctx ends first. The per-request timeout still runs
+// on real time.
 func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *clientConfig) error {
 		if now == nil || sleep == nil {
@@ -503,11 +504,15 @@ func (c *Client) send(ctx context.Context, ar *apiRequest, bodyBytes []byte, str
 		release()
 		return nil, nil, c.wrapTransportErr(ctx, reqCtx, where, err)
 	}
-	if stream && timer != nil {
-		// Headers are in: from now on only the caller's context governs
-		// reading the body.
-		timer.Stop()
+	if stream && timer != nil && !timer.Stop() {
+		// The timeout fired just as the headers arrived: the body is
+		// already cut off, so report the timeout rather than a broken read.
+		resp.Body.Close()
+		release()
+		return nil, nil, c.wrapTransportErr(ctx, reqCtx, where, errTimeout)
 	}
+	// Headers are in: for streams only the caller's context now governs
+	// reading the body.
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := c.apiError(resp, ar) // reads and closes the body
 		release()
