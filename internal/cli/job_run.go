@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/orchestrate"
+)
+
+func init() { jobCommands = append(jobCommands, newCmdJobRunCommand) }
+
+func newCmdJobRunCommand(f *Factory) *cobra.Command { return NewCmdJobRun(f, nil) }
+
+// JobRunOptions holds the dependencies and flags of `job run`.
+type JobRunOptions struct {
+	IO     *IOStreams
+	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	Getenv func(string) string
+	Now    func() time.Time
+	// Who is "user@host" for the default cause.
+	Who func() string
+	// Interrupts subscribes to Ctrl-C while waiting (tests send on a channel).
+	Interrupts func() (<-chan os.Signal, func())
+	// Clock is the polling clock; nil means the real one.
+	Clock orchestrate.Clock
+
+	Ref     orchestrate.JobRef
+	Request dbtcloud.TriggerRunRequest
+
+	GenerateDocs, NoGenerateDocs bool
+	TimeoutSecondsOverride       int
+	timeoutSecondsSet            bool
+
+	Wait             bool
+	Timeout          time.Duration
+	Poll             time.Duration
+	ReuseExisting    bool
+	RetryFromFailure bool
+	CancelOnTimeout  bool
+	Artifacts        []string
+	OutputDir        string
+	JSON             bool
+}
+
+const jobRunLong = `Trigger a dbt Cloud job, optionally wait for it, and fetch its artifacts.
+
+Name the job by id, or by its project, environment and job names (each must
+match exactly one object; the error lists the candidates otherwise).
+
+Without --wait, dbtlink prints the run id and URL and exits 0 as soon as dbt
+Cloud has queued the run. A trigger whose answer is lost is never repeated
+blindly: dbtlink finds the run it created, so one command makes one run.
+
+With --wait, progress is shown on stderr (redrawn in place on a terminal,
+one line per change otherwise), and the exit status follows the run:
+0 success, 1 error (the failing step's log tail and failing dbt nodes are
+printed), 3 cancelled, 4 --timeout passed (after cancelling the run if
+--cancel-on-timeout).
+
+Polling is adaptive by default: dense near the end expected from the job's
+previous successful run, sparse otherwise, never slower than once a minute
+for a job with no history. --poll sets a fixed interval instead.
+
+Ctrl-C while waiting: on a terminal, dbtlink asks "Cancel run N in dbt
+Cloud? [y/N]"; yes cancels the run and exits 3, no (or a second Ctrl-C)
+leaves it running, prints how to follow it with 'dbtlink run watch N' and
+exits 4. Without a terminal (CI), the first Ctrl-C cancels the run and
+exits 3, because CI systems stop a job with SIGINT and expect its work to
+stop; a second Ctrl-C during the cancel abandons it (exit 4). SIGTERM stops
+waiting and leaves the run alone (exit 4).
+
+In GitHub Actions ($GITHUB_OUTPUT set), the step outputs run_id and run_url,
+and status when waited.
+
+Environment:
+  DBTLINK_RETRY_FOR  how long to keep retrying failed dbt Cloud calls
+                     (a Go duration; default 2m)`
+
+const jobRunExample = `  dbtlink job run 301
+  dbtlink job run --project analytics --environment Production --job "daily build" --wait
+  dbtlink job run 301 --wait --timeout 30m --cancel-on-timeout --artifacts manifest.json,run_results.json -o target/
+  dbtlink job run 301 --git-branch feature/x --schema-override dbt_pr_42 --steps-override "dbt build -s state:modified+"
+  dbtlink job run 301 --retry-from-failure --wait`
+
+// NewCmdJobRun builds `dbtlink job run`.
+func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
+	opts := &JobRunOptions{
+		IO: f.IO, Client: runAccountClient(f), Getenv: f.Getenv, Now: f.Now,
+		Who: whoAmI(f.Getenv), Interrupts: notifyInterrupt,
+	}
+	cmd := &cobra.Command{
+		Use:     "run [JOB_ID | --project P --environment E --job J]",
+		Short:   "Trigger a job, optionally wait for it and fetch its artifacts",
+		Long:    jobRunLong,
+		Example: jobRunExample,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				id, err := jobParseID("job", args[0])
+				if err != nil {
+					return err
+				}
+				opts.Ref.ID = id
+			}
+			opts.timeoutSecondsSet = cmd.Flags().Changed("timeout-seconds-override")
+			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return jobRunRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Ref.Project, "project", "", "project name (with --environment and --job, instead of JOB_ID)")
+	fl.StringVar(&opts.Ref.Environment, "environment", "", "environment name in that project")
+	fl.StringVar(&opts.Ref.Job, "job", "", "job name in that environment")
+
+	fl.StringVar(&opts.Request.Cause, "cause", "", "why the run was started, shown in dbt Cloud (default \"Triggered by dbtlink VERSION (user@host)\"; cut to 255 characters)")
+	fl.StringVar(&opts.Request.GitSHA, "git-sha", "", "commit to run")
+	fl.StringVar(&opts.Request.GitBranch, "git-branch", "", "branch to run")
+	fl.Int64Var(&opts.Request.GitHubPullRequestID, "github-pr", 0, "GitHub pull request number the run is for")
+	fl.Int64Var(&opts.Request.GitLabMergeRequestID, "gitlab-mr", 0, "GitLab merge request number the run is for")
+	fl.Int64Var(&opts.Request.AzurePullRequestID, "azure-pr", 0, "Azure DevOps pull request number the run is for")
+	fl.Int64Var(&opts.Request.NonNativePullRequestID, "non-native-pr", 0, "pull request number from another git provider")
+	fl.StringVar(&opts.Request.SchemaOverride, "schema-override", "", "schema to build into instead of the environment's")
+	fl.StringVar(&opts.Request.DBTVersionOverride, "dbt-version-override", "", "dbt version to use instead of the environment's")
+	fl.IntVar(&opts.Request.ThreadsOverride, "threads-override", 0, "number of dbt threads")
+	fl.StringVar(&opts.Request.TargetNameOverride, "target-name-override", "", "dbt target name")
+	fl.BoolVar(&opts.GenerateDocs, "generate-docs", false, "generate docs after the run, whatever the job says")
+	fl.BoolVar(&opts.NoGenerateDocs, "no-generate-docs", false, "do not generate docs, whatever the job says")
+	fl.IntVar(&opts.TimeoutSecondsOverride, "timeout-seconds-override", 0, "dbt Cloud's own run timeout in seconds (0 means none)")
+	fl.StringArrayVar(&opts.Request.StepsOverride, "steps-override", nil, "dbt command to run instead of the job's steps (repeat for several)")
+
+	fl.BoolVar(&opts.Wait, "wait", false, "wait for the run to finish; the exit status follows its outcome")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "with --wait: stop waiting after this long and exit 4 (e.g. 30m; default no limit)")
+	fl.DurationVar(&opts.Poll, "poll", 0, "with --wait: fixed interval between status checks (default adaptive)")
+	fl.BoolVar(&opts.ReuseExisting, "reuse-existing", false, "attach to a run of the job that is already queued or running instead of starting another")
+	fl.BoolVar(&opts.RetryFromFailure, "retry-from-failure", false, "rerun the job from the point of failure if its last run failed (else a normal run); takes no overrides")
+	fl.BoolVar(&opts.CancelOnTimeout, "cancel-on-timeout", false, "with --timeout: cancel the run in dbt Cloud when the timeout passes")
+	fl.StringSliceVar(&opts.Artifacts, "artifacts", nil, "with --wait: artifacts to download once the run ended in success or error, e.g. manifest.json,run_results.json")
+	fl.StringVarP(&opts.OutputDir, "output-dir", "o", ".", "directory for --artifacts")
+	fl.BoolVar(&opts.JSON, "json", false, "print the run (the final run with --wait) as JSON")
+	return cmd
+}
+
+func (o *JobRunOptions) validate(cmd *cobra.Command) error {
+	names := o.Ref.Project != "" || o.Ref.Environment != "" || o.Ref.Job != ""
+	switch {
+	case o.Ref.ID > 0 && names:
+		return usageError("give either JOB_ID or --project/--environment/--job, not both")
+	case o.Ref.ID == 0 && !names:
+		return usageError("which job? Give JOB_ID, or --project, --environment and --job")
+	case o.Ref.ID == 0 && (o.Ref.Project == "" || o.Ref.Environment == "" || o.Ref.Job == ""):
+		return usageError("naming a job takes all three of --project, --environment and --job")
+	case o.Request.GitSHA != "" && o.Request.GitBranch != "":
+		return usageError("--git-sha and --git-branch cannot both be given: dbt Cloud refuses the pair (the commit already fixes the code)")
+	case o.GenerateDocs && o.NoGenerateDocs:
+		return usageError("--generate-docs and --no-generate-docs contradict each other")
+	case o.Timeout < 0, o.Poll < 0:
+		return usageError("--timeout and --poll must be positive durations such as 30s or 15m")
+	case o.Poll > 0 && o.Poll < 100*time.Millisecond:
+		return usageError("--poll %s is too short; use at least 100ms (and 5s or more against dbt Cloud)", o.Poll)
+	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0):
+		return usageError("--timeout, --poll, --cancel-on-timeout and --artifacts need --wait")
+	case o.CancelOnTimeout && o.Timeout == 0:
+		return usageError("--cancel-on-timeout needs --timeout")
+	}
+	if o.GenerateDocs || o.NoGenerateDocs {
+		v := o.GenerateDocs
+		o.Request.GenerateDocsOverride = &v
+	}
+	if o.timeoutSecondsSet {
+		if o.TimeoutSecondsOverride < 0 {
+			return usageError("--timeout-seconds-override must be 0 (no timeout) or more")
+		}
+		v := o.TimeoutSecondsOverride
+		o.Request.TimeoutSecondsOverride = &v
+	}
+	if o.RetryFromFailure {
+		// POST .../rerun/ takes no body, so overrides would be dropped silently.
+		for _, name := range []string{"cause", "git-sha", "git-branch", "github-pr", "gitlab-mr", "azure-pr", "non-native-pr",
+			"schema-override", "dbt-version-override", "threads-override", "target-name-override", "generate-docs",
+			"no-generate-docs", "timeout-seconds-override", "steps-override"} {
+			if cmd.Flags().Changed(name) {
+				return usageError("--%s cannot be used with --retry-from-failure: dbt Cloud's rerun takes no overrides", name)
+			}
+		}
+	}
+	return nil
+}
+
+func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
+	client, acct, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	job, err := orchestrate.ResolveJob(ctx, client, acct, opts.Ref)
+	if err != nil {
+		return err
+	}
+	req := opts.Request
+	if req.Cause == "" {
+		req.Cause = orchestrate.DefaultCause(Version, opts.Who())
+	}
+	tr, err := orchestrate.Trigger(ctx, client, acct, job, orchestrate.TriggerOptions{
+		Request: req, ReuseExisting: opts.ReuseExisting, RetryFromFailure: opts.RetryFromFailure,
+	})
+	if err != nil {
+		return err
+	}
+	run := tr.Run
+	url := run.Href
+	if url == "" {
+		url = client.RunURL(acct, job.ProjectID, run.ID)
+	}
+	if err := writeGitHubOutputs(opts.Getenv, "run_id", strconv.FormatInt(run.ID, 10), "run_url", url); err != nil {
+		return err
+	}
+	switch tr.How {
+	case orchestrate.Reused:
+		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s) was already %s; following it instead of starting another (overrides not applied).\n",
+			run.ID, job.ID, job.Name, run.Status)
+	case orchestrate.Rerun:
+		fmt.Fprintf(opts.IO.ErrOut, "Reran job %d (%s): run %d.\n", job.ID, job.Name, run.ID)
+	}
+	if !opts.Wait {
+		if opts.JSON {
+			return writeJSON(opts.IO.Out, run)
+		}
+		fmt.Fprintf(opts.IO.Out, "%d\t%s\n", run.ID, url)
+		return nil
+	}
+	if !opts.JSON {
+		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s): %s\n", run.ID, job.ID, job.Name, url)
+	}
+
+	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: job.Name,
+		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock}
+	if opts.Interrupts != nil {
+		ch, stop := opts.Interrupts()
+		defer stop()
+		w.Interrupts = ch
+	}
+	final, waitErr := w.wait(ctx, run)
+	return finishRun(ctx, opts.IO, opts.Getenv, client, acct, final, waitErr, opts.Artifacts, opts.OutputDir, opts.JSON)
+}
+
+// finishRun does what follows a wait in `job run` and `run retry`: the
+// GitHub status output, artifacts, the final line or JSON. The wait's error
+// (and its exit code) wins over a failed download when both happen.
+func finishRun(ctx context.Context, ios *IOStreams, getenv func(string) string, client *dbtcloud.Client, acct int64,
+	final *dbtcloud.Run, waitErr error, paths []string, dir string, asJSON bool) error {
+	if final == nil {
+		return waitErr
+	}
+	if final.Status.Terminal() {
+		if err := writeGitHubOutputs(getenv, "status", final.Status.String()); err != nil {
+			return errors.Join(waitErr, err)
+		}
+	}
+	var dlErr error
+	if len(paths) > 0 && (final.Status == dbtcloud.RunStatusSuccess || final.Status == dbtcloud.RunStatusError) {
+		dlErr = downloadArtifacts(ctx, client, acct, final.ID, 0, paths, dir, 4, ios)
+		if dlErr != nil && waitErr != nil {
+			fmt.Fprintf(ios.ErrOut, "warning: %v\n", dlErr)
+		}
+	}
+	if asJSON {
+		if err := writeJSON(ios.Out, final); err != nil {
+			return err
+		}
+	} else if waitErr == nil {
+		fmt.Fprintf(ios.Out, "Run %d succeeded in %s.\n", final.ID, shortDuration(runElapsed(final, final.FinishedAt.Time)))
+	}
+	if waitErr != nil {
+		return waitErr
+	}
+	return dlErr
+}
+
+// whoAmI returns "user@host" for default causes, from $USER (or the OS
+// account) and the host name; parts it cannot find are left out.
+func whoAmI(getenv func(string) string) func() string {
+	return func() string {
+		name := getenv("USER")
+		if name == "" {
+			if u, err := user.Current(); err == nil {
+				name = u.Username
+			}
+		}
+		host, _ := os.Hostname()
+		switch {
+		case name != "" && host != "":
+			return name + "@" + host
+		case name != "":
+			return name
+		}
+		return host
+	}
+}

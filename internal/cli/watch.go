@@ -1,0 +1,350 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/orchestrate"
+)
+
+// This file waits for a run while showing its progress; `job run --wait`,
+// `run watch` and `run retry --wait` share it.
+
+// progress renders a run while it is being waited for. On a terminal it
+// redraws a small block in place each poll (cursor up, clear to the end of
+// the screen), like `gh run watch` without the alternate screen, so the
+// final state stays in the scrollback. Otherwise it prints a plain line
+// only when something changed, which reads well in CI logs. It writes to
+// stderr so that stdout carries only the result (or --json).
+type progress struct {
+	w     io.Writer
+	tty   bool
+	width int
+	now   func() time.Time
+
+	jobName string
+	url     string
+
+	drawn      int // lines of the last TTY frame
+	lastStatus dbtcloud.RunStatus
+	stepsShown map[int]bool // steps whose end was printed (plain mode)
+}
+
+func newProgress(ios *IOStreams, now func() time.Time, jobName, url string) *progress {
+	return &progress{w: ios.ErrOut, tty: ios.IsStderrTTY(), width: ios.TerminalWidth(), now: now,
+		jobName: jobName, url: url, stepsShown: map[int]bool{}}
+}
+
+// update shows run as read by one poll.
+func (p *progress) update(run *dbtcloud.Run) {
+	if p.url == "" {
+		p.url = run.Href
+	}
+	if p.tty {
+		p.redraw(run)
+		return
+	}
+	for _, s := range run.RunSteps {
+		if s.Status.Terminal() && !p.stepsShown[s.Index] {
+			p.stepsShown[s.Index] = true
+			fmt.Fprintf(p.w, "step %d %s: %s (%s)\n", s.Index, s.Name, s.Status, clockDuration(stepDuration(s, p.now())))
+		}
+	}
+	if run.Status != p.lastStatus {
+		p.lastStatus = run.Status
+		fmt.Fprintf(p.w, "run %d: %s\n", run.ID, run.Status)
+	}
+}
+
+func (p *progress) redraw(run *dbtcloud.Run) {
+	now := p.now()
+	lines := []string{
+		fmt.Sprintf("%s %s · run %d · %s · %s", statusSymbol(run.Status), p.jobName, run.ID, run.Status, shortDuration(runElapsed(run, now))),
+	}
+	if p.url != "" {
+		lines = append(lines, p.url)
+	}
+	if len(run.RunSteps) > 0 {
+		lines = append(lines, "")
+		nameWidth := 0
+		for _, s := range run.RunSteps {
+			nameWidth = max(nameWidth, utf8.RuneCountInString(s.Name))
+		}
+		for _, s := range run.RunSteps {
+			d := ""
+			if !s.StartedAt.IsZero() {
+				d = shortDuration(stepDuration(s, now))
+			}
+			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, s.Name, d), " "))
+		}
+	}
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
+	}
+	for _, l := range lines {
+		b.WriteString(truncateRunes(l, p.width-1))
+		b.WriteByte('\n')
+	}
+	p.drawn = len(lines)
+	_, _ = io.WriteString(p.w, b.String())
+}
+
+// statusSymbol marks a run or step state the way `gh run watch` does.
+func statusSymbol(s dbtcloud.RunStatus) string {
+	switch s {
+	case dbtcloud.RunStatusSuccess:
+		return "✓"
+	case dbtcloud.RunStatusError:
+		return "X"
+	case dbtcloud.RunStatusCancelled:
+		return "-"
+	case dbtcloud.RunStatusRunning, dbtcloud.RunStatusStarting:
+		return "*"
+	}
+	return "·"
+}
+
+func runElapsed(r *dbtcloud.Run, now time.Time) time.Duration {
+	if r.CreatedAt.IsZero() {
+		return 0
+	}
+	end := now
+	if !r.FinishedAt.IsZero() {
+		end = r.FinishedAt.Time
+	}
+	return max(end.Sub(r.CreatedAt.Time), 0)
+}
+
+func stepDuration(s dbtcloud.RunStep, now time.Time) time.Duration {
+	if s.StartedAt.IsZero() {
+		return 0
+	}
+	end := now
+	if !s.FinishedAt.IsZero() {
+		end = s.FinishedAt.Time
+	}
+	return max(end.Sub(s.StartedAt.Time), 0)
+}
+
+// shortDuration is "45s", "3m07s", "1h02m03s".
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm%02ds", h, m, s)
+	case m > 0:
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// clockDuration is "00:01:05", the form dbt Cloud uses for durations.
+func clockDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second))
+}
+
+func truncateRunes(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// waiter holds what waiting for a run and reporting its end needs.
+type waiter struct {
+	IO        *IOStreams
+	Now       func() time.Time
+	Client    *dbtcloud.Client
+	AccountID int64
+	JobName   string
+
+	Timeout         time.Duration
+	Poll            time.Duration
+	CancelOnTimeout bool
+	// Clock is the polling clock; nil is the real one.
+	Clock orchestrate.Clock
+
+	// Interrupts delivers Ctrl-C while waiting. When set, the first one
+	// offers to cancel the run (see jobRunHelp); nil leaves SIGINT to its
+	// default (stop the process), which is right for `run watch`, where
+	// the run belongs to someone else.
+	Interrupts <-chan os.Signal
+}
+
+// notifyInterrupt subscribes to SIGINT for the duration of a wait.
+func notifyInterrupt() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// wait follows run to its end and reports it. It returns the last run read
+// and nil for Success, or an error carrying the exit code: 1 for Error
+// (after printing the failing step, its log tail and failing nodes), 3 for
+// Cancelled, 4 when --timeout passed or the user stopped waiting.
+func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, error) {
+	url := run.Href
+	if url == "" {
+		url = w.Client.RunURL(w.AccountID, run.ProjectID, run.ID)
+	}
+	p := newProgress(w.IO, w.Now, w.JobName, url)
+	opts := orchestrate.WaitOptions{
+		Timeout: w.Timeout, Poll: w.Poll, CancelOnTimeout: w.CancelOnTimeout, Clock: w.Clock,
+		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update,
+		OnPollError: func(err error) {
+			fmt.Fprintf(w.IO.ErrOut, "warning: could not read run %d (%v); still waiting\n", run.ID, err)
+			p.drawn = 0 // the warning broke the frame; draw a new one below it
+		},
+	}
+	waitCtx, stopWait := context.WithCancel(ctx)
+	defer stopWait()
+	type result struct {
+		run *dbtcloud.Run
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := orchestrate.Wait(waitCtx, w.Client, w.AccountID, run.ID, opts)
+		done <- result{r, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-w.Interrupts:
+		stopWait()
+		res = <-done // the poller stops at once; nothing else writes after this
+		last := res.run
+		if last == nil {
+			last = run
+		}
+		return last, w.interrupted(ctx, last, url)
+	}
+	final, err := res.run, res.err
+	var te *orchestrate.TimeoutError
+	switch {
+	case errors.As(err, &te):
+		return final, withCode(ExitWaitTimeout, err)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// SIGTERM (or a caller's cancel): stop waiting, leave the run alone.
+		return final, withCode(ExitWaitTimeout, fmt.Errorf("stopped waiting for run %d; it may still be running: follow it with `dbtlink run watch %d`", run.ID, run.ID))
+	case err != nil:
+		return final, fmt.Errorf("wait for run %d: %w", run.ID, err)
+	}
+	switch final.Status {
+	case dbtcloud.RunStatusSuccess:
+		return final, nil
+	case dbtcloud.RunStatusError:
+		w.printFailure(ctx, final)
+		return final, withCode(ExitRunError, fmt.Errorf("run %d ended in error%s: %s", final.ID, statusMessage(final), url))
+	default:
+		return final, withCode(ExitRunCancelled, fmt.Errorf("run %d was cancelled%s: %s", final.ID, statusMessage(final), url))
+	}
+}
+
+func statusMessage(r *dbtcloud.Run) string {
+	if m := strings.TrimSpace(r.StatusMessage); m != "" && m != "None" {
+		return " (" + m + ")"
+	}
+	return ""
+}
+
+// interrupted handles Ctrl-C while waiting: on a terminal ask whether to
+// cancel the run (a second Ctrl-C means no); without one, cancel at once,
+// because CI systems stop a job with SIGINT and expect its work to stop.
+func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string) error {
+	leave := func() error {
+		fmt.Fprintf(w.IO.ErrOut, "Run %d is still going in dbt Cloud: %s\nFollow it with: dbtlink run watch %d\n", run.ID, url, run.ID)
+		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for run %d", run.ID)}
+	}
+	if w.IO.CanPrompt() {
+		fmt.Fprintf(w.IO.ErrOut, "\nCancel run %d in dbt Cloud? [y/N] ", run.ID)
+		answer := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(w.IO.In).ReadString('\n')
+			answer <- line
+		}()
+		select {
+		case a := <-answer:
+			if a := strings.ToLower(strings.TrimSpace(a)); a != "y" && a != "yes" {
+				return leave()
+			}
+		case <-w.Interrupts:
+			fmt.Fprintln(w.IO.ErrOut)
+			return leave()
+		case <-ctx.Done():
+			fmt.Fprintln(w.IO.ErrOut)
+			return leave()
+		}
+	}
+	// A second Ctrl-C while cancelling abandons the cancel.
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-w.Interrupts:
+			stop()
+		case <-cctx.Done():
+		}
+	}()
+	if _, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID); err != nil {
+		if cctx.Err() != nil {
+			return leave()
+		}
+		return fmt.Errorf("cancel run %d: %w (it may still be running: %s)", run.ID, err, url)
+	}
+	fmt.Fprintf(w.IO.ErrOut, "Cancelled run %d in dbt Cloud.\n", run.ID)
+	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d cancelled", run.ID)}
+}
+
+// printFailure shows why a run failed: the failing step, the end of its
+// log, and the dbt nodes that errored or failed.
+func (w *waiter) printFailure(ctx context.Context, run *dbtcloud.Run) {
+	f, err := orchestrate.FailureSummary(ctx, w.Client, w.AccountID, run)
+	if err != nil {
+		fmt.Fprintf(w.IO.ErrOut, "warning: could not read why run %d failed: %v\n", run.ID, err)
+		return
+	}
+	writeFailure(w.IO.ErrOut, f)
+}
+
+func writeFailure(out io.Writer, f *orchestrate.Failure) {
+	if f.Step == nil {
+		return
+	}
+	fmt.Fprintf(out, "\nRun %d failed at step %d, %s (%s).\n", f.RunID, f.Step.Index, f.Step.Name, f.Step.Status)
+	if len(f.Step.LogTail) > 0 {
+		fmt.Fprintf(out, "Last %d lines of its log:\n", len(f.Step.LogTail))
+		for _, l := range f.Step.LogTail {
+			fmt.Fprintf(out, "  %s\n", l)
+		}
+	}
+	switch {
+	case len(f.Nodes) > 0:
+		fmt.Fprintln(out, "Failing nodes:")
+		t := newTable(out)
+		for _, n := range f.Nodes {
+			t.row("  "+n.UniqueID, n.Status, firstLine(n.Message))
+		}
+		_ = t.flush()
+	case f.NodesUnavailable != "":
+		fmt.Fprintf(out, "No failing nodes to show: %s.\n", f.NodesUnavailable)
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
