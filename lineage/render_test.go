@@ -88,7 +88,7 @@ func TestRenderJSON(t *testing.T) {
 	if diff := cmp.Diff(wantNodes, got.Nodes); diff != "" {
 		t.Errorf("nodes (-want +got)\n%s", diff)
 	}
-	wantEdges := []Edge{{"model.p.stg", "model.p.orders"}, {"source.p.raw.orders", "model.p.orders"}, {"source.p.raw.orders", "model.p.stg"}}
+	wantEdges := []Edge{{From: "model.p.stg", To: "model.p.orders"}, {From: "source.p.raw.orders", To: "model.p.orders"}, {From: "source.p.raw.orders", To: "model.p.stg"}}
 	if diff := cmp.Diff(wantEdges, got.Edges); diff != "" {
 		t.Errorf("edges (-want +got)\n%s", diff)
 	}
