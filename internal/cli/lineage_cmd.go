@@ -95,8 +95,8 @@ similar names; a selector that cannot be parsed exits with status 2.`,
 	fl.StringVar(&opts.Format, "format", "text", "output format: text (indented tree), json, dot (Graphviz) or mermaid")
 	fl.BoolVar(&opts.PassThroughEphemeral, "pass-through-ephemeral", false,
 		"leave ephemeral models out: dbt inlines them into their children, so they are not in the warehouse;\n"+
-			"with --upstream/--downstream they are walked through and do not count towards --depth\n"+
-			"(edges that ran through a left-out ephemeral model are not drawn yet)")
+			"with --upstream/--downstream they are walked through and do not count towards --depth;\n"+
+			"an edge that ran through them is drawn dashed (dot), dotted (mermaid) or with \"through\" (json, text)")
 	return cmd
 }
 
@@ -166,7 +166,12 @@ func lineageRun(opts *LineageOptions) error {
 			"%q matched %d nodes, but --exclude, --resource-type or --pass-through-ephemeral left none; loosen those flags",
 			opts.Selector, matched))
 	}
-	if err := lineage.Render(opts.IO.Out, g, ids, format); err != nil {
+	sg := g.Subgraph(ids)
+	if opts.PassThroughEphemeral {
+		// Keep the links that ran through the ephemeral models left out above.
+		sg = g.SubgraphThrough(ids, g.IsEphemeral)
+	}
+	if err := lineage.RenderSubgraph(opts.IO.Out, sg, format); err != nil {
 		return fmt.Errorf("print lineage: %w", err)
 	}
 	return nil

@@ -236,14 +236,57 @@ func TestLineagePassThroughEphemeral(t *testing.T) {
 		t.Errorf("without the flag (-want +got)\n%s", diff)
 	}
 	// The two ephemeral parents are inlined: their own parents take their place.
-	nodes, _ = lineageJSON(t, append(args, "--pass-through-ephemeral")...)
+	nodes, edges := lineageJSON(t, append(args, "--pass-through-ephemeral")...)
 	want = []string{h + "hubspot__email_event_sent", h + "hubspot__email_event_status_change", h + "hubspot__email_sends", h + "stg_hubspot__email_event"}
 	if diff := cmp.Diff(want, nodes); diff != "" {
 		t.Errorf("with --pass-through-ephemeral (-want +got)\n%s", diff)
 	}
+	// Both replacements stay linked to hubspot__email_sends, through the
+	// ephemeral model each one fed (written by hand from the manifest).
+	wantEdges := []string{
+		h + "hubspot__email_event_sent -> " + h + "hubspot__email_sends",
+		h + "hubspot__email_event_status_change -> " + h + "hubspot__email_sends",
+		h + "stg_hubspot__email_event -> " + h + "hubspot__email_event_sent",
+		h + "stg_hubspot__email_event -> " + h + "hubspot__email_event_status_change",
+		h + "stg_hubspot__email_event -> " + h + "hubspot__email_sends",
+	}
+	if diff := cmp.Diff(wantEdges, edges); diff != "" {
+		t.Errorf("edges with --pass-through-ephemeral (-want +got)\n%s", diff)
+	}
+	code, out, errOut := runOffline(t, false, append([]string{"lineage", "--format", "json"}, append(args, "--pass-through-ephemeral")...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	var doc struct {
+		Edges []struct {
+			From, To string
+			Through  []string `json:"through"`
+		} `json:"edges"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	through := map[string][]string{}
+	for _, e := range doc.Edges {
+		if e.Through != nil {
+			through[e.From] = e.Through
+		}
+	}
+	wantThrough := map[string][]string{
+		h + "hubspot__email_event_status_change": {h + "int_hubspot__email_aggregate_status_change"},
+		h + "stg_hubspot__email_event":           {h + "int_hubspot__email_event_aggregates"},
+	}
+	if diff := cmp.Diff(wantThrough, through); diff != "" {
+		t.Errorf("through (-want +got)\n%s", diff)
+	}
+	code, out, errOut = runOffline(t, false, append([]string{"lineage", "--format", "dot"}, append(args, "--pass-through-ephemeral")...)...)
+	if code != ExitOK || strings.Count(out, "[style=dashed") != 2 ||
+		!strings.Contains(out, `"`+h+`stg_hubspot__email_event" -> "`+h+`hubspot__email_sends" [style=dashed, tooltip="through `+h+`int_hubspot__email_event_aggregates"];`) {
+		t.Errorf("dot: exit %d, stderr %q, want two dashed edges:\n%s", code, errOut, out)
+	}
 	// A selector's result loses its ephemeral models too, which here leaves
 	// nothing: that is "not found", with the reason.
-	code, out, errOut := runOffline(t, false, "lineage", "config.materialized:ephemeral", "--pass-through-ephemeral", "-m", hubspotPath)
+	code, out, errOut = runOffline(t, false, "lineage", "config.materialized:ephemeral", "--pass-through-ephemeral", "-m", hubspotPath)
 	if code != ExitNotFound || out != "" || !strings.Contains(errOut, "matched 4 nodes, but") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d and the ephemeral models left out", code, out, errOut, ExitNotFound)
 	}
