@@ -245,7 +245,7 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: job.Name,
-		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock}
+		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()

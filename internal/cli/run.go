@@ -513,7 +513,7 @@ func runRetryRun(ctx context.Context, opts *RunRetryOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Run %d retries run %d: %s\n", run.ID, old.ID, url)
 	}
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: name,
-		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock}
+		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()

@@ -176,6 +176,9 @@ type waiter struct {
 	CancelOnTimeout bool
 	// Clock is the polling clock; nil is the real one.
 	Clock orchestrate.Clock
+	// Fresh says the run passed to wait was just returned by a trigger, so
+	// the first poll is skipped (it would only say "queued" again).
+	Fresh bool
 
 	// Interrupts delivers Ctrl-C while waiting. When set, the first one
 	// offers to cancel the run (see jobRunHelp); nil leaves SIGINT to its
@@ -208,6 +211,9 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 			fmt.Fprintf(w.IO.ErrOut, "warning: could not read run %d (%v); still waiting\n", run.ID, err)
 			p.drawn = 0 // the warning broke the frame; draw a new one below it
 		},
+	}
+	if w.Fresh {
+		opts.Initial = run
 	}
 	waitCtx, stopWait := context.WithCancel(ctx)
 	defer stopWait()

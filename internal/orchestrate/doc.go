@@ -7,14 +7,15 @@
 //
 // # Polling schedule
 //
-// Airflow's dbt Cloud operator asks for the run once a minute. That costs
-// one call per minute and notices the end of the run 30 s late on average
-// (up to 60 s). Wait does better on both counts by using what it knows:
+// Airflow's dbt Cloud operator asks for the run at once and then once a
+// minute. That costs one call per minute and notices the end of the run
+// 30 s late on average (up to 60 s). Wait does better by using what it
+// knows:
 //
 //   - When the job has succeeded before, the duration of its latest
 //     successful run (created to finished) is the expected duration E.
 //     While the run is young Wait polls sparsely: the interval equals the
-//     run's age, at least min(E/4, 1 min) and at most clamp(E/8, 1 min,
+//     run's age, at least min(E/3, 1 min) and at most clamp(E/8, 1 min,
 //     5 min), so a run that fails early is still seen within minutes. It
 //     lands one poll just after E and, for runs of 10 minutes or more
 //     (whose end varies by more than a poll), one at E - E/20. A run that
@@ -28,6 +29,10 @@
 // The price of sparse early polling on a long job is that a run failing
 // early is noticed up to clamp(E/8, 1 min, 5 min) late, where Airflow
 // takes up to a minute; a fixed --poll restores that if it matters.
+//
+// When the caller passes the run it got from the trigger
+// (WaitOptions.Initial), the poll at age 0 is skipped: it could only say
+// "queued" again.
 //
 // A fixed interval (WaitOptions.Poll) replaces the schedule. Schedule.Next
 // computes it and is unit-tested; bench/pollbench measures it against

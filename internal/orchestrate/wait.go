@@ -99,6 +99,10 @@ type WaitOptions struct {
 	// JobID lets the history lookup start before the first poll; when 0
 	// it is read from the first poll.
 	JobID int64
+	// Initial is the run as the caller already has it (from the trigger
+	// answer); when set, Wait skips the poll at age 0, which could only
+	// say "queued" again, and starts with the first scheduled one.
+	Initial *dbtcloud.Run
 	// Steps asks for run_steps with every poll, for progress displays that
 	// show them.
 	Steps bool
@@ -156,8 +160,15 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 	var last *dbtcloud.Run
 	start := begin // the run's age is measured from its creation when known
 	var failingSince time.Time
+	skip := opts.Initial != nil && opts.Initial.ID == runID && !opts.Initial.Status.Terminal()
 	for {
-		run, _, err := client.Runs.Get(ctx, accountID, runID, getOpts)
+		var run *dbtcloud.Run
+		var err error
+		if skip {
+			skip, run = false, opts.Initial
+		} else {
+			run, _, err = client.Runs.Get(ctx, accountID, runID, getOpts)
+		}
 		now := clock.Now()
 		switch {
 		case ctx.Err() != nil:
@@ -272,12 +283,12 @@ func (s Schedule) Next(age time.Duration) time.Duration {
 	end := e + justPast
 	if age < end {
 		// Sparse while the run is young: the interval grows with the age,
-		// from min(E/4, 1m) up to clamp(E/8, 60s, 5m). It never jumps
+		// from min(E/3, 1m) up to clamp(E/8, 60s, 5m). It never jumps
 		// over the two points of interest: E - E/20 (for runs of 10
 		// minutes or more, whose end varies by more than a poll) and just
 		// after E.
 		hi := clamp(e/8, time.Minute, 5*time.Minute)
-		lo := min(e/4, time.Minute)
+		lo := min(e/3, time.Minute)
 		d := clamp(age, lo, hi)
 		next := end
 		if w := e / 20; w >= 30*time.Second && age < e-w-time.Second {
