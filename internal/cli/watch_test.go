@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+)
+
+// TestProgress pins the exact progress output in both modes over a
+// scripted sequence of polls.
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	ts := func(sec int) dbtcloud.Timestamp {
+		return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)}
+	}
+	step := func(i int, name string, st dbtcloud.RunStatus, start, end int) dbtcloud.RunStep {
+		s := dbtcloud.RunStep{Index: i, Name: name, Status: st}
+		if start >= 0 {
+			s.StartedAt = ts(start)
+		}
+		if end >= 0 {
+			s.FinishedAt = ts(end)
+		}
+		return s
+	}
+	// Each poll: the clock reading (seconds after t0) and the run.
+	polls := []struct {
+		at  int
+		run dbtcloud.Run
+	}{
+		{0, dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusQueued, CreatedAt: ts(0)}},
+		{20, dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusRunning, CreatedAt: ts(0), RunSteps: []dbtcloud.RunStep{
+			step(1, "Clone git repository", dbtcloud.RunStatusSuccess, 7, 9),
+			step(2, "Invoke dbt with `dbt build`", dbtcloud.RunStatusRunning, 9, -1),
+		}}},
+		{40, dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusRunning, CreatedAt: ts(0), RunSteps: []dbtcloud.RunStep{
+			step(1, "Clone git repository", dbtcloud.RunStatusSuccess, 7, 9),
+			step(2, "Invoke dbt with `dbt build`", dbtcloud.RunStatusRunning, 9, -1),
+		}}},
+		{80, dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusError, CreatedAt: ts(0), FinishedAt: ts(75), RunSteps: []dbtcloud.RunStep{
+			step(1, "Clone git repository", dbtcloud.RunStatusSuccess, 7, 9),
+			step(2, "Invoke dbt with `dbt build`", dbtcloud.RunStatusError, 9, 75),
+		}}},
+	}
+	tests := []struct {
+		name string
+		tty  bool
+		want string
+	}{
+		{
+			name: "plain: a line per change",
+			want: "run 7: Queued\n" +
+				"step 1 Clone git repository: Success (00:00:02)\n" +
+				"run 7: Running\n" +
+				"step 2 Invoke dbt with `dbt build`: Error (00:01:06)\n" +
+				"run 7: Error\n",
+		},
+		{
+			name: "terminal: redrawn in place",
+			tty:  true,
+			want: "· daily · run 7 · Queued · 0s\nURL\n" +
+				"\x1b[2A\x1b[J* daily · run 7 · Running · 20s\nURL\n\n  ✓ Clone git repository         2s\n  * Invoke dbt with `dbt build`  11s\n" +
+				"\x1b[5A\x1b[J* daily · run 7 · Running · 40s\nURL\n\n  ✓ Clone git repository         2s\n  * Invoke dbt with `dbt build`  31s\n" +
+				"\x1b[5A\x1b[JX daily · run 7 · Error · 1m15s\nURL\n\n  ✓ Clone git repository         2s\n  X Invoke dbt with `dbt build`  1m06s\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, _, _, errOut := TestStreams()
+			ios.SetTTY(false, tt.tty, tt.tty)
+			now := t0
+			p := newProgress(ios, func() time.Time { return now }, "daily", "URL")
+			for _, poll := range polls {
+				now = t0.Add(time.Duration(poll.at) * time.Second)
+				run := poll.run
+				p.update(&run)
+			}
+			if got := errOut.String(); got != tt.want {
+				t.Errorf("output:\n%q\nwant:\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	failed := h.finishedRun(302)
+	id := func(r *dbtcloud.Run) string { return strconv.FormatInt(r.ID, 10) }
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{name: "get", args: []string{"run", "get", id(failed), "--steps"}, wantStdout: []string{
+			"Status:    Error (Invoke dbt with `dbt test` failed.)", "Job:       302 (failing build)", "STEP  STATUS   DURATION  NAME", "5     Error    00:00:20  Invoke dbt with `dbt test`",
+		}},
+		{name: "get json", args: []string{"run", "get", id(failed), "--json"}, wantStdout: []string{`"status": 20`}},
+		{name: "get unknown", args: []string{"run", "get", "123"}, wantCode: ExitNotFound},
+		{name: "list", args: []string{"run", "list", "--job", "302", "--status", "error"}, wantStdout: []string{"ID        STATUS  JOB", id(failed) + "  Error   302 failing build"}},
+		{name: "list bad status", args: []string{"run", "list", "--status", "done"}, wantCode: ExitUsage},
+		{name: "watch a finished run", args: []string{"run", "watch", id(failed)}, wantStdout: []string{"Run " + id(failed) + " ended: Error"}},
+		{name: "watch with exit status", args: []string{"run", "watch", id(failed), "--exit-status"}, wantCode: ExitRunError, wantStderr: []string{"Failing nodes:"}},
+		{name: "cancel a finished run", args: []string{"run", "cancel", id(failed)}, wantStdout: []string{"Run " + id(failed) + " is Error; nothing to cancel."}},
+		{name: "retry", args: []string{"run", "retry", id(failed), "--wait", "--json"}, wantStdout: []string{`"status": 10`}},
+		{name: "retry a success explains", args: []string{"run", "retry", "70000002"}, wantCode: ExitUsage,
+			wantStderr: []string{"run 70000002 cannot be retried: the run did not fail, so there is nothing to retry"}},
+	}
+	for _, tt := range tests {
+		r := h.run(tt.args...)
+		wantCode(t, r, tt.wantCode, tt.name)
+		for _, w := range tt.wantStdout {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%s: stdout lacks %q:\n%s", tt.name, w, r.stdout)
+			}
+		}
+		for _, w := range tt.wantStderr {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", tt.name, w, r.stderr)
+			}
+		}
+	}
+}
