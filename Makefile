@@ -16,7 +16,7 @@ demo: build
 	./scripts/demo.sh $(BIN)
 
 test:
-	$(GO) test ./...
+	$(GO) test -timeout 6m ./...
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
