@@ -135,3 +135,19 @@ func TestSynthGraphShape(t *testing.T) {
 		t.Errorf("Upstream allocates %.0f times per query, want 1 (the result)", allocs)
 	}
 }
+
+// BenchmarkSelectBareName is a plain node name, the most common selector: it
+// is answered from the name index instead of a scan of every fqn.
+func BenchmarkSelectBareName(b *testing.B) {
+	g := Build(synthManifest())
+	for _, sel := range []string{"m_10_0500", "m_10_0500+1", "no_such_model"} {
+		b.Run(sel, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := g.Select(sel); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -28,6 +28,9 @@ type Graph struct {
 
 	fqnOnce   sync.Once
 	fqnJoined []string
+
+	nameOnce sync.Once
+	nameIdx  map[string][]int32 // see fqnNameIndex
 }
 
 // DanglingEdge is a dependency on a unique id the manifest does not define, such

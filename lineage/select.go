@@ -354,6 +354,14 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 	}
 	switch c.method {
 	case "fqn":
+		if !strings.Contains(v, ".") && !hasWildcard(v) {
+			// A plain name: the index holds exactly the nodes the scan below
+			// would match, without matching every fqn.
+			for _, i := range g.fqnNameIndex()[v] {
+				set.add(i)
+			}
+			return set, nil
+		}
 		fm := newFQNMatcher(v)
 		joined := g.joinedFQNs()
 		for i, n := range g.nodes {
@@ -533,6 +541,54 @@ func (g *Graph) joinedFQNs() []string {
 		}
 	})
 	return g.fqnJoined
+}
+
+// fqnNameIndex maps each value a one-part fqn selector (no dot, no
+// wildcard) can have to the nodes fqnMatcher.match accepts for it, in index
+// order; it is built on first use, because only the fqn method needs it.
+//
+// For such a selector v, the matcher's scoped test, applied to the fqn and to
+// the fqn without its package, is true exactly when v is one of these keys:
+//   - the last fqn part; for a versioned model with at least two parts left,
+//     the part before the version instead, and it and the version joined by '_';
+//   - the first flat part: the first fqn part up to its first dot, which is the
+//     package, or (without the package) the top folder or the name.
+//
+// Keys with a dot or a wildcard, which such a selector cannot equal, are left
+// out.
+func (g *Graph) fqnNameIndex() map[string][]int32 {
+	g.nameOnce.Do(func() {
+		idx := make(map[string][]int32, len(g.nodes))
+		var keys []string
+		for i, n := range g.nodes {
+			if !inNodesSection(n) {
+				continue
+			}
+			keys = keys[:0]
+			add := func(k string) {
+				if !strings.Contains(k, ".") && !hasWildcard(k) && !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+			fqn := nodeFQN(n)
+			for k := range min(2, len(fqn)) { // the fqn, and the fqn without its package
+				scope := fqn[k:]
+				if l := len(scope); n.Version != "" && l >= 2 {
+					add(scope[l-2])
+					add(scope[l-2] + "_" + scope[l-1])
+				} else {
+					add(scope[l-1])
+				}
+				first, _, _ := strings.Cut(scope[0], ".")
+				add(first)
+			}
+			for _, k := range keys {
+				idx[k] = append(idx[k], int32(i))
+			}
+		}
+		g.nameIdx = idx
+	})
+	return g.nameIdx
 }
 
 // nodeFQN returns the node's fqn, or package.name for hand-made nodes without one.
