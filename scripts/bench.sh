@@ -9,3 +9,14 @@ cd "$(dirname "$0")/.."
 # operator), on the emulator's fake clock (deterministic, takes seconds).
 echo "== polling: adaptive vs one GET per 60 s (bench/pollbench) =="
 go run ./bench/pollbench -durations 45s,3m,12m,40m
+
+# Artifact reading: a real manifest (fivetran hubspot, dbt 1.11, shipped in
+# lineage/testdata) scaled to ~100 MB, read on one core into the normalised
+# model with and without code fields, the lineage graph built from it, and
+# Python's json.load on the same file for comparison.
+echo
+echo "== reading a 100 MB manifest (bench/manifestgen + bench/artifactsbench) =="
+big="${TMPDIR:-/tmp}/dbtlink_big_manifest.json"
+go run ./bench/manifestgen -in lineage/testdata/hubspot_v12.json -size 100MB -o "$big"
+GOMAXPROCS=1 go run ./bench/artifactsbench -file "$big"
+rm -f "$big"
