@@ -80,17 +80,47 @@ func (f *Factory) Connection() (*connection.Connection, error) {
 
 // Client returns a dbt Cloud client for the resolved connection, with the
 // connection itself (for its account id and name).
+//
+// DBTLINK_RETRY_FOR is read here, so every command honours it the same way.
 func (f *Factory) Client(extra ...dbtcloud.Option) (*dbtcloud.Client, *connection.Connection, error) {
+	retry, err := f.retryFor()
+	if err != nil {
+		return nil, nil, err
+	}
 	c, err := f.Connection()
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(append([]dbtcloud.Option{}, f.ClientOptions...), extra...)
+	opts := append(append(append([]dbtcloud.Option{}, f.ClientOptions...), retry...), extra...)
 	client, err := dbtcloud.NewClient(c.Host, c.Token.Reveal(), opts...)
 	if err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("connection %q: %w", c.Name, err))
 	}
 	return client, c, nil
+}
+
+// envRetryFor bounds the client's retries, for CI jobs that would rather
+// fail fast than wait out dbt Cloud's bad minutes.
+const envRetryFor = "DBTLINK_RETRY_FOR"
+
+// retryFor turns DBTLINK_RETRY_FOR into a retry policy option (none when
+// unset). A bad value is a usage error rather than being ignored, because a
+// CI job that asked to fail fast would otherwise silently wait minutes.
+func (f *Factory) retryFor() ([]dbtcloud.Option, error) {
+	v := f.Getenv(envRetryFor)
+	if v == "" {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return nil, usageError("%s=%q is not a duration such as 30s or 2m", envRetryFor, v)
+	}
+	p := dbtcloud.DefaultRetryPolicy()
+	p.MaxElapsed = d
+	if d == 0 {
+		p.MaxAttempts = 1 // 0 means "do not retry", not "no bound"
+	}
+	return []dbtcloud.Option{dbtcloud.WithRetryPolicy(p)}, nil
 }
 
 func init() {

@@ -93,7 +93,7 @@ const jobRunExample = `  dbtlink job run 301
 // NewCmdJobRun builds `dbtlink job run`.
 func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	opts := &JobRunOptions{
-		IO: f.IO, Client: runAccountClient(f), Getenv: f.Getenv, Now: f.Now,
+		IO: f.IO, Client: jobAccountClient(f), Getenv: f.Getenv, Now: f.Now,
 		Who: whoAmI(f.Getenv), Interrupts: notifyInterrupt,
 	}
 	cmd := &cobra.Command{

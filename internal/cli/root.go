@@ -55,7 +55,22 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Long: `dbtlink triggers and watches dbt Cloud jobs, fetches their artifacts, reads
 dbt artifacts offline, and serves a local dbt Cloud emulator.
 
-` + exitCodesHelpText,
+` + exitCodesHelpText + `
+
+Environment:
+  DBTLINK_HOME          config dir for connections and the key file
+                        (default $XDG_CONFIG_HOME/dbtlink)
+  DBTLINK_SECRET_KEY    32-byte key (base64 or hex) that encrypts stored
+                        tokens, instead of the key file
+  DBTLINK_CONNECTION    connection to use when --connection is not given
+  DBT_CLOUD_HOST        with DBT_CLOUD_ACCOUNT_ID and DBT_CLOUD_API_TOKEN:
+  DBT_CLOUD_ACCOUNT_ID  a connection taken from the environment, as
+  DBT_CLOUD_API_TOKEN   dbt-cloud-cli reads it
+  DBTLINK_RETRY_FOR     how long to keep retrying failed dbt Cloud calls
+                        (a Go duration such as 30s or 2m; 0 disables
+                        retries; default 2m)
+  GITHUB_OUTPUT         set by GitHub Actions: job run and run retry write
+                        run_id and run_url (and status when waited) to it`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,

@@ -34,30 +34,6 @@ func classifyOrchestrateError(err error) (int, bool) {
 	return 0, false
 }
 
-// envRetryFor bounds the client's retries, for CI jobs that would rather
-// fail fast than wait out dbt Cloud's bad minutes.
-const envRetryFor = "DBTLINK_RETRY_FOR"
-
-// runAccountClient is jobAccountClient plus the DBTLINK_RETRY_FOR bound.
-func runAccountClient(f *Factory) func(...dbtcloud.Option) (*dbtcloud.Client, int64, error) {
-	base := jobAccountClient(f)
-	return func(extra ...dbtcloud.Option) (*dbtcloud.Client, int64, error) {
-		if v := f.Getenv(envRetryFor); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, 0, usageError("%s=%q is not a duration such as 30s or 2m", envRetryFor, v)
-			}
-			p := dbtcloud.DefaultRetryPolicy()
-			p.MaxElapsed = d
-			if d == 0 {
-				p.MaxAttempts = 1
-			}
-			extra = append([]dbtcloud.Option{dbtcloud.WithRetryPolicy(p)}, extra...)
-		}
-		return base(extra...)
-	}
-}
-
 func newCmdRun(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -82,7 +58,7 @@ type RunGetOptions struct {
 
 // NewCmdRunGet builds `dbtlink run get`.
 func NewCmdRunGet(f *Factory, runF func(*RunGetOptions) error) *cobra.Command {
-	opts := &RunGetOptions{IO: f.IO, Client: runAccountClient(f), Now: f.Now}
+	opts := &RunGetOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "get RUN_ID",
 		Short: "Show one run",
@@ -183,7 +159,7 @@ type RunListOptions struct {
 
 // NewCmdRunList builds `dbtlink run list`.
 func NewCmdRunList(f *Factory, runF func(*RunListOptions) error) *cobra.Command {
-	opts := &RunListOptions{IO: f.IO, Client: runAccountClient(f), Now: f.Now}
+	opts := &RunListOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List recent runs, newest first",
@@ -275,7 +251,7 @@ type RunWatchOptions struct {
 
 // NewCmdRunWatch builds `dbtlink run watch`.
 func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Command {
-	opts := &RunWatchOptions{IO: f.IO, Client: runAccountClient(f), Now: f.Now}
+	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Follow a run until it ends",
@@ -347,7 +323,7 @@ type RunCancelOptions struct {
 
 // NewCmdRunCancel builds `dbtlink run cancel`.
 func NewCmdRunCancel(f *Factory, runF func(*RunCancelOptions) error) *cobra.Command {
-	opts := &RunCancelOptions{IO: f.IO, Client: runAccountClient(f)}
+	opts := &RunCancelOptions{IO: f.IO, Client: jobAccountClient(f)}
 	cmd := &cobra.Command{
 		Use:   "cancel RUN_ID",
 		Short: "Cancel a run",
@@ -410,7 +386,7 @@ type RunRetryOptions struct {
 
 // NewCmdRunRetry builds `dbtlink run retry`.
 func NewCmdRunRetry(f *Factory, runF func(*RunRetryOptions) error) *cobra.Command {
-	opts := &RunRetryOptions{IO: f.IO, Client: runAccountClient(f), Getenv: f.Getenv, Now: f.Now, Interrupts: notifyInterrupt}
+	opts := &RunRetryOptions{IO: f.IO, Client: jobAccountClient(f), Getenv: f.Getenv, Now: f.Now, Interrupts: notifyInterrupt}
 	cmd := &cobra.Command{
 		Use:   "retry RUN_ID",
 		Short: "Retry a failed run from its point of failure",
