@@ -844,3 +844,120 @@ func TestExampleSeedRuns(t *testing.T) {
 		t.Errorf("staging jobs = %s", r.raw)
 	}
 }
+
+// TestFailingStepResults checks that a failing step of any dbt command reports a node of the type that command
+// runs as failed (with what it blocks skipped), and that run_results timings fill the step's emulated duration
+// rather than the embedded file's sub-second ones.
+func TestFailingStepResults(t *testing.T) {
+	tests := []struct {
+		command    string
+		wantFailed string // resource type of the failed node; "" when the command runs no nodes of this project
+		wantStatus string
+		wantSkip   bool
+	}{
+		{"dbt seed", "seed", "error", false}, // jaffle_shop's seeds feed nothing through refs
+		{"dbt run", "model", "error", true},
+		{"dbt test", "test", "fail", false},
+		{"dbt build", "model", "error", true},
+		// The embedded project has no snapshots, so dbt snapshot fails without a node, as dbt does on a
+		// project-level error.
+		{"dbt snapshot", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command, func(t *testing.T) {
+			seed := DefaultSeed()
+			one := 1
+			j := &seed.Accounts[0].Projects[0].Environments[0].Jobs[0]
+			j.ExecuteSteps = []string{tt.command}
+			j.Behaviour = SeedBehaviour{Outcome: "error", FailStep: &one, StepSeconds: []float64{300}}
+			b := setup(t, func(o *Options) { o.Seed = seed })
+			id := b.trigger(t, j.ID, nil)
+			b.srv.Advance(time.Hour)
+			if run := b.getRun(t, id, ""); status(run) != StatusError {
+				t.Fatalf("run status %v, want error", run["status"])
+			}
+			r := b.call(t, "GET", acctPath("runs/%d/artifacts/run_results.json", id), nil)
+			wantCode(t, r, 200)
+			var rr struct {
+				Metadata struct {
+					GeneratedAt         time.Time `json:"generated_at"`
+					InvocationStartedAt time.Time `json:"invocation_started_at"`
+				} `json:"metadata"`
+				ElapsedTime float64 `json:"elapsed_time"`
+				Results     []struct {
+					UniqueID      string  `json:"unique_id"`
+					Status        string  `json:"status"`
+					Message       *string `json:"message"`
+					ExecutionTime float64 `json:"execution_time"`
+					Timing        []struct {
+						Name        string    `json:"name"`
+						StartedAt   time.Time `json:"started_at"`
+						CompletedAt time.Time `json:"completed_at"`
+					} `json:"timing"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(r.raw, &rr); err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			skipped := 0
+			for _, res := range rr.Results {
+				switch res.Status {
+				case "error", "fail":
+					failed = append(failed, res.UniqueID)
+					if res.Status != tt.wantStatus || res.Message == nil || *res.Message == "" {
+						t.Errorf("%s: status %q message %v, want %q with a message", res.UniqueID, res.Status, res.Message, tt.wantStatus)
+					}
+				case "skipped":
+					skipped++
+				}
+			}
+			if tt.wantFailed == "" {
+				if len(rr.Results) != 0 {
+					t.Errorf("results %+v, want none", rr.Results)
+				}
+				return
+			}
+			if len(failed) != 1 || !strings.HasPrefix(failed[0], tt.wantFailed+".") {
+				t.Fatalf("failed nodes %v, want one %s", failed, tt.wantFailed)
+			}
+			if (skipped > 0) != tt.wantSkip {
+				t.Errorf("%d skipped nodes, want some: %v", skipped, tt.wantSkip)
+			}
+			logs := b.getRun(t, id, "run_steps")["run_steps"].([]any)
+			last := logs[len(logs)-1].(map[string]any)["logs"].(string)
+			if name := strings.Split(failed[0], ".")[2]; !strings.Contains(last, name) { // test ids end in a hash
+				t.Errorf("failing step's log does not name %s:\n%s", name, last)
+			}
+
+			// Timings: the step ran for 300 emulated seconds; nodes take turns within it.
+			start, end := rr.Metadata.InvocationStartedAt, rr.Metadata.GeneratedAt
+			if got := end.Sub(start).Seconds(); got < 299 || got > 301 || rr.ElapsedTime < 299 || rr.ElapsedTime > 301 {
+				t.Errorf("step took %.1fs, elapsed_time %.1f, want 300", got, rr.ElapsedTime)
+			}
+			var sum float64
+			prev := start
+			for _, res := range rr.Results {
+				sum += res.ExecutionTime
+				if res.Status == "skipped" {
+					if res.ExecutionTime != 0 || len(res.Timing) != 0 {
+						t.Errorf("skipped %s has time %v, timing %v", res.UniqueID, res.ExecutionTime, res.Timing)
+					}
+					continue
+				}
+				if len(res.Timing) != 2 {
+					t.Fatalf("%s timing %+v, want compile and execute", res.UniqueID, res.Timing)
+				}
+				for _, tm := range res.Timing {
+					if tm.StartedAt.Before(prev) || tm.CompletedAt.Before(tm.StartedAt) || tm.CompletedAt.After(end) {
+						t.Errorf("%s %s %v..%v out of order (after %v, step ends %v)", res.UniqueID, tm.Name, tm.StartedAt, tm.CompletedAt, prev, end)
+					}
+					prev = tm.CompletedAt
+				}
+			}
+			if sum < 0.5*rr.ElapsedTime || sum > rr.ElapsedTime {
+				t.Errorf("execution times sum to %.1fs of a %.1fs step", sum, rr.ElapsedTime)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ type baseArtifacts struct {
 	childMap   map[string][]string
 	sources    []string // source unique_ids, sorted
 	modelOrder []string // models in results order
+	// byType holds synthetic successful results for manifest nodes the embedded run_results.json lacks (it comes
+	// from a build without seeds), keyed by resource type, so `dbt seed` and `dbt snapshot` steps report real
+	// nodes of the project.
+	byType map[string][]map[string]any
 }
 
 type manifestNode struct {
@@ -33,6 +38,7 @@ type manifestNode struct {
 	Name             string `json:"name"`
 	Schema           string `json:"schema"`
 	OriginalFilePath string `json:"original_file_path"`
+	RelationName     string `json:"relation_name"`
 	CompiledCode     string `json:"compiled_code"`
 	RawCode          string `json:"raw_code"`
 	Config           struct {
@@ -85,13 +91,36 @@ func parseArtifacts() (*baseArtifacts, error) {
 	}
 	raw, _ := a.runResults["results"].([]any)
 	delete(a.runResults, "results")
+	have := map[string]bool{}
 	for _, x := range raw {
 		if r, ok := x.(map[string]any); ok {
 			a.results = append(a.results, r)
-			if id, _ := r["unique_id"].(string); strings.HasPrefix(id, "model.") {
+			id, _ := r["unique_id"].(string)
+			have[id] = true
+			if strings.HasPrefix(id, "model.") {
 				a.modelOrder = append(a.modelOrder, id)
 			}
 		}
+	}
+	a.byType = map[string][]map[string]any{}
+	ids := make([]string, 0, len(a.nodes))
+	for id, n := range a.nodes {
+		if (n.ResourceType == "seed" || n.ResourceType == "snapshot") && !have[id] {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		n := a.nodes[id]
+		var rel any
+		if n.RelationName != "" {
+			rel = n.RelationName
+		}
+		a.byType[n.ResourceType] = append(a.byType[n.ResourceType], map[string]any{
+			"status": "success", "timing": []any{}, "thread_id": "Thread-1 (worker)", "execution_time": 0.05,
+			"adapter_response": map[string]any{}, "message": nil, "failures": nil, "unique_id": id,
+			"compiled": nil, "compiled_code": nil, "relation_name": rel, "batch_results": nil,
+		})
 	}
 	return a, nil
 }
@@ -214,7 +243,15 @@ func (e *Emulator) stepResults(r *run, s *step) []map[string]any {
 	sub := dbtSubcommand(s.command)
 	kind := func(id string) string { return strings.SplitN(id, ".", 2)[0] }
 	var picked []map[string]any
-	for _, base := range artifacts.results {
+	bases := artifacts.results
+	switch sub {
+	case "seed", "snapshot":
+		bases = artifacts.byType[sub]
+	case "retry":
+		// The step being retried may have been a dbt seed or dbt snapshot.
+		bases = slices.Concat(bases, artifacts.byType["seed"], artifacts.byType["snapshot"])
+	}
+	for _, base := range bases {
 		id, _ := base["unique_id"].(string)
 		k := kind(id)
 		switch sub {
@@ -294,8 +331,12 @@ func (e *Emulator) failResults(r *run, sub string, results []map[string]any) {
 			}
 		}
 	}
+	if failing == "" && len(results) > 0 {
+		// A step of another command (dbt seed, dbt snapshot) fails on the first node it runs.
+		failing = results[0]["unique_id"].(string)
+	}
 	if failing == "" {
-		return
+		return // the step ran no nodes: it failed before reaching any, as dbt does on a project-level error
 	}
 	res := byID[failing]
 	n := artifacts.nodes[failing]
@@ -305,7 +346,14 @@ func (e *Emulator) failResults(r *run, sub string, results []map[string]any) {
 		return
 	}
 	res["status"], res["failures"] = "error", nil
-	res["message"] = fmt.Sprintf("Runtime Error in model %s (%s)\n  Binder Error: Referenced column \"order_total\" not found in FROM clause!", n.Name, n.OriginalFilePath)
+	switch n.ResourceType {
+	case "seed":
+		res["message"] = fmt.Sprintf("Runtime Error in seed %s (%s)\n  Conversion Error: Could not convert string 'n/a' to INT32", n.Name, n.OriginalFilePath)
+	case "snapshot":
+		res["message"] = fmt.Sprintf("Runtime Error in snapshot %s (%s)\n  Snapshot target is not a snapshot table (missing \"dbt_scd_id\")", n.Name, n.OriginalFilePath)
+	default:
+		res["message"] = fmt.Sprintf("Runtime Error in %s %s (%s)\n  Binder Error: Referenced column \"order_total\" not found in FROM clause!", n.ResourceType, n.Name, n.OriginalFilePath)
+	}
 	res["adapter_response"] = map[string]any{}
 	// Everything downstream of the failed model is skipped.
 	seen := map[string]bool{}
@@ -340,7 +388,7 @@ func (e *Emulator) runResultsJSON(r *run, s *step) []byte {
 	args["invocation_command"] = s.command
 	out["args"] = args
 	out["elapsed_time"] = s.finishedAt.Sub(s.startedAt).Seconds()
-	out["results"] = results
+	out["results"] = spreadTimings(results, s.startedAt, s.finishedAt)
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return []byte(`{"error": "emulator could not encode run_results"}`)
@@ -449,8 +497,13 @@ func (e *Emulator) stepLogs(r *run, s *step) string {
 		st, _ := res["status"].(string)
 		counts[st]++
 		what := "sql " + n.Config.Materialized + " model " + n.Schema + "." + n.Name
-		if n.ResourceType == "test" {
+		switch n.ResourceType {
+		case "test":
 			what = "test " + n.Name
+		case "seed":
+			what = "seed file " + n.Schema + "." + n.Name
+		case "snapshot":
+			what = "snapshot " + n.Schema + "." + n.Name
 		}
 		tag := map[string]string{"success": "OK", "pass": "PASS", "fail": "FAIL 3", "error": "ERROR", "skipped": "SKIP"}[st]
 		line(2*time.Second, fmt.Sprintf("%d of %d %s %s .... [%s]", i+1, len(results), tag, what, tag))
@@ -470,4 +523,45 @@ func (e *Emulator) stepLogs(r *run, s *step) string {
 	line(done, fmt.Sprintf("Done. PASS=%d WARN=0 ERROR=%d SKIP=%d TOTAL=%d", counts["success"]+counts["pass"],
 		counts["error"]+counts["fail"], counts["skipped"], len(results)))
 	return b.String()
+}
+
+// spreadTimings replaces the embedded results' timings, which record a sub-second local build, with ones that fill
+// the step's emulated duration: after a tenth of it for parsing, the nodes that ran take turns on one thread, each
+// getting a share proportional to its original execution_time, spent a tenth compiling and the rest executing;
+// skipped nodes get no time, as in dbt. The sum of execution_time therefore stays just under elapsed_time.
+func spreadTimings(results []map[string]any, start, end time.Time) []map[string]any {
+	weight := func(res map[string]any) float64 {
+		if res["status"] == "skipped" {
+			return 0
+		}
+		if w, _ := res["execution_time"].(float64); w > 0 {
+			return w
+		}
+		return 0.01
+	}
+	var total float64
+	for _, res := range results {
+		total += weight(res)
+	}
+	d := end.Sub(start)
+	at := start.Add(d / 10)
+	budget := float64(d - d/10 - d/20) // leave the last twentieth for writing artifacts
+	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+	for _, res := range results {
+		w := weight(res)
+		if w == 0 || total == 0 {
+			res["timing"], res["execution_time"] = []any{}, 0.0
+			continue
+		}
+		share := time.Duration(budget * w / total)
+		compiled := at.Add(share / 10)
+		done := at.Add(share)
+		res["timing"] = []any{
+			map[string]any{"name": "compile", "started_at": ts(at), "completed_at": ts(compiled)},
+			map[string]any{"name": "execute", "started_at": ts(compiled), "completed_at": ts(done)},
+		}
+		res["execution_time"] = share.Seconds()
+		at = done
+	}
+	return results
 }

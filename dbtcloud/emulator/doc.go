@@ -90,8 +90,11 @@
 // also compiled/ and run/ SQL files, `dbt docs generate` catalog.json, and `dbt source freshness` sources.json
 // (generated from the manifest's sources, in the v3 schema). run_results.json is derived per step and matches
 // the outcome: a failing build or run step has the failing model as "error" with a message and everything
-// downstream of it "skipped"; a failing test step has one test "fail" with failures and a message; successful
-// steps are all "success"/"pass". ?step=N selects a step (1-based; 404 if that step wrote no such file); without
+// downstream of it "skipped"; a failing test step has one test "fail" with failures and a message; a failing seed
+// step has a seed "error" (seed and snapshot results are made from the manifest's nodes, which the embedded
+// run_results lacks; the project has no snapshots, so `dbt snapshot` runs no nodes and fails without one);
+// successful steps are all "success"/"pass". Timings and execution_time are spread over the step's emulated
+// duration, nodes taking turns on one thread, so they add up to just under elapsed_time. ?step=N selects a step (1-based; 404 if that step wrote no such file); without
 // it a path resolves to the last step that wrote it. Artifacts appear when the run ends.
 //
 // # Seed format
