@@ -154,6 +154,7 @@ type nodeScratch struct {
 	kwargs      map[string]any
 	columnName  string
 	attached    string
+	model       string // a unit test's model name
 	severity    string
 	sourceName  string
 	sourceDesc  string
@@ -250,6 +251,9 @@ func (d *dec) readNode(def ResourceType) (n *Node, sawType bool, err error) {
 			s.columnName, err = d.str()
 		case "attached_node":
 			s.attached, err = d.istr()
+		case "model":
+			// Unit tests name their model; semantic models write ref('x').
+			s.model, err = d.str()
 		case "config":
 			err = d.readNodeConfig(n, &s)
 		case "contract":
@@ -362,12 +366,13 @@ func (d *dec) finishNode(n *Node, s *nodeScratch) {
 			Severity:     s.severity,
 		}
 		if t.AttachedNode == "" {
-			for _, p := range n.DependsOnNodes {
-				if !strings.HasPrefix(p, "macro.") {
-					t.AttachedNode = p
-					break
-				}
+			model := s.model
+			if m, ok := s.kwargs["model"].(string); ok && s.hasTestMeta {
+				model = m
+			} else if model != "" {
+				model = "ref('" + model + "')"
 			}
+			t.AttachedNode = attachedFrom(n.DependsOnNodes, model)
 		}
 		n.Test = t
 	default:
@@ -377,6 +382,105 @@ func (d *dec) finishNode(n *Node, s *nodeScratch) {
 				ColumnName: s.columnName, AttachedNode: s.attached, Severity: s.severity}
 		}
 	}
+}
+
+// attachedFrom tells the node a test is attached to when dbt did not record
+// attached_node (before 1.3, and for tests on sources): the relation named by
+// the ref() or source() call in the test's model kwarg ("{{
+// get_where_subquery(ref('orders')) }}"), matched against depends_on. The
+// match matters for tests with several parents: a relationships test on
+// orders depends on both orders and the `to` model, and dbt sorts depends_on,
+// so the first parent is often the `to` model. Without a model kwarg
+// (singular tests), a single parent is the attached node; with several the
+// answer is unknown and empty, like dbt's own attached_node.
+func attachedFrom(deps []string, model string) string {
+	var parents []string
+	for _, p := range deps {
+		if !strings.HasPrefix(p, "macro.") {
+			parents = append(parents, p)
+		}
+	}
+	if len(parents) == 0 {
+		return ""
+	}
+	if fn, args, version, ok := parseRelationCall(model); ok {
+		for _, p := range parents {
+			if relationCallMatches(p, fn, args, version) {
+				return p
+			}
+		}
+	}
+	if len(parents) == 1 || model != "" {
+		// A model kwarg that names nothing in depends_on (a macro call dbt
+		// cannot resolve statically, a disabled model): the first parent is
+		// the best guess, as before dbt recorded attached_node.
+		return parents[0]
+	}
+	return ""
+}
+
+// parseRelationCall finds the first ref(...) or source(...) call in s and
+// returns its function name, its positional string arguments and its version
+// keyword (v= or version=), if any.
+func parseRelationCall(s string) (fn string, args []string, version string, ok bool) {
+	i, j := strings.Index(s, "ref("), strings.Index(s, "source(")
+	switch {
+	case i >= 0 && (j < 0 || i < j):
+		fn, s = "ref", s[i+len("ref("):]
+	case j >= 0:
+		fn, s = "source", s[j+len("source("):]
+	default:
+		return "", nil, "", false
+	}
+	end := strings.IndexByte(s, ')')
+	if end < 0 {
+		return "", nil, "", false
+	}
+	for _, a := range strings.Split(s[:end], ",") {
+		a = strings.TrimSpace(a)
+		key := ""
+		if k, v, found := strings.Cut(a, "="); found {
+			key, a = strings.TrimSpace(k), strings.TrimSpace(v)
+		}
+		a = strings.Trim(a, `'"`)
+		switch key {
+		case "":
+			args = append(args, a)
+		case "v", "version":
+			version = a
+		}
+	}
+	return fn, args, version, len(args) > 0
+}
+
+// relationCallMatches reports whether unique id id is what ref(args) or
+// source(args) names: ref('name'), ref('package', 'name'), source('source',
+// 'table'); a versioned ref matches the id ending in .v<version>.
+func relationCallMatches(id, fn string, args []string, version string) bool {
+	parts := strings.Split(id, ".")
+	if len(parts) < 3 {
+		return false
+	}
+	if fn == "source" {
+		return parts[0] == "source" && len(parts) >= 4 && len(args) >= 2 &&
+			parts[len(parts)-2] == args[0] && parts[len(parts)-1] == args[1]
+	}
+	switch parts[0] {
+	case "model", "seed", "snapshot":
+	default:
+		return false
+	}
+	name := args[len(args)-1]
+	if len(args) >= 2 && parts[1] != args[0] {
+		return false
+	}
+	if parts[2] != name {
+		return false
+	}
+	if version != "" {
+		return len(parts) == 4 && parts[3] == "v"+version
+	}
+	return true
 }
 
 // ownerOf returns meta.owner, which projects write either as a string or as an

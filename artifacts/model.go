@@ -156,8 +156,9 @@ type TestMetadata struct {
 	// ColumnName is the column the test is attached to, if any.
 	ColumnName string
 	// AttachedNode is the unique id of the model, seed, snapshot or source the
-	// test is attached to, if dbt recorded it (attached_node, v6+) or it can be
-	// told from depends_on.
+	// test is attached to, if dbt recorded it (attached_node, dbt 1.3+) or it
+	// can be told from the ref() or source() in kwargs.model (a unit test's
+	// model) matched against depends_on, or from a single parent.
 	AttachedNode string
 	Severity     string
 }
