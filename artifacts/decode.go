@@ -339,7 +339,9 @@ func (d *dec) integer() (int, bool, error) {
 	return int(f), true, nil
 }
 
-// boolean reads true/false, also "true"/"false" strings; ok is false otherwise.
+// boolean reads true/false, also "true"/"false" strings and numbers (zero is
+// false): dbt-bigquery catalogs write stats' include as 1.0; ok is false
+// otherwise.
 func (d *dec) boolean() (v, ok bool, err error) {
 	b, err := d.rawString()
 	if err != nil {
@@ -350,6 +352,9 @@ func (d *dec) boolean() (v, ok bool, err error) {
 		return true, true, nil
 	case "false", "False":
 		return false, true, nil
+	}
+	if f, perr := strconv.ParseFloat(string(b), 64); perr == nil {
+		return f != 0, true, nil
 	}
 	return false, false, nil
 }
