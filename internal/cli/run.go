@@ -111,7 +111,7 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 	t.row("Created:", timeOrDash(run.CreatedAt))
 	t.row("Started:", timeOrDash(run.StartedAt))
 	t.row("Finished:", timeOrDash(run.FinishedAt))
-	t.row("Duration:", shortDuration(runElapsed(run, opts.Now())))
+	t.row("Duration:", shortDuration(runElapsed(run, serverNow(run, opts.Now()))))
 	if run.Status == dbtcloud.RunStatusError {
 		retry := "yes (dbtlink run retry " + strconv.FormatInt(run.ID, 10) + ")"
 		if !run.CanRetry {
@@ -127,7 +127,7 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 		fmt.Fprintln(out)
 		st := newTable(out, "STEP", "STATUS", "DURATION", "NAME")
 		for _, s := range run.RunSteps {
-			st.row(strconv.Itoa(s.Index), s.Status.String(), clockDuration(stepDuration(s, opts.Now())), s.Name)
+			st.row(strconv.Itoa(s.Index), s.Status.String(), clockDuration(stepDuration(s, serverNow(run, opts.Now()))), s.Name)
 		}
 		return st.flush()
 	}
@@ -229,7 +229,7 @@ func runListRun(ctx context.Context, opts *RunListOptions) error {
 			cause = r.Trigger.Cause
 		}
 		t.row(strconv.FormatInt(r.ID, 10), r.Status.String(), job, timeOrDash(r.CreatedAt),
-			shortDuration(runElapsed(r, opts.Now())), truncateRunes(cause, 60))
+			shortDuration(runElapsed(r, serverNow(r, opts.Now()))), truncateRunes(cause, 60))
 	}
 	return t.flush()
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +37,9 @@ type progress struct {
 
 	drawn      int // lines of the last TTY frame
 	lastStatus dbtcloud.RunStatus
+	// skew is dbt Cloud's clock minus ours, as read from the last poll (see
+	// serverNow); in-flight durations are measured on dbt Cloud's clock.
+	skew       time.Duration
 	stepsShown map[int]bool // steps whose end was printed (plain mode)
 }
 
@@ -49,14 +53,23 @@ func (p *progress) update(run *dbtcloud.Run) {
 	if p.url == "" {
 		p.url = run.Href
 	}
+	local := p.now()
+	p.skew = serverNow(run, local).Sub(local)
 	if p.tty {
 		p.redraw(run)
 		return
 	}
+	// A run that left the queue and finished steps within one poll reads
+	// in order: "run: Running" first, then its steps, then the final state.
+	terminal := run.Status.Terminal()
+	if run.Status != p.lastStatus && !terminal {
+		p.lastStatus = run.Status
+		fmt.Fprintf(p.w, "run %d: %s\n", run.ID, run.Status)
+	}
 	for _, s := range run.RunSteps {
 		if s.Status.Terminal() && !p.stepsShown[s.Index] {
 			p.stepsShown[s.Index] = true
-			fmt.Fprintf(p.w, "step %d %s: %s (%s)\n", s.Index, s.Name, s.Status, clockDuration(stepDuration(s, p.now())))
+			fmt.Fprintf(p.w, "step %d %s: %s (%s)\n", s.Index, s.Name, s.Status, clockDuration(stepDuration(s, local.Add(p.skew))))
 		}
 	}
 	if run.Status != p.lastStatus {
@@ -66,7 +79,7 @@ func (p *progress) update(run *dbtcloud.Run) {
 }
 
 func (p *progress) redraw(run *dbtcloud.Run) {
-	now := p.now()
+	now := p.now().Add(p.skew)
 	lines := []string{
 		fmt.Sprintf("%s %s · run %d · %s · %s", statusSymbol(run.Status), p.jobName, run.ID, run.Status, shortDuration(runElapsed(run, now))),
 	}
@@ -112,6 +125,41 @@ func statusSymbol(s dbtcloud.RunStatus) string {
 		return "*"
 	}
 	return "·"
+}
+
+// serverNow estimates dbt Cloud's clock from a run it has just returned,
+// so that durations of a run in flight do not depend on the local clock: a
+// clock behind dbt Cloud's would show "0s" for every running step, one
+// ahead would inflate them (and an emulator with accelerated time is far
+// ahead). dbt Cloud computes an unfinished run's duration ("HH:MM:SS") when
+// it answers, so created_at + duration is its now. Without both, or once
+// the run finished, local is returned.
+func serverNow(r *dbtcloud.Run, local time.Time) time.Time {
+	if r.CreatedAt.IsZero() || !r.FinishedAt.IsZero() {
+		return local
+	}
+	d, ok := parseClockDuration(r.Duration)
+	if !ok {
+		return local
+	}
+	return r.CreatedAt.Add(d)
+}
+
+// parseClockDuration reads dbt Cloud's "HH:MM:SS" (hours may exceed 24).
+func parseClockDuration(s string) (time.Duration, bool) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || (i > 0 && v > 59) {
+			return 0, false
+		}
+		n[i] = v
+	}
+	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second, true
 }
 
 func runElapsed(r *dbtcloud.Run, now time.Time) time.Duration {

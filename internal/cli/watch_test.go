@@ -54,8 +54,8 @@ func TestProgress(t *testing.T) {
 		{
 			name: "plain: a line per change",
 			want: "run 7: Queued\n" +
-				"step 1 Clone git repository: Success (00:00:02)\n" +
 				"run 7: Running\n" +
+				"step 1 Clone git repository: Success (00:00:02)\n" +
 				"step 2 Invoke dbt with `dbt build`: Error (00:01:06)\n" +
 				"run 7: Error\n",
 		},
@@ -84,6 +84,39 @@ func TestProgress(t *testing.T) {
 				t.Errorf("output:\n%q\nwant:\n%q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestProgressUsesServerClock: durations of a run in flight are measured on
+// dbt Cloud's clock (created_at + the duration it reports), not the local
+// one, which may be behind (every running step read "0s") or ahead.
+func TestProgressUsesServerClock(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	at := func(sec int) dbtcloud.Timestamp { return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)} }
+	run := dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusRunning, CreatedAt: at(0), Duration: "00:00:40", RunSteps: []dbtcloud.RunStep{
+		{Index: 1, Name: "Clone", Status: dbtcloud.RunStatusSuccess, StartedAt: at(7), FinishedAt: at(9)},
+		{Index: 2, Name: "Build", Status: dbtcloud.RunStatusRunning, StartedAt: at(9)},
+	}}
+	for _, skew := range []time.Duration{-10 * time.Minute, 0, 3 * time.Hour} {
+		ios, _, _, errOut := TestStreams()
+		ios.SetTTY(false, true, true)
+		local := t0.Add(40*time.Second + skew)
+		p := newProgress(ios, func() time.Time { return local }, "daily", "URL")
+		p.update(&run)
+		want := "* daily · run 7 · Running · 40s\nURL\n\n  ✓ Clone  2s\n  * Build  31s\n"
+		if got := errOut.String(); got != want {
+			t.Errorf("local clock off by %v:\n%q\nwant\n%q", skew, got, want)
+		}
+	}
+	// Without a duration from dbt Cloud, the local clock is all there is.
+	run.Duration = ""
+	if got := serverNow(&run, t0.Add(time.Minute)); !got.Equal(t0.Add(time.Minute)) {
+		t.Errorf("serverNow without duration = %v", got)
+	}
+	run.Duration = "26:01:02"
+	if got := serverNow(&run, t0); !got.Equal(t0.Add(26*time.Hour + 62*time.Second)) {
+		t.Errorf("serverNow(26:01:02) = %v", got)
 	}
 }
 
