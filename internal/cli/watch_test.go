@@ -93,7 +93,9 @@ func TestProgress(t *testing.T) {
 func TestProgressUsesServerClock(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
-	at := func(sec int) dbtcloud.Timestamp { return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)} }
+	at := func(sec int) dbtcloud.Timestamp {
+		return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)}
+	}
 	run := dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusRunning, CreatedAt: at(0), Duration: "00:00:40", RunSteps: []dbtcloud.RunStep{
 		{Index: 1, Name: "Clone", Status: dbtcloud.RunStatusSuccess, StartedAt: at(7), FinishedAt: at(9)},
 		{Index: 2, Name: "Build", Status: dbtcloud.RunStatusRunning, StartedAt: at(9)},
