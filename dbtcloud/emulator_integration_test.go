@@ -1,9 +1,17 @@
 package dbtcloud_test
 
 import (
+	"cmp"
+	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,5 +105,506 @@ func TestEmulatorIntegration(t *testing.T) {
 	}
 	if _, _, err := bad.Accounts.Get(ctx, acct); !errors.Is(err, dbtcloud.ErrUnauthorized) {
 		t.Errorf("wrong token: %v, want ErrUnauthorized", err)
+	}
+}
+
+// emuBench is a client wired to an emulator on a fake clock. The client's
+// sleeps (retry waits, trigger lookups) are recorded and move the
+// emulator's clock by as much, so a Retry-After of five emulated minutes
+// really passes for the emulator and the test takes no wall time.
+type emuBench struct {
+	srv   *emulator.Server
+	clock *emulator.FakeClock
+	c     *dbtcloud.Client
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+}
+
+var emuT0 = time.Date(2026, 3, 12, 6, 0, 0, 0, time.UTC)
+
+func newEmuBench(t *testing.T, eopts emulator.Options, copts ...dbtcloud.Option) *emuBench {
+	t.Helper()
+	b := &emuBench{clock: emulator.NewFakeClock(emuT0)}
+	eopts.Clock = b.clock
+	srv, err := emulator.New(eopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	b.srv = srv
+	b.c = b.client(t, copts...)
+	return b
+}
+
+// client returns another client on the bench's emulator and clock; copts
+// come last so they override the defaults.
+func (b *emuBench) client(t *testing.T, copts ...dbtcloud.Option) *dbtcloud.Client {
+	t.Helper()
+	opts := append([]dbtcloud.Option{
+		dbtcloud.WithHTTPClient(b.srv.Client()),
+		dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 4, MinBackoff: time.Second, MaxBackoff: 10 * time.Minute, MaxElapsed: time.Hour}),
+		dbtcloud.WithClock(b.clock.Now, func(ctx context.Context, d time.Duration) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b.mu.Lock()
+			b.sleeps = append(b.sleeps, d)
+			b.mu.Unlock()
+			b.srv.Advance(d)
+			return nil
+		}),
+	}, copts...)
+	c, err := dbtcloud.NewClient(b.srv.URL, b.srv.Token, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// takeSleeps returns the waits recorded since the last call.
+func (b *emuBench) takeSleeps() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.sleeps
+	b.sleeps = nil
+	return s
+}
+
+func (b *emuBench) fault(t *testing.T, f emulator.Fault) {
+	t.Helper()
+	if _, err := b.srv.InjectFault(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// finish moves the clock until run id has ended and returns it.
+func (b *emuBench) finish(t *testing.T, id int64) *dbtcloud.Run {
+	t.Helper()
+	for range 200 {
+		r, _, err := b.c.Runs.Get(t.Context(), b.srv.AccountID, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status.Terminal() {
+			return r
+		}
+		b.srv.Advance(time.Minute)
+	}
+	t.Fatalf("run %d never ended", id)
+	return nil
+}
+
+func (b *emuBench) trigger(t *testing.T, jobID int64) *dbtcloud.Run {
+	t.Helper()
+	r, _, err := b.c.Runs.Trigger(t.Context(), b.srv.AccountID, jobID, &dbtcloud.TriggerRunRequest{Cause: "bench"})
+	if err != nil {
+		t.Fatalf("trigger job %d: %v", jobID, err)
+	}
+	return r
+}
+
+func collect[T any](t *testing.T, seq iter.Seq2[*T, error]) []*T {
+	t.Helper()
+	var out []*T
+	for v, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestEmulatorAccountsProjectsEnvironments(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	ctx, acct := t.Context(), b.srv.AccountID
+
+	accts, _, err := b.c.Accounts.List(ctx)
+	if err != nil || len(accts) != 1 || accts[0].ID != acct {
+		t.Errorf("Accounts.List = %+v, %v; want only account %d", accts, err, acct)
+	}
+	if got := collect(t, b.c.Accounts.ListIter(ctx)); len(got) != 1 || got[0].ID != acct {
+		t.Errorf("Accounts.ListIter = %+v", got)
+	}
+	a, _, err := b.c.Accounts.Get(ctx, acct)
+	if err != nil || a.ID != acct || a.RunSlots != 2 {
+		t.Errorf("Accounts.Get = %+v, %v; want account %d with 2 run slots", a, err, acct)
+	}
+	if _, _, err := b.c.Accounts.Get(ctx, emulator.OtherAccountID); !errors.Is(err, dbtcloud.ErrNotFound) {
+		t.Errorf("another account: %v, want ErrNotFound", err)
+	}
+
+	projects := []struct {
+		name    string
+		filter  string
+		limit   int
+		wantIDs []int64
+	}{
+		{"all", "", 0, []int64{emulator.DemoProjectID, emulator.DemoLegacyProjectID}},
+		{"name filter ignores case", "LEGACY", 0, []int64{emulator.DemoLegacyProjectID}},
+		{"no match", "nope", 0, nil},
+		{"pages of one", "", 1, []int64{emulator.DemoProjectID, emulator.DemoLegacyProjectID}},
+	}
+	for _, tt := range projects {
+		opts := &dbtcloud.ProjectListOptions{NameIContains: tt.filter, ListOptions: dbtcloud.ListOptions{Limit: tt.limit}}
+		var ids []int64
+		for _, p := range collect(t, b.c.Projects.ListIter(ctx, acct, opts)) {
+			ids = append(ids, p.ID)
+		}
+		if !slices.Equal(ids, tt.wantIDs) {
+			t.Errorf("Projects.ListIter %s = %v, want %v", tt.name, ids, tt.wantIDs)
+		}
+		page, resp, err := b.c.Projects.List(ctx, acct, opts)
+		if err != nil || resp.Pagination == nil || resp.Pagination.TotalCount != len(tt.wantIDs) || len(page) != min(len(tt.wantIDs), cmp.Or(tt.limit, 100)) {
+			t.Errorf("Projects.List %s = %d projects, %+v, %v", tt.name, len(page), resp, err)
+		}
+	}
+	if p, _, err := b.c.Projects.Get(ctx, acct, emulator.DemoProjectID); err != nil || p.Name != "analytics" {
+		t.Errorf("Projects.Get = %+v, %v", p, err)
+	}
+
+	envs := []struct {
+		name    string
+		opts    dbtcloud.EnvironmentListOptions
+		wantIDs []int64
+	}{
+		{"all", dbtcloud.EnvironmentListOptions{}, []int64{emulator.DemoProductionEnvID, emulator.DemoStagingEnvID}},
+		{"exact name", dbtcloud.EnvironmentListOptions{Name: "Production"}, []int64{emulator.DemoProductionEnvID}},
+		{"exact name is exact", dbtcloud.EnvironmentListOptions{Name: "production"}, nil},
+		{"name contains", dbtcloud.EnvironmentListOptions{NameIContains: "STAG"}, []int64{emulator.DemoStagingEnvID}},
+		{"deployment type", dbtcloud.EnvironmentListOptions{DeploymentType: "staging"}, []int64{emulator.DemoStagingEnvID}},
+		{"pages of one", dbtcloud.EnvironmentListOptions{ListOptions: dbtcloud.ListOptions{Limit: 1}}, []int64{emulator.DemoProductionEnvID, emulator.DemoStagingEnvID}},
+	}
+	for _, tt := range envs {
+		var ids []int64
+		for _, e := range collect(t, b.c.Environments.ListIter(ctx, acct, emulator.DemoProjectID, &tt.opts)) {
+			ids = append(ids, e.ID)
+		}
+		if !slices.Equal(ids, tt.wantIDs) {
+			t.Errorf("Environments.ListIter %s = %v, want %v", tt.name, ids, tt.wantIDs)
+		}
+		page, _, err := b.c.Environments.List(ctx, acct, emulator.DemoProjectID, &tt.opts)
+		if err != nil || (len(page) == 0) != (len(tt.wantIDs) == 0) {
+			t.Errorf("Environments.List %s = %d, %v", tt.name, len(page), err)
+		}
+	}
+	e, _, err := b.c.Environments.Get(ctx, acct, emulator.DemoProjectID, emulator.DemoProductionEnvID)
+	if err != nil || e.Name != "Production" || e.DeploymentType != "production" {
+		t.Errorf("Environments.Get = %+v, %v", e, err)
+	}
+}
+
+func TestEmulatorJobs(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	ctx, acct := t.Context(), b.srv.AccountID
+
+	tests := []struct {
+		name string
+		opts dbtcloud.JobListOptions
+		want []int64
+	}{
+		{"project", dbtcloud.JobListOptions{ProjectID: emulator.DemoLegacyProjectID}, []int64{emulator.DemoLegacyJobID}},
+		{"environment", dbtcloud.JobListOptions{EnvironmentID: emulator.DemoStagingEnvID}, []int64{emulator.DemoStagingJobID}},
+		{"name", dbtcloud.JobListOptions{NameIContains: "FAILING"}, []int64{emulator.DemoFailingJobID}},
+		{"name and project", dbtcloud.JobListOptions{NameIContains: "daily", ProjectID: emulator.DemoProjectID},
+			[]int64{emulator.DemoDailyJobID, emulator.DemoStagingJobID}},
+		{"descending", dbtcloud.JobListOptions{ProjectID: emulator.DemoProjectID, OrderBy: "-id"},
+			[]int64{emulator.DemoStagingJobID, emulator.DemoDocsJobID, emulator.DemoSlowJobID, emulator.DemoFailingJobID, emulator.DemoDailyJobID}},
+	}
+	for _, tt := range tests {
+		jobs, _, err := b.c.Jobs.List(ctx, acct, &tt.opts)
+		if err != nil {
+			t.Fatalf("Jobs.List %s: %v", tt.name, err)
+		}
+		var ids []int64
+		for _, j := range jobs {
+			ids = append(ids, j.ID)
+		}
+		if !slices.Equal(ids, tt.want) {
+			t.Errorf("Jobs.List %s = %v, want %v", tt.name, ids, tt.want)
+		}
+	}
+	all := collect(t, b.c.Jobs.ListIter(ctx, acct, &dbtcloud.JobListOptions{ListOptions: dbtcloud.ListOptions{Limit: 2}}))
+	if len(all) != 6 {
+		t.Errorf("Jobs.ListIter in pages of 2 found %d jobs, want 6", len(all))
+	}
+	j, _, err := b.c.Jobs.Get(ctx, acct, emulator.DemoFailingJobID)
+	if err != nil || j.Name != "failing build" || !slices.Equal(j.ExecuteSteps, []string{"dbt run", "dbt test"}) {
+		t.Errorf("Jobs.Get = %+v, %v", j, err)
+	}
+
+	// Rerun of a job without a failed latest run starts a fresh run; after a
+	// failure it retries that run from the point of failure.
+	fresh, _, err := b.c.Jobs.Rerun(ctx, acct, emulator.DemoFailingJobID)
+	if err != nil || fresh.JobDefinitionID != emulator.DemoFailingJobID || fresh.RetryingRunID != 0 {
+		t.Fatalf("Rerun without history = %+v, %v", fresh, err)
+	}
+	failed := b.finish(t, fresh.ID)
+	if failed.Status != dbtcloud.RunStatusError || !failed.CanRetry {
+		t.Fatalf("failing job ended %v (can_retry %v)", failed.Status, failed.CanRetry)
+	}
+	again, _, err := b.c.Jobs.Rerun(ctx, acct, emulator.DemoFailingJobID)
+	if err != nil || again.RetryingRunID != failed.ID {
+		t.Errorf("Rerun after failure = retrying %d, %v; want a retry of %d", again.RetryingRunID, err, failed.ID)
+	}
+}
+
+func TestEmulatorRuns(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	ctx, acct := t.Context(), b.srv.AccountID
+
+	// A trigger carries every override through to the run's trigger.
+	docs, timeout := false, 600
+	req := &dbtcloud.TriggerRunRequest{
+		Cause: "overrides", GitBranch: "feature/x",
+		GitHubPullRequestID: 42, SchemaOverride: "dbt_pr_42", DBTVersionOverride: "1.9.0-latest", ThreadsOverride: 8,
+		TargetNameOverride: "ci", GenerateDocsOverride: &docs, TimeoutSecondsOverride: &timeout,
+		StepsOverride: []string{"dbt seed", "dbt run -s orders"},
+	}
+	trig, _, err := b.c.Runs.Trigger(ctx, acct, emulator.DemoDailyJobID, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trig.Status != dbtcloud.RunStatusQueued {
+		t.Errorf("triggered run is %v, want queued", trig.Status)
+	}
+	b.srv.Advance(2 * time.Minute)
+	got, _, err := b.c.Runs.Get(ctx, acct, trig.ID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"trigger", "job", "run_steps"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := got.Trigger
+	if tr == nil || got.Job == nil || got.Job.ID != emulator.DemoDailyJobID || len(got.RunSteps) == 0 {
+		t.Fatalf("include_related missing: trigger %v job %v steps %d", tr, got.Job, len(got.RunSteps))
+	}
+	if !strings.HasPrefix(tr.Cause, "overrides [dbtlink:") || tr.GitBranch != req.GitBranch ||
+		tr.GitHubPullRequestID != 42 || tr.SchemaOverride != req.SchemaOverride || tr.DBTVersionOverride != req.DBTVersionOverride ||
+		tr.ThreadsOverride != 8 || tr.TargetNameOverride != "ci" || tr.GenerateDocsOverride == nil || *tr.GenerateDocsOverride ||
+		tr.TimeoutSecondsOverride != 600 || !slices.Equal(tr.StepsOverride, req.StepsOverride) {
+		t.Errorf("trigger does not reflect the request:\n got %+v\nwant %+v", tr, req)
+	}
+	var stepNames []string
+	for _, s := range got.RunSteps {
+		stepNames = append(stepNames, s.Name)
+	}
+	if !slices.Contains(stepNames, "Invoke dbt with `dbt seed`") {
+		t.Errorf("steps_override not run: steps %q", stepNames)
+	}
+	b.finish(t, trig.ID)
+	// git_sha cannot go with git_branch, so it gets a trigger of its own.
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	shaRun, _, err := b.c.Runs.Trigger(ctx, acct, emulator.DemoDailyJobID, &dbtcloud.TriggerRunRequest{Cause: "sha", GitSHA: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := b.c.Runs.Get(ctx, acct, shaRun.ID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"trigger"}}); err != nil || got.Trigger == nil || got.Trigger.GitSHA != sha {
+		t.Errorf("git_sha override: %+v, %v", got, err)
+	}
+	b.finish(t, shaRun.ID)
+
+	// Runs in several jobs, environments, projects and states.
+	early := b.clock.Now()
+	okRun := b.finish(t, b.trigger(t, emulator.DemoDailyJobID).ID)
+	badRun := b.finish(t, b.trigger(t, emulator.DemoFailingJobID).ID)
+	b.srv.Advance(time.Hour)
+	late := b.clock.Now()
+	staging := b.finish(t, b.trigger(t, emulator.DemoStagingJobID).ID)
+	legacy := b.finish(t, b.trigger(t, emulator.DemoLegacyJobID).ID)
+	slow := b.trigger(t, emulator.DemoSlowJobID)
+	b.srv.Advance(3 * time.Minute)
+
+	all := collect(t, b.c.Runs.ListIter(ctx, acct, &dbtcloud.RunListOptions{ListOptions: dbtcloud.ListOptions{Limit: 2}}))
+	if len(all) != 7 {
+		t.Fatalf("Runs.ListIter in pages of 2 found %d runs, want 7", len(all))
+	}
+	filters := []struct {
+		name string
+		opts dbtcloud.RunListOptions
+		keep func(*dbtcloud.Run) bool
+	}{
+		{"job_definition_id", dbtcloud.RunListOptions{JobDefinitionID: emulator.DemoFailingJobID},
+			func(r *dbtcloud.Run) bool { return r.JobDefinitionID == emulator.DemoFailingJobID }},
+		{"environment_id", dbtcloud.RunListOptions{EnvironmentID: emulator.DemoStagingEnvID},
+			func(r *dbtcloud.Run) bool { return r.EnvironmentID == emulator.DemoStagingEnvID }},
+		{"project_id", dbtcloud.RunListOptions{ProjectID: emulator.DemoLegacyProjectID},
+			func(r *dbtcloud.Run) bool { return r.ProjectID == emulator.DemoLegacyProjectID }},
+		{"status", dbtcloud.RunListOptions{Status: dbtcloud.RunStatusError},
+			func(r *dbtcloud.Run) bool { return r.Status == dbtcloud.RunStatusError }},
+		{"status__in", dbtcloud.RunListOptions{StatusIn: []dbtcloud.RunStatus{dbtcloud.RunStatusQueued, dbtcloud.RunStatusStarting, dbtcloud.RunStatusRunning}},
+			func(r *dbtcloud.Run) bool { return !r.Status.Terminal() }},
+		{"created_at__range", dbtcloud.RunListOptions{CreatedAtRange: &dbtcloud.TimeRange{From: early, To: late}},
+			func(r *dbtcloud.Run) bool { return !r.CreatedAt.Before(early) && !r.CreatedAt.After(late) }},
+		{"finished_at__range open-ended", dbtcloud.RunListOptions{FinishedAtRange: &dbtcloud.TimeRange{From: late}},
+			func(r *dbtcloud.Run) bool { return !r.FinishedAt.IsZero() && !r.FinishedAt.Before(late) }},
+		{"id__gt", dbtcloud.RunListOptions{IDGt: okRun.ID},
+			func(r *dbtcloud.Run) bool { return r.ID > okRun.ID }},
+	}
+	for _, tt := range filters {
+		runs, resp, err := b.c.Runs.List(ctx, acct, &tt.opts)
+		if err != nil {
+			t.Fatalf("Runs.List %s: %v", tt.name, err)
+		}
+		var got, want []int64
+		for _, r := range runs {
+			got = append(got, r.ID)
+		}
+		for _, r := range all {
+			if tt.keep(r) {
+				want = append(want, r.ID)
+			}
+		}
+		if len(want) == 0 || len(want) == len(all) {
+			t.Fatalf("%s: the bench's runs do not exercise this filter (%d of %d match)", tt.name, len(want), len(all))
+		}
+		if !slices.Equal(got, want) || resp.Pagination == nil || resp.Pagination.TotalCount != len(want) {
+			t.Errorf("Runs.List %s = %v (pagination %+v), want %v", tt.name, got, resp.Pagination, want)
+		}
+	}
+	for _, order := range []string{"id", "-id", "created_at", "-finished_at"} {
+		runs, _, err := b.c.Runs.List(ctx, acct, &dbtcloud.RunListOptions{OrderBy: order})
+		if err != nil || len(runs) != len(all) {
+			t.Fatalf("order_by %s: %d runs, %v", order, len(runs), err)
+		}
+		desc := strings.HasPrefix(order, "-")
+		key := func(r dbtcloud.Run) time.Time {
+			switch strings.TrimPrefix(order, "-") {
+			case "created_at":
+				return r.CreatedAt.Time
+			case "finished_at":
+				if r.FinishedAt.IsZero() {
+					// null sorts as Postgres does: last ascending, first descending
+					return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+				}
+				return r.FinishedAt.Time
+			}
+			return time.Unix(r.ID, 0)
+		}
+		if !slices.IsSortedFunc(runs, func(x, y dbtcloud.Run) int {
+			c := key(x).Compare(key(y))
+			if desc {
+				c = -c
+			}
+			return c
+		}) {
+			t.Errorf("order_by %s not honoured", order)
+		}
+	}
+
+	// Cancel, failure details, retry.
+	cancelled, _, err := b.c.Runs.Cancel(ctx, acct, slow.ID)
+	if err != nil || cancelled.Status != dbtcloud.RunStatusCancelled || cancelled.StatusMessage != "Cancelled by user." {
+		t.Errorf("Cancel = %+v, %v", cancelled, err)
+	}
+	fd, _, err := b.c.Runs.FailureDetails(ctx, acct, badRun.ID)
+	if err != nil || !strings.Contains(fd.FailedStep, "dbt test") {
+		t.Errorf("FailureDetails = %+v, %v", fd, err)
+	}
+	retry, _, err := b.c.Runs.Retry(ctx, acct, badRun.ID)
+	if err != nil || retry.RetryingRunID != badRun.ID {
+		t.Errorf("Retry = %+v, %v", retry, err)
+	}
+	var apiErr *dbtcloud.APIError
+	if _, _, err := b.c.Runs.Retry(ctx, acct, okRun.ID); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+		t.Errorf("Retry of a successful run: %v, want a 400", err)
+	}
+	if staging.EnvironmentID != emulator.DemoStagingEnvID || legacy.ProjectID != emulator.DemoLegacyProjectID {
+		t.Errorf("staging run in environment %d, legacy run in project %d", staging.EnvironmentID, legacy.ProjectID)
+	}
+}
+
+func TestEmulatorArtifacts(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	ctx, acct := t.Context(), b.srv.AccountID
+	run := b.finish(t, b.trigger(t, emulator.DemoDocsJobID).ID)
+
+	paths, _, err := b.c.Artifacts.List(ctx, acct, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"catalog.json", "manifest.json", "run_results.json", "sources.json"} {
+		if !slices.Contains(paths, want) {
+			t.Errorf("Artifacts.List lacks %s: %v", want, paths)
+		}
+	}
+	decode := func(rc io.ReadCloser, err error) map[string]any {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		var m map[string]any
+		if err := json.NewDecoder(rc).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	which := func(m map[string]any) any { return m["args"].(map[string]any)["which"] }
+	tests := []struct {
+		name string
+		get  func() (io.ReadCloser, *dbtcloud.Response, error)
+		want string
+	}{
+		{"last step", func() (io.ReadCloser, *dbtcloud.Response, error) {
+			return b.c.Artifacts.Get(ctx, acct, run.ID, "run_results.json", 0)
+		}, "generate"},
+		{"build step", func() (io.ReadCloser, *dbtcloud.Response, error) {
+			return b.c.Artifacts.Get(ctx, acct, run.ID, "run_results.json", 5)
+		}, "build"},
+		{"job's latest", func() (io.ReadCloser, *dbtcloud.Response, error) {
+			return b.c.Artifacts.GetLatestForJob(ctx, acct, emulator.DemoDocsJobID, "run_results.json")
+		}, "generate"},
+	}
+	for _, tt := range tests {
+		rc, _, err := tt.get()
+		if got := which(decode(rc, err)); got != tt.want {
+			t.Errorf("%s: run_results for %v, want %s", tt.name, got, tt.want)
+		}
+	}
+	if _, _, err := b.c.Artifacts.Get(ctx, acct, run.ID, "catalog.json", 5); !errors.Is(err, dbtcloud.ErrNotFound) {
+		t.Errorf("catalog of the build step: %v, want ErrNotFound", err)
+	}
+	if _, _, err := b.c.Artifacts.GetLatestForJob(ctx, acct, emulator.DemoDailyJobID, "catalog.json"); !errors.Is(err, dbtcloud.ErrNotFound) {
+		t.Errorf("catalog of a job without docs: %v, want ErrNotFound", err)
+	}
+}
+
+func TestEmulatorWebhooks(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	ctx, acct := t.Context(), b.srv.AccountID
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(hook.Close)
+
+	sub, _, err := b.c.Webhooks.Create(ctx, acct, &dbtcloud.WebhookSubscriptionRequest{
+		Name: "ci", ClientURL: hook.URL, EventTypes: []string{dbtcloud.EventJobRunCompleted},
+		JobIDs: []int64{emulator.DemoDailyJobID}, Active: true,
+	})
+	if err != nil || !strings.HasPrefix(sub.ID, "wsu_") || sub.HMACSecret == "" || !slices.Equal([]int64(sub.JobIDs), []int64{emulator.DemoDailyJobID}) {
+		t.Fatalf("Create = %+v, %v", sub, err)
+	}
+	list, _, err := b.c.Webhooks.List(ctx, acct, nil)
+	if err != nil || len(list) != 1 || list[0].ID != sub.ID || list[0].HMACSecret != "" {
+		t.Errorf("List = %+v, %v (the secret is shown only on create)", list, err)
+	}
+	upd, _, err := b.c.Webhooks.Update(ctx, acct, sub.ID, &dbtcloud.WebhookSubscriptionRequest{
+		Name: "ci-renamed", ClientURL: hook.URL, EventTypes: []string{dbtcloud.EventJobRunErrored}, Active: false,
+	})
+	if err != nil || upd.Name != "ci-renamed" || upd.Active || !slices.Equal(upd.EventTypes, []string{dbtcloud.EventJobRunErrored}) {
+		t.Errorf("Update = %+v, %v", upd, err)
+	}
+	got, _, err := b.c.Webhooks.Get(ctx, acct, sub.ID)
+	if err != nil || got.Name != "ci-renamed" {
+		t.Errorf("Get after update = %+v, %v", got, err)
+	}
+	if _, err := b.c.Webhooks.Delete(ctx, acct, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.c.Webhooks.Get(ctx, acct, sub.ID); !errors.Is(err, dbtcloud.ErrNotFound) {
+		t.Errorf("Get after delete: %v, want ErrNotFound", err)
 	}
 }
