@@ -350,9 +350,21 @@ func runCancelRun(ctx context.Context, opts *RunCancelOptions) error {
 	if err != nil {
 		return err
 	}
-	run, _, err := client.Runs.Cancel(ctx, acct, opts.RunID)
+	// dbt Cloud answers a cancel of a run that already ended with that run,
+	// so a run cancelled earlier would read "Cancelled run N." again: look
+	// first, and cancel only a run still in flight.
+	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, nil)
 	if err != nil {
-		return fmt.Errorf("cancel run %d: %w", opts.RunID, err)
+		return fmt.Errorf("get run %d: %w", opts.RunID, err)
+	}
+	if !run.Status.Terminal() {
+		run, _, err = client.Runs.Cancel(ctx, acct, opts.RunID)
+		if err != nil {
+			return fmt.Errorf("cancel run %d: %w", opts.RunID, err)
+		}
+	} else if !opts.JSON {
+		fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", run.ID, run.Status)
+		return nil
 	}
 	if opts.JSON {
 		return writeJSON(opts.IO.Out, run)
@@ -360,7 +372,7 @@ func runCancelRun(ctx context.Context, opts *RunCancelOptions) error {
 	if run.Status == dbtcloud.RunStatusCancelled {
 		fmt.Fprintf(opts.IO.Out, "Cancelled run %d.\n", run.ID)
 	} else {
-		fmt.Fprintf(opts.IO.Out, "Run %d is %s; nothing to cancel.\n", run.ID, run.Status)
+		fmt.Fprintf(opts.IO.Out, "Asked dbt Cloud to cancel run %d; it is %s for now.\n", run.ID, run.Status)
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "list bad status", args: []string{"run", "list", "--status", "done"}, wantCode: ExitUsage},
 		{name: "watch a finished run", args: []string{"run", "watch", id(failed)}, wantStdout: []string{"Run " + id(failed) + " ended: Error"}},
 		{name: "watch with exit status", args: []string{"run", "watch", id(failed), "--exit-status"}, wantCode: ExitRunError, wantStderr: []string{"Failing nodes:"}},
-		{name: "cancel a finished run", args: []string{"run", "cancel", id(failed)}, wantStdout: []string{"Run " + id(failed) + " is Error; nothing to cancel."}},
+		{name: "cancel a finished run", args: []string{"run", "cancel", id(failed)}, wantStdout: []string{"Run " + id(failed) + " already ended (Error); nothing to cancel."}},
 		{name: "retry", args: []string{"run", "retry", id(failed), "--wait", "--json"}, wantStdout: []string{`"status": 10`}},
 		{name: "retry a success explains", args: []string{"run", "retry", "70000002"}, wantCode: ExitUsage,
 			wantStderr: []string{"run 70000002 cannot be retried: the run did not fail, so there is nothing to retry"}},
@@ -161,5 +161,26 @@ func TestRunCommands(t *testing.T) {
 				t.Errorf("%s: stderr lacks %q:\n%s", tt.name, w, r.stderr)
 			}
 		}
+	}
+}
+
+// TestRunCancelTwice: dbt Cloud answers a cancel of a run that already
+// ended with that run, so a second cancel used to print "Cancelled run N."
+// again as if it had done something.
+func TestRunCancelTwice(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	r := h.run("job", "run", "303")
+	wantCode(t, r, 0, "trigger")
+	id := strconv.FormatInt(h.lastRun().ID, 10)
+	r = h.run("run", "cancel", id)
+	wantCode(t, r, 0, "first cancel")
+	if want := "Cancelled run " + id + ".\n"; r.stdout != want {
+		t.Errorf("first cancel: %q, want %q", r.stdout, want)
+	}
+	r = h.run("run", "cancel", id)
+	wantCode(t, r, 0, "second cancel")
+	if want := "Run " + id + " already ended (Cancelled); nothing to cancel.\n"; r.stdout != want {
+		t.Errorf("second cancel: %q, want %q", r.stdout, want)
 	}
 }
