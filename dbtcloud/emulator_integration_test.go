@@ -608,3 +608,166 @@ func TestEmulatorWebhooks(t *testing.T) {
 		t.Errorf("Get after delete: %v, want ErrNotFound", err)
 	}
 }
+
+// TestEmulatorFaults injects every fault kind the emulator has into the
+// calls it matters for and checks the client's answer: idempotent calls are
+// retried (after Retry-After when given), and a trigger or cancel whose
+// answer was lost neither fails nor creates a second run.
+func TestEmulatorFaults(t *testing.T) {
+	t.Parallel()
+	const (
+		jobGet  = "GET /api/v2/accounts/{a}/jobs/{j}/"
+		trigger = "POST /api/v2/accounts/{a}/jobs/{j}/run/"
+		cancel  = "POST /api/v2/accounts/{a}/runs/{r}/cancel/"
+	)
+	type outcome struct {
+		b   *emuBench
+		run *dbtcloud.Run // the run the call returned, if any
+	}
+	getJob := func(t *testing.T, b *emuBench) (*dbtcloud.Run, error) {
+		j, _, err := b.c.Jobs.Get(t.Context(), b.srv.AccountID, emulator.DemoDailyJobID)
+		if err == nil && j.ID != emulator.DemoDailyJobID {
+			t.Errorf("got job %d", j.ID)
+		}
+		return nil, err
+	}
+	triggerJob := func(t *testing.T, b *emuBench) (*dbtcloud.Run, error) {
+		r, _, err := b.c.Runs.Trigger(t.Context(), b.srv.AccountID, emulator.DemoDailyJobID, &dbtcloud.TriggerRunRequest{Cause: "faults"})
+		return r, err
+	}
+	oneRun := func(t *testing.T, o outcome) {
+		t.Helper()
+		if n := len(o.b.srv.Runs()); n != 1 {
+			t.Errorf("emulator has %d runs, want 1", n)
+		}
+		if n := o.b.srv.TriggerCount(emulator.DemoDailyJobID); n != 1 {
+			t.Errorf("emulator created %d runs through the trigger endpoint, want 1", n)
+		}
+		if o.run == nil || o.run.ID != o.b.srv.Runs()[0].ID || o.run.JobDefinitionID != emulator.DemoDailyJobID {
+			t.Errorf("client returned %+v, want the one run", o.run)
+		}
+	}
+	tests := []struct {
+		name       string
+		faults     []emulator.Fault
+		call       func(*testing.T, *emuBench) (*dbtcloud.Run, error)
+		wantSleeps []time.Duration // exact waits; nil means "some"
+		check      func(*testing.T, outcome)
+	}{
+		{name: "429 with Retry-After on a GET",
+			faults:     []emulator.Fault{{Path: jobGet, Kind: emulator.FaultStatus, Status: 429, RetryAfter: 7}},
+			call:       getJob,
+			wantSleeps: []time.Duration{7 * time.Second}},
+		{name: "500 on a GET", faults: []emulator.Fault{{Path: jobGet, Kind: emulator.FaultStatus, Status: 500}}, call: getJob},
+		{name: "503 twice on a GET", faults: []emulator.Fault{{Path: jobGet, Kind: emulator.FaultStatus, Status: 503, Times: 2}}, call: getJob},
+		{name: "503 with Retry-After on a GET",
+			faults:     []emulator.Fault{{Path: jobGet, Kind: emulator.FaultStatus, Status: 503, RetryAfter: 3}},
+			call:       getJob,
+			wantSleeps: []time.Duration{3 * time.Second}},
+		{name: "drop on a GET", faults: []emulator.Fault{{Path: jobGet, Kind: emulator.FaultDrop}}, call: getJob},
+		{name: "commit_then_drop on a GET", faults: []emulator.Fault{{Path: jobGet, Kind: emulator.FaultCommitThenDrop}}, call: getJob},
+		{name: "commit_then_drop on trigger: the run is found, not duplicated",
+			faults: []emulator.Fault{{Path: trigger, Kind: emulator.FaultCommitThenDrop}},
+			call:   triggerJob, check: oneRun},
+		{name: "drop on trigger: looked up, none found, posted again",
+			faults: []emulator.Fault{{Path: trigger, Kind: emulator.FaultDrop}},
+			call:   triggerJob, check: oneRun},
+		{name: "500 on trigger: looked up, posted again",
+			faults: []emulator.Fault{{Path: trigger, Kind: emulator.FaultStatus, Status: 500}},
+			call:   triggerJob, check: oneRun},
+		{name: "429 on trigger: refused, retried after Retry-After",
+			faults:     []emulator.Fault{{Path: trigger, Kind: emulator.FaultStatus, Status: 429, RetryAfter: 20}},
+			call:       triggerJob,
+			wantSleeps: []time.Duration{20 * time.Second},
+			check:      oneRun},
+		{name: "commit_then_drop on cancel: the repeat is harmless",
+			faults: []emulator.Fault{{Path: cancel, Kind: emulator.FaultCommitThenDrop}},
+			call: func(t *testing.T, b *emuBench) (*dbtcloud.Run, error) {
+				run := b.trigger(t, emulator.DemoSlowJobID)
+				b.takeSleeps()
+				r, _, err := b.c.Runs.Cancel(t.Context(), b.srv.AccountID, run.ID)
+				return r, err
+			},
+			check: func(t *testing.T, o outcome) {
+				if o.run == nil || o.run.Status != dbtcloud.RunStatusCancelled || o.run.StatusMessage != "Cancelled by user." {
+					t.Errorf("Cancel returned %+v", o.run)
+				}
+				if runs := o.b.srv.Runs(); len(runs) != 1 || runs[0].Status != int(dbtcloud.RunStatusCancelled) {
+					t.Errorf("emulator runs %+v", runs)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := newEmuBench(t, emulator.Options{})
+			for _, f := range tt.faults {
+				b.fault(t, f)
+			}
+			run, err := tt.call(t, b)
+			if err != nil {
+				t.Fatalf("call failed despite retries: %v", err)
+			}
+			sleeps := b.takeSleeps()
+			if tt.wantSleeps != nil && !slices.Equal(sleeps, tt.wantSleeps) {
+				t.Errorf("client waited %v, want %v", sleeps, tt.wantSleeps)
+			}
+			if len(sleeps) == 0 {
+				t.Errorf("the client never waited, so the fault did not fire or was not retried")
+			}
+			if tt.check != nil {
+				tt.check(t, outcome{b: b, run: run})
+			}
+		})
+	}
+}
+
+// TestEmulatorLatencyTimeout checks that a latency fault longer than the
+// client's per-request timeout gives a timeout error, and that with retries
+// the next attempt succeeds. Latency is real time, so it is kept short.
+func TestEmulatorLatencyTimeout(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{})
+	b.fault(t, emulator.Fault{Path: "GET /api/v2/accounts/{a}/", Kind: emulator.FaultLatency, Latency: 2 * time.Second, Times: 2})
+	timeout := dbtcloud.WithTimeout(100 * time.Millisecond)
+
+	once := b.client(t, timeout, dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}))
+	_, _, err := once.Accounts.Get(t.Context(), b.srv.AccountID)
+	var ne interface{ Timeout() bool }
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("without retries: %v, want a timeout error", err)
+	}
+
+	retrying := b.client(t, timeout)
+	a, _, err := retrying.Accounts.Get(t.Context(), b.srv.AccountID)
+	if err != nil || a.ID != b.srv.AccountID {
+		t.Fatalf("with retries: %+v, %v", a, err)
+	}
+	if s := b.takeSleeps(); len(s) != 1 {
+		t.Errorf("waits %v, want one retry", s)
+	}
+}
+
+// TestEmulatorRateLimit runs the client into the emulator's own rate limit:
+// the 429 carries Retry-After for the rest of dbt's five-minute cooldown,
+// and the client waits that long (on the fake clock) and then succeeds.
+func TestEmulatorRateLimit(t *testing.T) {
+	t.Parallel()
+	b := newEmuBench(t, emulator.Options{RateLimitPerMinute: 3})
+	for i := range 5 {
+		if _, _, err := b.c.Accounts.Get(t.Context(), b.srv.AccountID); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	sleeps := b.takeSleeps()
+	if len(sleeps) == 0 {
+		t.Fatal("the client never hit the rate limit")
+	}
+	var waited time.Duration
+	for _, s := range sleeps {
+		waited += s
+	}
+	if waited < 5*time.Minute {
+		t.Errorf("client waited %v in all (%v), want the five-minute cooldown", waited, sleeps)
+	}
+}
