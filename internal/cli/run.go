@@ -115,7 +115,7 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 	if run.Status == dbtcloud.RunStatusError {
 		retry := "yes (dbtlink run retry " + strconv.FormatInt(run.ID, 10) + ")"
 		if !run.CanRetry {
-			retry = "no: " + retryReason(run.RetryNotSupportedReason)
+			retry = "no: " + retryRefusal(run)
 		}
 		t.row("Retry:", retry)
 	}
@@ -440,6 +440,27 @@ With --wait, the exit status follows the new run as for 'job run --wait'.`,
 	return cmd
 }
 
+// retryRefusal says in plain words why dbt Cloud will not retry r. "Did
+// not fail" alone misleads for a run that is still going or was cancelled,
+// so those say what the run is and what to do instead.
+func retryRefusal(r *dbtcloud.Run) string {
+	reason := r.RetryNotSupportedReason
+	if reason != "" && reason != "RETRY_NOT_FAILED_RUN" {
+		return retryReason(reason)
+	}
+	switch {
+	case !r.Status.Terminal():
+		return fmt.Sprintf("it is still %s; only a run that ended in error can be retried (follow it with `dbtlink run watch %d`)", r.Status, r.ID)
+	case r.Status == dbtcloud.RunStatusSuccess:
+		return "it succeeded, so there is nothing to retry"
+	case r.Status == dbtcloud.RunStatusCancelled:
+		return fmt.Sprintf("it was cancelled, not failed; only a run that ended in error can be retried (start a new one with `dbtlink job run %d`)", r.JobDefinitionID)
+	case reason == "":
+		return retryReason("")
+	}
+	return retryReason(reason)
+}
+
 // retryReason explains dbt Cloud's retry_not_supported_reason in plain words.
 func retryReason(code string) string {
 	switch code {
@@ -469,11 +490,7 @@ func runRetryRun(ctx context.Context, opts *RunRetryOptions) error {
 		return fmt.Errorf("get run %d: %w", opts.RunID, err)
 	}
 	if !old.CanRetry {
-		reason := old.RetryNotSupportedReason
-		if reason == "" && old.Status != dbtcloud.RunStatusError {
-			reason = "RETRY_NOT_FAILED_RUN"
-		}
-		return usageError("run %d cannot be retried: %s", old.ID, retryReason(reason))
+		return usageError("run %d cannot be retried: %s", old.ID, retryRefusal(old))
 	}
 	run, _, err := client.Runs.Retry(ctx, acct, opts.RunID)
 	if err != nil {

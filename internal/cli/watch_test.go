@@ -146,7 +146,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "cancel a finished run", args: []string{"run", "cancel", id(failed)}, wantStdout: []string{"Run " + id(failed) + " already ended (Error); nothing to cancel."}},
 		{name: "retry", args: []string{"run", "retry", id(failed), "--wait", "--json"}, wantStdout: []string{`"status": 10`}},
 		{name: "retry a success explains", args: []string{"run", "retry", "70000002"}, wantCode: ExitUsage,
-			wantStderr: []string{"run 70000002 cannot be retried: the run did not fail, so there is nothing to retry"}},
+			wantStderr: []string{"run 70000002 cannot be retried: it succeeded, so there is nothing to retry"}},
 	}
 	for _, tt := range tests {
 		r := h.run(tt.args...)
@@ -173,10 +173,20 @@ func TestRunCancelTwice(t *testing.T) {
 	r := h.run("job", "run", "303")
 	wantCode(t, r, 0, "trigger")
 	id := strconv.FormatInt(h.lastRun().ID, 10)
+	r = h.run("run", "retry", id)
+	wantCode(t, r, ExitUsage, "retry a queued run")
+	if want := "run " + id + " cannot be retried: it is still Queued; only a run that ended in error can be retried"; !strings.Contains(r.stderr, want) {
+		t.Errorf("retry of a queued run: %q, want %q", r.stderr, want)
+	}
 	r = h.run("run", "cancel", id)
 	wantCode(t, r, 0, "first cancel")
 	if want := "Cancelled run " + id + ".\n"; r.stdout != want {
 		t.Errorf("first cancel: %q, want %q", r.stdout, want)
+	}
+	r = h.run("run", "retry", id)
+	wantCode(t, r, ExitUsage, "retry a cancelled run")
+	if want := "run " + id + " cannot be retried: it was cancelled, not failed; only a run that ended in error can be retried (start a new one with `dbtlink job run 303`)"; !strings.Contains(r.stderr, want) {
+		t.Errorf("retry of a cancelled run: %q, want %q", r.stderr, want)
 	}
 	r = h.run("run", "cancel", id)
 	wantCode(t, r, 0, "second cancel")
