@@ -227,6 +227,13 @@ func (d *dec) readNode(def ResourceType) (n *Node, sawType bool, err error) {
 			n.Path, err = d.str()
 		case "original_file_path":
 			n.OriginalFilePath, err = d.str()
+		case "patch_path":
+			var pp string
+			pp, err = d.istr()
+			if _, rest, ok := strings.Cut(pp, "://"); ok {
+				pp = rest
+			}
+			n.PatchPath = pp
 		case "fqn":
 			n.FQN, err = d.strList()
 		case "depends_on":
@@ -547,6 +554,12 @@ func (d *dec) readNodeConfig(n *Node, s *nodeScratch) error {
 			s.cfgMeta, err = d.anyMap()
 		case "severity":
 			s.severity, err = d.istr()
+		case "schema":
+			n.ConfigSchema, err = d.istr()
+		case "alias":
+			n.ConfigAlias, err = d.str()
+		case "database":
+			n.ConfigDatabase, err = d.istr()
 		case "enabled":
 			var v, ok bool
 			v, ok, err = d.boolean()

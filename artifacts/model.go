@@ -112,9 +112,19 @@ type Node struct {
 	CompiledCode     string
 	Path             string
 	OriginalFilePath string
-	FQN              []string
-	DependsOnNodes   []string
-	DependsOnMacros  []string
+	// PatchPath is the project-relative yml file that documents the node
+	// (patch_path without its "package://" prefix), empty when none.
+	PatchPath string
+	// ConfigSchema, ConfigAlias and ConfigDatabase are config.schema, alias
+	// and database as configured ("marts"), before dbt resolves them into
+	// Schema, Alias and Database ("analytics_marts"); empty when not set.
+	// dbt's config.schema:marts selector compares these.
+	ConfigSchema    string
+	ConfigAlias     string
+	ConfigDatabase  string
+	FQN             []string
+	DependsOnNodes  []string
+	DependsOnMacros []string
 	// Test is set for data tests (generic and singular) and unit tests.
 	Test *TestMetadata
 	// Source is set for sources.

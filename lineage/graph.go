@@ -23,6 +23,7 @@ type Graph struct {
 
 	ephemeral []bool
 	dangling  []DanglingEdge
+	project   string // the root project's name, for package:this
 
 	scratch sync.Pool // *scratch
 
@@ -56,6 +57,7 @@ func Build(m *artifacts.Manifest) *Graph {
 		g.finish(nil)
 		return g
 	}
+	g.project = m.Metadata.ProjectName
 	g.ids = make([]string, 0, len(m.Nodes))
 	g.nodes = make([]*artifacts.Node, 0, len(m.Nodes))
 	g.index = make(map[string]int32, len(m.Nodes))

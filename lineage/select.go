@@ -51,7 +51,8 @@ type criterion struct {
 // bare name: node name, or a dotted fqn prefix such as "staging.stg_orders",
 // with fnmatch wildcards), tag, source, path (the default when the value has a
 // '/'), file (the default for *.sql, *.py, *.csv), package, config (materialized,
-// tags, enabled, alias, schema, database, access, group, contract.enforced),
+// tags, enabled, alias, schema, database (as configured, not as resolved), access,
+// group, contract.enforced, severity),
 // resource_type, test_type (generic, singular, data, unit), test_name, exposure,
 // metric, semantic_model, saved_query, group and access.
 //
@@ -374,6 +375,10 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 			return slices.ContainsFunc(n.Tags, func(t string) bool { return fnmatch(v, t) })
 		})
 	case "package":
+		if v == "this" {
+			// dbt's package:this is the root project.
+			v = g.project
+		}
 		each(func(n *artifacts.Node) bool { return fnmatch(v, n.PackageName) })
 	case "source":
 		parts := strings.Split(v, ".")
@@ -416,7 +421,11 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 		if p == "" {
 			return bad("path %q is empty after cleaning; write e.g. path:models/staging", v)
 		}
-		each(func(n *artifacts.Node) bool { return pathMatch(p, normPath(n.OriginalFilePath)) })
+		// Like dbt, a yml file also selects the nodes it documents
+		// (patch_path), but a directory does not select them through it.
+		each(func(n *artifacts.Node) bool {
+			return pathMatch(p, normPath(n.OriginalFilePath)) || n.PatchPath != "" && fileMatch(p, normPath(n.PatchPath))
+		})
 	case "file":
 		each(func(n *artifacts.Node) bool {
 			base := path.Base(normPath(n.OriginalFilePath))
@@ -462,7 +471,7 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 			return n.ResourceType == artifacts.Test && n.Test != nil && n.Test.Name != "" && fnmatch(v, n.Test.Name)
 		})
 	case "group":
-		each(func(n *artifacts.Node) bool { return n.Group == v })
+		each(func(n *artifacts.Node) bool { return n.Group != "" && fnmatch(v, n.Group) })
 	case "access":
 		each(func(n *artifacts.Node) bool { return n.ResourceType == artifacts.Model && n.Access == v })
 	case "config":
@@ -511,11 +520,20 @@ func configPredicate(c criterion) (func(*artifacts.Node) bool, error) {
 	case "materialized":
 		return str(func(n *artifacts.Node) string { return n.Materialized }), nil
 	case "alias":
-		return str(func(n *artifacts.Node) string { return n.Alias }), nil
+		return str(func(n *artifacts.Node) string { return n.ConfigAlias }), nil
+	// dbt compares config values as configured, not the resolved relation:
+	// config.schema:marts matches a model configured with schema "marts",
+	// whose relation is in analytics_marts, and not a model without a
+	// custom schema that lands in the target schema "marts".
 	case "schema":
-		return str(func(n *artifacts.Node) string { return n.Schema }), nil
+		return str(func(n *artifacts.Node) string { return n.ConfigSchema }), nil
 	case "database":
-		return str(func(n *artifacts.Node) string { return n.Database }), nil
+		return str(func(n *artifacts.Node) string { return n.ConfigDatabase }), nil
+	case "severity":
+		// dbt compares test severity case-insensitively.
+		return func(n *artifacts.Node) bool {
+			return n.Test != nil && n.Test.Severity != "" && strings.EqualFold(n.Test.Severity, v)
+		}, nil
 	case "access":
 		return str(func(n *artifacts.Node) string { return n.Access }), nil
 	case "group":
@@ -528,7 +546,7 @@ func configPredicate(c criterion) (func(*artifacts.Node) bool, error) {
 		return boolean(func(n *artifacts.Node) bool { return n.ContractEnforced })
 	}
 	return nil, &SelectorError{Part: c.raw, Msg: fmt.Sprintf(
-		"config.%s is not kept in dbtlink's manifest model; supported keys: materialized, alias, schema, database, access, group, tags, enabled, contract.enforced", key)}
+		"config.%s is not kept in dbtlink's manifest model; supported keys: materialized, alias, schema, database, access, group, tags, enabled, contract.enforced, severity", key)}
 }
 
 // joinedFQNs returns every node's fqn joined with '.', computed on first use
@@ -701,6 +719,15 @@ func pathMatch(sel, file string) bool {
 		}
 	}
 	return false
+}
+
+// fileMatch reports whether file is sel, or matches sel as a path glob.
+func fileMatch(sel, file string) bool {
+	if file == sel {
+		return true
+	}
+	ok, _ := path.Match(sel, file)
+	return ok && hasWildcard(sel)
 }
 
 // bitset is a dense set of node indices.
