@@ -185,6 +185,7 @@ func TestResponsesMatchTheOpenAPISpecs(t *testing.T) {
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/", DemoProjectID), "", 200},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/environments/?deployment_type=production", DemoProjectID), "", 200},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/environments/%d/", DemoProjectID, DemoStagingEnvID), "", 200},
+		{v3, "POST", v3a + "/webhooks/subscriptions", `{"name":"spec-create","client_url":"http://127.0.0.1:1/h","event_types":["job.run.errored"],"job_ids":[302],"active":false}`, 201},
 		{v3, "GET", v3a + "/webhooks/subscriptions", "", 200},
 		{v3, "GET", v3a + "/webhooks/subscription/" + subID, "", 200},
 		{v3, "PUT", v3a + "/webhooks/subscription/" + subID, `{"name":"spec2","client_url":"http://127.0.0.1:1/h","event_types":["job.run.started"],"active":false}`, 200},
