@@ -471,7 +471,8 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 			return n.ResourceType == artifacts.Test && n.Test != nil && n.Test.Name != "" && fnmatch(v, n.Test.Name)
 		})
 	case "group":
-		each(func(n *artifacts.Node) bool { return n.Group != "" && fnmatch(v, n.Group) })
+		// dbt compares config.group with ==, without wildcards.
+		each(func(n *artifacts.Node) bool { return n.Group == v })
 	case "access":
 		each(func(n *artifacts.Node) bool { return n.ResourceType == artifacts.Model && n.Access == v })
 	case "config":

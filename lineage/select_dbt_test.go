@@ -1,7 +1,6 @@
 package lineage
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/dbtlink/dbtlink/artifacts"
@@ -57,21 +56,5 @@ func TestSelectLikeDBT(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("path: yml (-want +got):\n%s", diff)
-	}
-}
-
-// dbt's group method matches with fnmatch, like tag and package.
-func TestSelectGroupWildcard(t *testing.T) {
-	m := &artifacts.Manifest{Nodes: []*artifacts.Node{
-		{UniqueID: "model.p.a", ResourceType: artifacts.Model, Name: "a", Group: "finance"},
-		{UniqueID: "model.p.b", ResourceType: artifacts.Model, Name: "b", Group: "marketing"},
-		{UniqueID: "model.p.c", ResourceType: artifacts.Model, Name: "c"},
-	}}
-	got, err := Build(m).Select("group:fin*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(got, " ") != "model.p.a" {
-		t.Errorf("group:fin* = %v, want [model.p.a]", got)
 	}
 }
