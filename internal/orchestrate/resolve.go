@@ -46,6 +46,10 @@ type NotFoundError struct {
 	// Scope says where we looked, e.g. `project "analytics"`; empty for projects.
 	Scope      string
 	Candidates []Candidate
+	// NearMisses says Candidates are only the names containing Name, not
+	// everything at this level (which the message must not suggest: "Prod"
+	// listed only "Production", and a user took Staging to be missing).
+	NearMisses bool
 }
 
 func (e *NotFoundError) Error() string {
@@ -54,9 +58,12 @@ func (e *NotFoundError) Error() string {
 	if e.Scope != "" {
 		fmt.Fprintf(&b, " in %s", e.Scope)
 	}
-	if len(e.Candidates) > 0 {
+	switch {
+	case len(e.Candidates) > 0 && e.NearMisses:
+		fmt.Fprintf(&b, "; %ss whose names contain it: %s (names must match exactly, but for case)", e.Level, joinCandidates(e.Candidates))
+	case len(e.Candidates) > 0:
 		fmt.Fprintf(&b, "; %ss there: %s", e.Level, joinCandidates(e.Candidates))
-	} else {
+	default:
 		fmt.Fprintf(&b, "; there are no %ss there, or the token cannot see them", e.Level)
 	}
 	return b.String()
@@ -200,7 +207,7 @@ func pickOne(level, name, scope string, found []Candidate, listAll func() ([]Can
 	case 0:
 		// Near misses (substring matches) are the most useful hint; without
 		// any, list what exists at this level.
-		cands := found
+		cands, near := found, len(found) > 0
 		if len(cands) == 0 {
 			all, err := listAll()
 			if err != nil {
@@ -212,7 +219,7 @@ func pickOne(level, name, scope string, found []Candidate, listAll func() ([]Can
 		if len(cands) > maxCandidates {
 			cands = cands[:maxCandidates]
 		}
-		return Candidate{}, &NotFoundError{Level: level, Name: name, Scope: scope, Candidates: cands}
+		return Candidate{}, &NotFoundError{Level: level, Name: name, Scope: scope, Candidates: cands, NearMisses: near}
 	default:
 		sortCandidates(matches)
 		return Candidate{}, &AmbiguousError{Level: level, Name: name, Scope: scope, Candidates: matches}

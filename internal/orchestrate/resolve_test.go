@@ -40,7 +40,7 @@ func TestResolveJob(t *testing.T) {
 		{
 			name: "no such environment lists near misses", ref: orchestrate.JobRef{Project: "analytics", Environment: "Prod", Job: "daily build"},
 			wantNotFound: true, wantLevel: "environment", wantCands: []int64{emulator.DemoProductionEnvID},
-			wantMsg: `no environment named "Prod" in project "analytics"`,
+			wantMsg: `no environment named "Prod" in project "analytics"; environments whose names contain it: "Production" (id 201) (names must match exactly, but for case)`,
 		},
 		{
 			name: "no such job", ref: orchestrate.JobRef{Project: "analytics", Environment: "Production", Job: "weekly"},
