@@ -271,7 +271,17 @@ func (opts *ConnectionAddOptions) promptTerminal(prompt string) (connection.Toke
 	if err != nil {
 		return connection.Token{}, withCode(ExitUsage, fmt.Errorf("read the token from the terminal: %w", err))
 	}
-	tok, err := connection.ReadToken(strings.NewReader(string(b)))
+	return tokenFromPrompt(b)
+}
+
+// tokenFromPrompt reads what was typed at the prompt. Nothing typed gets
+// its own message: the generic one tells a user at a terminal to pipe the
+// token in, which is not what they were doing.
+func tokenFromPrompt(typed []byte) (connection.Token, error) {
+	if strings.TrimSpace(string(typed)) == "" {
+		return connection.Token{}, usageError("no token was typed: paste it at the prompt (the input is hidden, so nothing shows), or use --token-stdin or --token-env VAR")
+	}
+	tok, err := connection.ReadToken(strings.NewReader(string(typed)))
 	if err != nil {
 		return connection.Token{}, withCode(ExitUsage, err)
 	}

@@ -533,3 +533,19 @@ func TestDiagnosisExitCode(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenFromPrompt: pressing Enter at the token prompt used to answer
+// "input is empty; pipe the token into standard input", advice for another
+// way of giving the token than the one the user was using.
+func TestTokenFromPrompt(t *testing.T) {
+	t.Parallel()
+	for _, typed := range []string{"", "  \t"} {
+		_, err := tokenFromPrompt([]byte(typed))
+		if exitCode(err) != ExitUsage || err == nil || !strings.Contains(err.Error(), "no token was typed: paste it at the prompt") || strings.Contains(err.Error(), "pipe") {
+			t.Errorf("typed %q: err = %v (exit %d)", typed, err, exitCode(err))
+		}
+	}
+	if _, err := tokenFromPrompt([]byte("dbtc_abcdefghijklmnop")); err != nil {
+		t.Errorf("a token: %v", err)
+	}
+}
