@@ -13,7 +13,7 @@ import (
 const hostFormHelp = `expected a dbt Cloud access URL such as "cloud.getdbt.com", "https://ab123.us1.dbt.com" or "https://emea.dbt.com/api/v2"`
 
 // NormalizeHost turns whatever a user pasted as their dbt Cloud host into the
-// canonical form "https://host[:port]" (no path, no trailing slash).
+// canonical form "scheme://host[:port]" (no path, no trailing slash).
 //
 // Accepted: a bare host ("cloud.getdbt.com"), a host with scheme, a host
 // followed by "/api", "/api/v2" or "/api/v3" (with or without a trailing
@@ -23,12 +23,20 @@ const hostFormHelp = `expected a dbt Cloud access URL such as "cloud.getdbt.com"
 // clear text. Anything else (another path, a query, a fragment, user
 // credentials, an empty string) is rejected with an error explaining the
 // expected form.
+//
+// A host without a scheme gets https, except a loopback host (127.0.0.0/8,
+// ::1, localhost), which gets http: dbt Cloud is never served on a loopback
+// address, while local emulators and fakes serve plain http, and some
+// sources of a host (Airflow's dbt-cloud://ACCOUNT:TOKEN@HOST URI) cannot
+// name a scheme at all. An explicit scheme always wins, so
+// "https://127.0.0.1:8443" stays https.
 func NormalizeHost(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", fmt.Errorf("dbtcloud: empty host: %s", hostFormHelp)
 	}
-	if !strings.Contains(s, "://") {
+	defaultScheme := !strings.Contains(s, "://")
+	if defaultScheme {
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
@@ -62,6 +70,9 @@ func NormalizeHost(raw string) (string, error) {
 	}
 	if err := checkHostname(hostname); err != nil {
 		return "", fmt.Errorf("dbtcloud: host %q: %w: %s", raw, err, hostFormHelp)
+	}
+	if defaultScheme && isLoopback(hostname) {
+		scheme = "http"
 	}
 	port := u.Port()
 	if strings.HasSuffix(u.Host, ":") {

@@ -27,6 +27,21 @@ func TestNormalizeHost(t *testing.T) {
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
 		{"http://localhost:9000/api/v2/", "http://localhost:9000"},
 		{"http://[::1]:9000", "http://[::1]:9000"},
+		// Without a scheme a loopback host gets http (dbt Cloud is never
+		// served there; local emulators are plain http), anything else https.
+		{"127.0.0.1:36811", "http://127.0.0.1:36811"},
+		{"127.0.0.1", "http://127.0.0.1"},
+		{"127.8.9.10:80/api/v2/", "http://127.8.9.10:80"},
+		{"localhost:9000", "http://localhost:9000"},
+		{"LOCALHOST", "http://localhost"},
+		{"[::1]:9000", "http://[::1]:9000"},
+		{"10.0.0.1:8080", "https://10.0.0.1:8080"},
+		{"128.0.0.1", "https://128.0.0.1"},
+		{"localhost.example.com", "https://localhost.example.com"},
+		// An explicit scheme always wins.
+		{"https://127.0.0.1:8443", "https://127.0.0.1:8443"},
+		{"https://localhost", "https://localhost"},
+		{"https://[::1]:8443/api", "https://[::1]:8443"},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeHost(tt.in)
@@ -85,6 +100,7 @@ func TestDiscoveryURL(t *testing.T) {
 		{"acme.getdbt.com", "https://metadata.acme.getdbt.com/graphql"},
 		{"dbt.acme.example:8443", "https://metadata.dbt.acme.example:8443/graphql"},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/graphql"},
+		{"127.0.0.1:8080", "http://127.0.0.1:8080/graphql"},
 	}
 	for _, tt := range tests {
 		if got := DiscoveryURL(tt.in); got != tt.want {

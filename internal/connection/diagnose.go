@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -201,7 +202,14 @@ func describeTransportError(ctx context.Context, host string, err error) string 
 		return fmt.Sprintf("The TLS certificate of %s is invalid (%v): check the system clock and any proxy.", name, certInvalid.Reason)
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http reports the second case with an untyped error.
+		if loopbackHTTPS(host) {
+			return fmt.Sprintf("%s did not answer with TLS: a loopback address is never dbt Cloud, and local emulators serve plain HTTP; use http://%s as the host.", name, name)
+		}
 		return fmt.Sprintf("%s did not answer with TLS: the port may serve plain HTTP; check the host and port.", name)
+	case loopbackHTTPS(host) && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "tls: ")):
+		// The handshake failed some other way (the server hung up on the
+		// ClientHello, or answered it with something that is not TLS).
+		return fmt.Sprintf("The TLS handshake with %s failed (%v): a loopback address is never dbt Cloud, and local emulators serve plain HTTP; use http://%s as the host.", name, err, name)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("The connection to %s was refused: nothing is listening there; check the host and port.", name)
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
@@ -210,4 +218,24 @@ func describeTransportError(ctx context.Context, host string, err error) string 
 		return fmt.Sprintf("%s did not answer in time: check the network, firewall or proxy (HTTPS_PROXY).", name)
 	}
 	return fmt.Sprintf("Could not reach %s: %v.", name, err)
+}
+
+// loopbackHTTPS reports whether host is an https URL of a loopback address
+// (127.0.0.0/8, ::1, localhost), where dbt Cloud is never served: a TLS
+// failure there almost always means a local, plain-http emulator.
+func loopbackHTTPS(host string) bool {
+	rest, ok := strings.CutPrefix(host, "https://")
+	if !ok {
+		return false
+	}
+	h := rest
+	if hh, _, err := net.SplitHostPort(rest); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -163,13 +163,32 @@ func TestDiagnoseTransport(t *testing.T) {
 	plain := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(plain.Close)
 
+	// A loopback server that hangs up on the TLS ClientHello.
+	hangup, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hangup.Close() })
+	go func() {
+		for {
+			c, err := hangup.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+
 	tests := []struct {
 		name, host, want string
 	}{
 		{"dns", "https://dbtlink-diagnose-test.invalid", "does not exist (DNS lookup failed)"},
 		{"tls untrusted", tlsSrv.URL, "TLS certificate of " + strings.TrimPrefix(tlsSrv.URL, "https://") + " is not trusted"},
 		{"refused", "http://" + refused, "was refused"},
-		{"plain http on https", "https://" + plain.Listener.Addr().String(), "did not answer with TLS"},
+		{"plain http on https", "https://" + plain.Listener.Addr().String(), "did not answer with TLS: a loopback address is never dbt Cloud, and local emulators serve plain HTTP; use http://" + plain.Listener.Addr().String() + " as the host"},
+		{"hang-up on https", "https://" + hangup.Addr().String(), "TLS handshake with " + hangup.Addr().String() + " failed"},
+		{"hang-up on https suggests http", "https://" + hangup.Addr().String(), "use http://" + hangup.Addr().String() + " as the host"},
+		{"plain http on https localhost", "https://" + strings.Replace(plain.Listener.Addr().String(), "127.0.0.1", "localhost", 1), "use http://localhost:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,8 +7,9 @@ import "github.com/dbtlink/dbtlink/dbtcloud"
 // host.
 const DefaultHost = "https://cloud.getdbt.com"
 
-// NormalizeHost returns the canonical "https://host" form of a pasted host,
-// delegating to [dbtcloud.NormalizeHost] so that every part of dbtlink
+// NormalizeHost returns the canonical "scheme://host[:port]" form of a pasted
+// host (https unless the host is a loopback address given without a scheme,
+// which gets http for local emulators), delegating to [dbtcloud.NormalizeHost] so that every part of dbtlink
 // accepts the same spellings.
 func NormalizeHost(raw string) (string, error) {
 	return dbtcloud.NormalizeHost(raw)
