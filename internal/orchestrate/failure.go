@@ -10,8 +10,9 @@ import (
 	"github.com/dbtlink/dbtlink/dbtcloud"
 )
 
-// LogTailLines is how many lines of the failing step's log a Failure keeps:
-// enough to show dbt's error summary without the whole log.
+// LogTailLines is at most how many lines of the failing step's log a
+// Failure keeps: enough to show dbt's errors and summary without the whole
+// log.
 const LogTailLines = 30
 
 // Failure explains why a run did not succeed.
@@ -35,7 +36,12 @@ type FailedStep struct {
 	Index  int
 	Name   string
 	Status dbtcloud.RunStatus
-	// LogTail is the last LogTailLines lines of the step's log.
+	// LogTail is the part of the step's log that explains the failure, at
+	// most LogTailLines lines: the lines carrying dbt's error and failure
+	// markers with a little context, and the final summary (see
+	// explainLog). Where lines were left out it holds a marker line such as
+	// "… (120 earlier lines omitted)". A log without any marker gives its
+	// last lines.
 	LogTail []string
 }
 
@@ -66,7 +72,7 @@ func FailureSummary(ctx context.Context, client *dbtcloud.Client, accountID int6
 	if step == nil {
 		return f, nil
 	}
-	f.Step = &FailedStep{Index: step.Index, Name: step.Name, Status: step.Status, LogTail: tail(step.Logs, LogTailLines)}
+	f.Step = &FailedStep{Index: step.Index, Name: step.Name, Status: step.Status, LogTail: explainLog(step.Logs, LogTailLines)}
 
 	body, _, err := client.Artifacts.Get(ctx, accountID, run.ID, "run_results.json", step.Index)
 	if err != nil {
@@ -108,15 +114,164 @@ func failingStep(steps []dbtcloud.RunStep) *dbtcloud.RunStep {
 	return nil
 }
 
-// tail returns the last n non-empty-trailing lines of s.
-func tail(s string, n int) []string {
-	s = strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	if s == "" {
+// failureMarkers are the texts dbt prints on the lines that say what went
+// wrong, in the run log and in its end-of-run summary.
+var failureMarkers = []string{
+	"ERROR", "Error in ", "Failure in ", "Database Error", "Compilation Error", "Runtime Error",
+	"Parsing Error", "Dependency Error", "FAIL ", "Completed with ",
+}
+
+// summaryMarkers start dbt's final summary, which is always kept.
+var summaryMarkers = []string{"Finished running ", "Completed successfully", "Completed with "}
+
+// Lines kept around a marked line: dbt prints the detail of a failure (the
+// database message, "Got 3 results, configured to fail if != 0", the path
+// of the compiled SQL) on the lines after "Failure in ...".
+const (
+	contextBefore = 1
+	contextAfter  = 3
+	summaryKeep   = 8 // lines of the final summary kept when there is no room for more
+)
+
+// explainLog picks, from a step's log, the lines that explain a failure,
+// at most limit of them plus markers for what was left out. The last lines
+// of a long dbt log are often only "PASS" lines of tests that ran after the
+// failing one, so a plain tail would miss the failure itself.
+func explainLog(log string, limit int) []string {
+	log = strings.TrimRight(strings.ReplaceAll(log, "\r\n", "\n"), "\n")
+	if log == "" {
 		return nil
 	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	lines := strings.Split(log, "\n")
+	if len(lines) <= limit {
+		return lines
 	}
-	return lines
+	keep := make([]bool, len(lines))
+	marked := false
+	for i, l := range lines {
+		if !hasAny(stripANSI(l), failureMarkers) {
+			continue
+		}
+		marked = true
+		for j := max(i-contextBefore, 0); j <= min(i+contextAfter, len(lines)-1); j++ {
+			keep[j] = true
+		}
+	}
+	if !marked {
+		return withOmissions(lines, tailMask(len(lines), limit))
+	}
+	// The final summary: from its first line to the end.
+	summary := len(lines) - min(summaryKeep, len(lines))
+	for _, m := range summaryMarkers {
+		if i := lastIndexContaining(lines, m); i >= 0 {
+			summary = min(summary, i)
+			break
+		}
+	}
+	for j := summary; j < len(lines); j++ {
+		keep[j] = true
+	}
+	// Over the limit: keep the latest kept lines (dbt repeats every failure
+	// in its end-of-run summary, so the last ones are the most complete),
+	// but always the last summaryKeep lines of the log.
+	kept := 0
+	for _, k := range keep {
+		if k {
+			kept++
+		}
+	}
+	for i := 0; kept > limit && i < len(lines)-summaryKeep; i++ {
+		if keep[i] {
+			keep[i] = false
+			kept--
+		}
+	}
+	for i := 0; kept > limit; i++ { // only with a tiny limit
+		if keep[i] {
+			keep[i] = false
+			kept--
+		}
+	}
+	return withOmissions(lines, keep)
+}
+
+// withOmissions returns the kept lines, with a marker line where others
+// were left out.
+func withOmissions(lines []string, keep []bool) []string {
+	var out []string
+	for i := 0; i < len(lines); {
+		if keep[i] {
+			out = append(out, lines[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(lines) && !keep[j] {
+			j++
+		}
+		switch {
+		case i == 0:
+			out = append(out, fmt.Sprintf("… (%d earlier %s omitted)", j-i, plural(j-i, "line")))
+		case j == len(lines):
+			out = append(out, fmt.Sprintf("… (%d later %s omitted)", j-i, plural(j-i, "line")))
+		default:
+			out = append(out, fmt.Sprintf("… (%d %s omitted)", j-i, plural(j-i, "line")))
+		}
+		i = j
+	}
+	return out
+}
+
+func tailMask(n, limit int) []bool {
+	keep := make([]bool, n)
+	for i := max(n-limit, 0); i < n; i++ {
+		keep[i] = true
+	}
+	return keep
+}
+
+func lastIndexContaining(lines []string, sub string) int {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(stripANSI(lines[i]), sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// stripANSI removes terminal color sequences (ESC [ ... letter), which dbt
+// Cloud logs may carry, so markers match.
+func stripANSI(s string) string {
+	if !strings.Contains(s, "\x1b[") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

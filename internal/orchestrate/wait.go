@@ -18,6 +18,10 @@ var ErrWaitTimeout = errors.New("timed out waiting for the run")
 type TimeoutError struct {
 	RunID int64
 	After time.Duration
+	// LastStatus is the run's status at the last successful poll (0 when
+	// none succeeded), so the message can say "still queued" of a run that
+	// never started.
+	LastStatus dbtcloud.RunStatus
 	// Cancelled is true when WaitOptions.CancelOnTimeout was set and the
 	// cancel request succeeded; CancelErr says why it did not.
 	Cancelled bool
@@ -26,13 +30,17 @@ type TimeoutError struct {
 
 func (e *TimeoutError) Error() string {
 	msg := fmt.Sprintf("run %d did not finish within %s", e.RunID, e.After)
+	state := "running"
+	if e.LastStatus == dbtcloud.RunStatusQueued {
+		state = "queued"
+	}
 	switch {
 	case e.Cancelled:
 		msg += "; it was cancelled in dbt Cloud"
 	case e.CancelErr != nil:
-		msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be running", e.CancelErr)
+		msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be %s", e.CancelErr, state)
 	default:
-		msg += fmt.Sprintf("; it is still running in dbt Cloud (follow it with `dbtlink run watch %d`)", e.RunID)
+		msg += fmt.Sprintf("; it is still %s in dbt Cloud (follow it with `dbtlink run watch %d`)", state, e.RunID)
 	}
 	return msg
 }
@@ -110,6 +118,9 @@ type WaitOptions struct {
 	OnUpdate func(*dbtcloud.Run)
 	// OnPollError is called when a poll fails and Wait carries on.
 	OnPollError func(error)
+	// OnSchedule is called before each sleep with how long it will last,
+	// so a display can say when the next status check is due.
+	OnSchedule func(next time.Duration)
 	// MaxErrorDuration is how long polls may keep failing in a row (after
 	// the client's own retries) before Wait gives up with the last error.
 	// 0 means 10 minutes.
@@ -204,7 +215,7 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 		}
 
 		if !deadline.IsZero() && !now.Before(deadline) {
-			return last, timeout(ctx, client, accountID, runID, opts)
+			return last, timeout(ctx, client, accountID, runID, last, opts)
 		}
 		if ctx.Err() != nil {
 			return last, ctx.Err()
@@ -212,6 +223,9 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 		d := sched.Next(now.Sub(start))
 		if !deadline.IsZero() {
 			d = min(d, deadline.Sub(now))
+		}
+		if opts.OnSchedule != nil {
+			opts.OnSchedule(d)
 		}
 		select {
 		case <-ctx.Done():
@@ -221,8 +235,11 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 	}
 }
 
-func timeout(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, opts WaitOptions) error {
+func timeout(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, last *dbtcloud.Run, opts WaitOptions) error {
 	te := &TimeoutError{RunID: runID, After: opts.Timeout}
+	if last != nil {
+		te.LastStatus = last.Status
+	}
 	if opts.CancelOnTimeout {
 		if _, _, err := client.Runs.Cancel(ctx, accountID, runID); err != nil {
 			te.CancelErr = err

@@ -3,6 +3,7 @@ package orchestrate_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,5 +234,58 @@ func simulate(s orchestrate.Schedule, d time.Duration) (calls int, lag time.Dura
 			return calls, age - d
 		}
 		age += s.Next(age)
+	}
+}
+
+// TestWaitTimeoutSaysQueuedOrRunning: the timeout message describes the
+// run as the last poll read it, so a run that never left the queue is not
+// called "still running".
+func TestWaitTimeoutSaysQueuedOrRunning(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		timeout time.Duration
+		want    string
+	}{
+		{time.Second, "; it is still queued in dbt Cloud (follow it with `dbtlink run watch "},
+		{2 * time.Minute, "; it is still running in dbt Cloud (follow it with `dbtlink run watch "},
+	} {
+		b := setup(t)
+		run := b.trigger(t, emulator.DemoSlowJobID)
+		last, err := orchestrate.Wait(t.Context(), b.client, b.acct, run.ID, orchestrate.WaitOptions{Clock: b.stepped, Timeout: tt.timeout})
+		var te *orchestrate.TimeoutError
+		if !errors.As(err, &te) {
+			t.Fatalf("timeout %v: err = %v", tt.timeout, err)
+		}
+		if te.LastStatus != last.Status {
+			t.Errorf("LastStatus %v, last run read %v", te.LastStatus, last.Status)
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("timeout %v (run %v): %q lacks %q", tt.timeout, last.Status, err, tt.want)
+		}
+	}
+	te := &orchestrate.TimeoutError{RunID: 5, After: time.Minute, LastStatus: dbtcloud.RunStatusQueued, CancelErr: errors.New("boom")}
+	if got, want := te.Error(), "run 5 did not finish within 1m0s; cancelling it failed (boom), so it may still be queued"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestWaitOnSchedule: every sleep is announced with its length, and the
+// announced sleeps are exactly the time the poller waited.
+func TestWaitOnSchedule(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	run := b.trigger(t, emulator.DemoDailyJobID)
+	start := b.stepped.Now()
+	var total time.Duration
+	var n int
+	got, err := orchestrate.Wait(t.Context(), b.client, b.acct, run.ID, orchestrate.WaitOptions{
+		Clock: b.stepped, Poll: 7 * time.Second,
+		OnSchedule: func(d time.Duration) { n++; total += d },
+	})
+	if err != nil || got.Status != dbtcloud.RunStatusSuccess {
+		t.Fatalf("Wait: %v, %v", got, err)
+	}
+	if n == 0 || total != 7*time.Second*time.Duration(n) || b.stepped.Now().Sub(start) != total {
+		t.Errorf("%d sleeps announced, %v in all; the clock moved %v", n, total, b.stepped.Now().Sub(start))
 	}
 }
