@@ -17,8 +17,10 @@ import (
 type ArtifactsService service
 
 // List returns the artifact paths of a run, relative to target/. step
-// selects a step (counted from 1); 0 means the last step. A run without
-// artifacts gives an empty list.
+// selects a step (counted from 1): only the files that step wrote, and an
+// error matching ErrNotFound for a step the run does not have; 0 sends no
+// step and lets dbt Cloud choose. A run (or step) without artifacts gives an
+// empty list.
 //
 //meta:operation GET /api/v2/accounts/{account_id}/runs/{run_id}/artifacts/
 func (s *ArtifactsService) List(ctx context.Context, accountID, runID int64, step int) ([]string, *Response, error) {

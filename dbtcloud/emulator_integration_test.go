@@ -531,6 +531,16 @@ func TestEmulatorArtifacts(t *testing.T) {
 			t.Errorf("Artifacts.List lacks %s: %v", want, paths)
 		}
 	}
+	// A step selects that step's files; a step the run does not have is not found.
+	if docs, _, err := b.c.Artifacts.List(ctx, acct, run.ID, 6); err != nil || !slices.Contains(docs, "catalog.json") || slices.Contains(docs, "sources.json") {
+		t.Errorf("Artifacts.List(step 6, docs generate) = %v, %v", docs, err)
+	}
+	if clone, _, err := b.c.Artifacts.List(ctx, acct, run.ID, 1); err != nil || clone == nil || len(clone) != 0 {
+		t.Errorf("Artifacts.List(step 1, clone) = %#v, %v; want an empty list", clone, err)
+	}
+	if got, _, err := b.c.Artifacts.List(ctx, acct, run.ID, 99); !errors.Is(err, dbtcloud.ErrNotFound) {
+		t.Errorf("Artifacts.List(step 99) = %v, %v; want ErrNotFound", got, err)
+	}
 	decode := func(rc io.ReadCloser, err error) map[string]any {
 		t.Helper()
 		if err != nil {

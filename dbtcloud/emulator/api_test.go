@@ -614,6 +614,29 @@ func TestArtifactsPerStep(t *testing.T) {
 			t.Errorf("%s: %d (want %d), body has %q: %v", tt.path, r.code, tt.code, tt.has, strings.Contains(string(r.raw), tt.has))
 		}
 	}
+	// The list takes ?step= too: only that step's files; a step the run does not have is a 404 in dbt's envelope.
+	r = b.call(t, "GET", acctPath("runs/%d/artifacts/?step=6", id), nil)
+	wantCode(t, r, 200)
+	if got := toStrings(r.body["data"]); !slices.Contains(got, "catalog.json") || slices.Contains(got, "sources.json") || len(got) >= len(list) {
+		t.Errorf("artifacts of step 6 (docs generate) = %v, want catalog.json but not sources.json, fewer than the run's %d", got, len(list))
+	}
+	r = b.call(t, "GET", acctPath("runs/%d/artifacts/?step=4", id), nil)
+	if got := toStrings(r.body["data"]); !slices.Contains(got, "sources.json") || slices.Contains(got, "catalog.json") {
+		t.Errorf("artifacts of step 4 (source freshness) = %v, want sources.json and no catalog.json", got)
+	}
+	r = b.call(t, "GET", acctPath("runs/%d/artifacts/?step=1", id), nil)
+	if r.code != 200 || r.body["data"] != nil {
+		t.Errorf("artifacts of step 1 (clone) = %d %s, want 200 with data null", r.code, r.raw)
+	}
+	for _, step := range []string{"99", "7", "0", "-1"} {
+		r = b.call(t, "GET", acctPath("runs/%d/artifacts/?step=%s", id, step), nil)
+		st, _ := r.body["status"].(map[string]any)
+		if r.code != 404 || r.body["data"] != nil || st["is_success"] != false || !strings.Contains(string(r.raw), "has steps 1 to 6") {
+			t.Errorf("artifacts of step %s = %d %s, want a 404 envelope saying the run has steps 1 to 6", step, r.code, r.raw)
+		}
+	}
+	wantCode(t, b.call(t, "GET", acctPath("runs/%d/artifacts/?step=x", id), nil), 400)
+
 	// The job's latest artifact.
 	r = b.call(t, "GET", acctPath("jobs/%d/artifacts/catalog.json", DemoDocsJobID), nil)
 	wantCode(t, r, 200)

@@ -237,6 +237,24 @@ func (e *Emulator) artifactList(r *run) []string {
 	return out
 }
 
+// stepArtifactList is the files step s of r wrote, sorted, or nil when it wrote none (or the run has not ended, as
+// artifacts are uploaded when it does).
+func (e *Emulator) stepArtifactList(r *run, s *step) []string {
+	if !terminal(r.status) {
+		return nil
+	}
+	files := e.stepFiles(r, s)
+	if len(files) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(files))
+	for p := range files {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // stepResults derives one step's run_results entries from the embedded ones: which nodes the command touches and
 // how each ended, consistent with the step's outcome.
 func (e *Emulator) stepResults(r *run, s *step) []map[string]any {

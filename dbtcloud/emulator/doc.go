@@ -45,7 +45,7 @@
 //	POST /api/v2/accounts/{a}/runs/{r}/cancel/      "Cancelled by user."; a finished run is answered as it is
 //	GET  /api/v2/accounts/{a}/runs/{r}/retry/       failed_step, skipped_steps
 //	POST /api/v2/accounts/{a}/runs/{r}/retry/       400 unless can_retry
-//	GET  /api/v2/accounts/{a}/runs/{r}/artifacts/   paths under target/; data null when none
+//	GET  /api/v2/accounts/{a}/runs/{r}/artifacts/   paths under target/; data null when none; ?step=N: only that step's files (404 past the last step)
 //	GET  /api/v2/accounts/{a}/runs/{r}/artifacts/{path...}?step=N
 //
 // v3:
@@ -95,7 +95,9 @@
 // run_results lacks; the project has no snapshots, so `dbt snapshot` runs no nodes and fails without one);
 // successful steps are all "success"/"pass". Timings and execution_time are spread over the step's emulated
 // duration, nodes taking turns on one thread, so they add up to just under elapsed_time. ?step=N selects a step (1-based; 404 if that step wrote no such file); without
-// it a path resolves to the last step that wrote it. Artifacts appear when the run ends.
+// it a path resolves to the last step that wrote it. The artifact list takes ?step=N too: only the files that step
+// wrote (data null for a step that wrote none), 404 in dbt's envelope for a step the run does not have, 400 for a
+// step that is not a number; without it, every file the run saved. Artifacts appear when the run ends.
 //
 // # Seed format
 //
@@ -164,6 +166,9 @@
 //   - Deleting a webhook subscription answers 200 with {"status": {"code", "is_success"}, "data": {"id"}} per the
 //     v3 spec, although CONTRACT.md says DELETEs answer 204 (true of other v3 objects).
 //   - Whether 429s carry Retry-After is undocumented; the emulator sends it.
+//   - openapi-v2.yaml declares ?step= only on the artifact download, not on the artifact list; dbt's earlier v2
+//     reference described step on the list as well ("the first step in the run has the index 1"), and
+//     dbt-cloud-cli's `run list-artifacts --step` sends it, so the emulator honours it on both.
 //   - The spec documents themselves do not pass kin-openapi's 3.0 validation: request schemas with `default: ""`
 //     and `minLength: 1`, examples that do not match their schemas, a non-standard `write_only` next to $ref, and
 //     OpenAPI 3.1 keywords (numeric exclusiveMinimum/exclusiveMaximum, const, examples) in a 3.0.3 document. The test

@@ -617,7 +617,21 @@ func (e *Emulator) listRunArtifacts(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	list := e.artifactList(run)
+	var list []string
+	if v := r.URL.Query().Get("step"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			badRequest(w, fmt.Sprintf("step must be an integer, got %q", v))
+			return
+		}
+		if n < 1 || n > len(run.steps) {
+			writeError(w, http.StatusNotFound, "Not found.", fmt.Sprintf("run %d has steps 1 to %d, not %d", run.id, len(run.steps), n))
+			return
+		}
+		list = e.stepArtifactList(run, run.steps[n-1])
+	} else {
+		list = e.artifactList(run)
+	}
 	if list == nil {
 		writeData(w, nil) // dbt Cloud answers data: null when a run saved no artifacts
 		return
