@@ -529,18 +529,23 @@ func connectionShowRun(opts *ConnectionShowOptions) error {
 type ConnectionRemoveOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
+	Getenv    func(string) string
+	Environ   func() []string
 
 	Name string
 }
 
 // NewCmdConnectionRemove builds `dbtlink connection remove`.
 func NewCmdConnectionRemove(f *Factory, runF func(*ConnectionRemoveOptions) error) *cobra.Command {
-	opts := &ConnectionRemoveOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &ConnectionRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Environ: f.Environ}
 	cmd := &cobra.Command{
 		Use:     "remove NAME",
 		Aliases: []string{"rm"},
 		Short:   "Delete a stored connection",
-		Args:    cobra.ExactArgs(1),
+		Long: `Delete the stored connection NAME. Connections that come from the environment
+(the "env" connection built from DBT_CLOUD_* variables, and Airflow's
+AIRFLOW_CONN_* connections) are not stored: unset their variables instead.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if runF != nil {
@@ -566,6 +571,11 @@ func connectionRemoveRun(opts *ConnectionRemoveOptions) error {
 		wasDefault = wasDefault || (s.Name == opts.Name && s.Default)
 	}
 	if err := store.Remove(opts.Name); err != nil {
+		if errors.Is(err, connection.ErrNotFound) {
+			if why := notStoredReason(opts.Name, opts.Getenv, opts.Environ); why != "" {
+				return fmt.Errorf("%s: %w", why, err)
+			}
+		}
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Removed connection %q.\n", opts.Name)
@@ -573,6 +583,45 @@ func connectionRemoveRun(opts *ConnectionRemoveOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "It was the default; choose a new one with: dbtlink connection default NAME")
 	}
 	return nil
+}
+
+// notStoredReason explains, for a name no stored connection has, that the
+// connection of that name comes from the environment (the "env" connection
+// or an Airflow AIRFLOW_CONN_* variable) and how to remove it; "" when it
+// does not.
+func notStoredReason(name string, getenv func(string) string, environ func() []string) string {
+	if name == connection.EnvConnectionName {
+		how := "unset them to remove it"
+		if getenv != nil {
+			var set []string
+			for _, v := range []string{connection.EnvHost, connection.EnvAccountID, connection.EnvToken} {
+				if getenv(v) != "" {
+					set = append(set, v)
+				}
+			}
+			if len(set) == 0 {
+				how = "none of them is set, so there is nothing to remove"
+			} else {
+				how = "unset them to remove it (set now: " + strings.Join(set, ", ") + ")"
+			}
+		}
+		return fmt.Sprintf("connection %q is not stored: it is built from the %s, %s and %s environment variables; %s",
+			name, connection.EnvHost, connection.EnvAccountID, connection.EnvToken, how)
+	}
+	if environ == nil {
+		return ""
+	}
+	cands, err := connection.ImportAirflow(environ(), "")
+	if err != nil {
+		return ""
+	}
+	for _, c := range cands {
+		if c.ConnID == name || (c.Connection != nil && c.Connection.Name == name) {
+			return fmt.Sprintf("connection %q is not stored: it is the Airflow connection read from the %s environment variable; unset it to remove it (or `dbtlink connection import-airflow %s` to store a copy)",
+				name, c.EnvVar, c.ConnID)
+		}
+	}
+	return ""
 }
 
 // ---- connection default ----
@@ -666,6 +715,9 @@ func NewCmdConnectionTest(f *Factory, runF func(*ConnectionTestOptions) error) *
 		Long: `Check, in order, that the host answers (DNS, TCP, TLS), that the token is
 accepted and that the account is readable with it, printing one line per check.
 Without NAME the connection commands would use is tested.
+
+DBTLINK_RETRY_FOR does not apply: the test retries a failed call at most once,
+so a broken connection is reported at once instead of being retried for minutes.
 
 Exit status: 0 when every check passes, 5 when the token is rejected or lacks
 permission, 6 when the account is not visible to the token, 7 for network,

@@ -277,6 +277,47 @@ func TestConnectionLifecycle(t *testing.T) {
 	}
 }
 
+func TestConnectionTestHelpSaysRetryForDoesNotApply(t *testing.T) {
+	e := newCloudEnv(t)
+	r := e.run("connection", "test", "--help")
+	if !strings.Contains(r.stdout, "DBTLINK_RETRY_FOR does not apply: the test retries a failed call at most once,") {
+		t.Errorf("connection test --help:\n%s", r.stdout)
+	}
+}
+
+func TestConnectionRemoveEnvironmentConnection(t *testing.T) {
+	e := newCloudEnv(t)
+	e.addDemo("stored")
+	r := e.run("connection", "remove", "env")
+	wantCode(t, r, ExitNotFound, "remove env without DBT_CLOUD_*")
+	if !strings.Contains(r.stderr, `connection "env" is not stored: it is built from the DBT_CLOUD_HOST, DBT_CLOUD_ACCOUNT_ID and DBT_CLOUD_API_TOKEN environment variables; none of them is set`) {
+		t.Errorf("remove env (unset):\n%s", r.stderr)
+	}
+
+	e.env["DBT_CLOUD_HOST"] = e.emu.URL
+	e.env["DBT_CLOUD_API_TOKEN"] = emulator.DemoToken
+	e.env["AIRFLOW_CONN_DBT_PROD"] = "dbt-cloud://7:" + emulator.OtherToken + "@ab123.us1.dbt.com"
+	r = e.run("connection", "remove", "env")
+	wantCode(t, r, ExitNotFound, "remove env")
+	if !strings.Contains(r.stderr, "unset them to remove it (set now: DBT_CLOUD_HOST, DBT_CLOUD_API_TOKEN)") {
+		t.Errorf("remove env:\n%s", r.stderr)
+	}
+	r = e.run("connection", "remove", "dbt_prod")
+	wantCode(t, r, ExitNotFound, "remove an Airflow connection")
+	if !strings.Contains(r.stderr, `connection "dbt_prod" is not stored: it is the Airflow connection read from the AIRFLOW_CONN_DBT_PROD environment variable; unset it`) {
+		t.Errorf("remove dbt_prod:\n%s", r.stderr)
+	}
+	// Any other unknown name keeps the plain message listing what is stored.
+	r = e.run("connection", "remove", "nope")
+	wantCode(t, r, ExitNotFound, "remove unknown")
+	if strings.Contains(r.stderr, "environment variable") || !strings.Contains(r.stderr, "stored connections: stored") {
+		t.Errorf("remove nope:\n%s", r.stderr)
+	}
+	// A stored connection named like an Airflow one is removed as usual.
+	e.addDemo("dbt_prod")
+	e.mustRun("connection", "remove", "dbt_prod")
+}
+
 func TestConnectionListSources(t *testing.T) {
 	e := newCloudEnv(t)
 	e.addDemo("stored")
