@@ -22,7 +22,7 @@ const (
   1  the run ended in error
   2  usage or configuration error
   3  the run was cancelled
-  4  waiting timed out (--timeout)
+  4  waiting timed out (--timeout), or waiting was abandoned and the run left running
   5  authentication or permission failure
   6  not found, or a name matched more than one object
   7  dbt Cloud or network failure after retries`
