@@ -31,6 +31,9 @@ type JobRunOptions struct {
 	Interrupts func() (<-chan os.Signal, func())
 	// Clock is the polling clock; nil means the real one.
 	Clock orchestrate.Clock
+	// Ticks drives the terminal view's redraws between polls; nil is a
+	// real one-second ticker.
+	Ticks func() (<-chan time.Time, func())
 
 	Ref     orchestrate.JobRef
 	Request dbtcloud.TriggerRunRequest
@@ -245,7 +248,8 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: job.Name,
-		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true}
+		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true,
+		Ticks: opts.Ticks, URLShown: !opts.JSON}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()

@@ -28,6 +28,8 @@ type runHarness struct {
 	// clock is the polling clock; tests that interrupt a wait replace it.
 	clock      orchestrate.Clock
 	interrupts chan os.Signal
+	// ticks drives the terminal view's redraws; by default it never fires.
+	ticks func() (<-chan time.Time, func())
 }
 
 func newRunHarness(t *testing.T) *runHarness {
@@ -37,7 +39,8 @@ func newRunHarness(t *testing.T) *runHarness {
 	e.env["DBT_CLOUD_API_TOKEN"] = emulator.DemoToken
 	e.env["DBT_CLOUD_ACCOUNT_ID"] = "1"
 	fc := e.emu.Clock().(*emulator.FakeClock)
-	return &runHarness{cloudEnv: e, fc: fc, clock: orchestrate.SteppedClock{Clock: fc}, interrupts: make(chan os.Signal, 2)}
+	return &runHarness{cloudEnv: e, fc: fc, clock: orchestrate.SteppedClock{Clock: fc}, interrupts: make(chan os.Signal, 2),
+		ticks: func() (<-chan time.Time, func()) { return nil, func() {} }}
 }
 
 type execIn struct {
@@ -72,15 +75,15 @@ func (h *runHarness) exec(in execIn, args ...string) cloudResult {
 	switch {
 	case args[0] == "job" && args[1] == "run":
 		cmd = NewCmdJobRun(f, func(o *JobRunOptions) error {
-			o.Clock, o.Interrupts = h.clock, interrupts
+			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks
 			o.Who = func() string { return "ana@laptop" }
 			return jobRunRun(ctx, o)
 		})
 	case args[0] == "run" && args[1] == "watch":
-		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error { o.Clock = h.clock; return runWatchRun(ctx, o) })
+		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error { o.Clock, o.Ticks = h.clock, h.ticks; return runWatchRun(ctx, o) })
 	case args[0] == "run" && args[1] == "retry":
 		cmd = NewCmdRunRetry(f, func(o *RunRetryOptions) error {
-			o.Clock, o.Interrupts = h.clock, interrupts
+			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks
 			return runRetryRun(ctx, o)
 		})
 	default:
@@ -153,7 +156,7 @@ func TestJobRun(t *testing.T) {
 			name: "wait for failure shows the failing step and nodes", args: []string{"job", "run", "302", "--wait"},
 			wantCode: ExitRunError, wantStdout: "", wantEmulator: emulator.StatusError,
 			wantStderr: []string{
-				"Run 70000001 failed at step 5, Invoke dbt with `dbt test` (Error).\nLast 30 lines of its log:\n",
+				"Run 70000001 failed at step 5, Invoke dbt with `dbt test` (Error).\nFrom its log:\n",
 				"Failing nodes:\n  test.jaffle_shop.not_null_stg_customers_customer_id.e2cfb1f9aa  fail  Got 3 results, configured to fail if != 0\n",
 				"error: run 70000001 ended in error",
 			},
@@ -337,6 +340,10 @@ func TestJobRunInterrupt(t *testing.T) {
 			sleeping := make(chan struct{}, 1)
 			h.clock = interruptClock{now: h.fc.Now, sleeping: sleeping}
 			errOut := newNotifyBuffer()
+			var tickerStopped, promptBeforeStop bool
+			h.ticks = func() (<-chan time.Time, func()) {
+				return nil, func() { tickerStopped, promptBeforeStop = true, strings.Contains(errOut.String(), "[y/N]") }
+			}
 			stdinR, stdinW := io.Pipe()
 			t.Cleanup(func() { _ = stdinW.Close() })
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -368,6 +375,33 @@ func TestJobRunInterrupt(t *testing.T) {
 			if got := h.lastRun().Status; got != tt.wantEmulator {
 				t.Errorf("emulator run status %d, want %d", got, tt.wantEmulator)
 			}
+			if tt.tty && (!tickerStopped || promptBeforeStop) {
+				t.Errorf("terminal view: ticker stopped %v, after the prompt was shown %v; want stopped before it", tickerStopped, promptBeforeStop)
+			}
 		})
+	}
+}
+
+// TestJobRunTerminalView: on a terminal the URL is printed once, the
+// ticker is stopped when the run ends and the final frame is drawn once.
+func TestJobRunTerminalView(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	stopped := 0
+	h.ticks = func() (<-chan time.Time, func()) { return nil, func() { stopped++ } }
+	r := h.exec(execIn{tty: true}, "job", "run", "301", "--wait")
+	wantCode(t, r, 0, "job run --wait")
+	stderr := h.normalize(r.stderr)
+	if n := strings.Count(stderr, "EMU/deploy/1/projects/101/runs/70000001/"); n != 1 {
+		t.Errorf("the run URL is printed %d times:\n%s", n, stderr)
+	}
+	if n := strings.Count(stderr, "· run 70000001 · Success"); n != 1 {
+		t.Errorf("the final frame is drawn %d times:\n%s", n, stderr)
+	}
+	if !strings.Contains(stderr, "\x1b[2mnext check in ") {
+		t.Errorf("no frame says when the next check is due:\n%q", stderr)
+	}
+	if stopped != 1 {
+		t.Errorf("ticker stopped %d times, want 1", stopped)
 	}
 }

@@ -242,6 +242,9 @@ type RunWatchOptions struct {
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
 	Now    func() time.Time
 	Clock  orchestrate.Clock
+	// Ticks drives the terminal view's redraws between polls; nil is a
+	// real one-second ticker.
+	Ticks func() (<-chan time.Time, func())
 
 	RunID      int64
 	Poll       time.Duration
@@ -296,7 +299,7 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 		name = run.Job.Name
 	}
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: name,
-		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock}
+		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock, Ticks: opts.Ticks}
 	final, err := w.wait(ctx, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {
@@ -387,6 +390,9 @@ type RunRetryOptions struct {
 	Now        func() time.Time
 	Interrupts func() (<-chan os.Signal, func())
 	Clock      orchestrate.Clock
+	// Ticks drives the terminal view's redraws between polls; nil is a
+	// real one-second ticker.
+	Ticks func() (<-chan time.Time, func())
 
 	RunID           int64
 	Wait            bool
@@ -518,7 +524,8 @@ func runRetryRun(ctx context.Context, opts *RunRetryOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Run %d retries run %d: %s\n", run.ID, old.ID, url)
 	}
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: name,
-		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true}
+		Timeout: opts.Timeout, Poll: opts.Poll, CancelOnTimeout: opts.CancelOnTimeout, Clock: opts.Clock, Fresh: true,
+		Ticks: opts.Ticks, URLShown: !opts.JSON}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()

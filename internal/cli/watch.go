@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +27,10 @@ import (
 // final state stays in the scrollback. Otherwise it prints a plain line
 // only when something changed, which reads well in CI logs. It writes to
 // stderr so that stdout carries only the result (or --json).
+//
+// On a terminal it also ticks between polls (see startTicking): the elapsed
+// times advance and "next check in 40s" counts down, with no API call. mu
+// keeps those frames from interleaving with the poller's.
 type progress struct {
 	w     io.Writer
 	tty   bool
@@ -34,6 +39,12 @@ type progress struct {
 
 	jobName string
 	url     string
+	// urlShown says the caller printed the URL already, so frames leave it out.
+	urlShown bool
+
+	mu       sync.Mutex
+	last     *dbtcloud.Run // the last run read, redrawn by ticks
+	nextPoll time.Time     // local time of the next status check; zero if unknown
 
 	drawn      int // lines of the last TTY frame
 	lastStatus dbtcloud.RunStatus
@@ -50,13 +61,16 @@ func newProgress(ios *IOStreams, now func() time.Time, jobName, url string) *pro
 
 // update shows run as read by one poll.
 func (p *progress) update(run *dbtcloud.Run) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last, p.nextPoll = run, time.Time{}
 	if p.url == "" {
 		p.url = run.Href
 	}
 	local := p.now()
 	p.skew = serverNow(run, local).Sub(local)
 	if p.tty {
-		p.redraw(run)
+		p.redraw(run, local)
 		return
 	}
 	// A run that left the queue and finished steps within one poll reads
@@ -78,12 +92,77 @@ func (p *progress) update(run *dbtcloud.Run) {
 	}
 }
 
-func (p *progress) redraw(run *dbtcloud.Run) {
-	now := p.now().Add(p.skew)
+// scheduled notes when the poller will check next (on a terminal, the
+// frame says so).
+func (p *progress) scheduled(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nextPoll = p.now().Add(d)
+	if p.tty && p.last != nil && !p.last.Status.Terminal() {
+		p.redraw(p.last, p.now())
+	}
+}
+
+// pollFailed prints a failed poll's warning below the frame.
+func (p *progress) pollFailed(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, msg)
+	p.drawn = 0 // the warning broke the frame; draw a new one below it
+}
+
+// tick redraws the last run read as of local time now, between polls. The
+// run's elapsed time and its running step's advance on dbt Cloud's clock
+// (the offset recorded at the last poll); nothing is asked of dbt Cloud.
+func (p *progress) tick(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.last != nil && !p.last.Status.Terminal() {
+		p.redraw(p.last, now)
+	}
+}
+
+// startTicking redraws the frame on every tick from ticks until the
+// returned stop is called. stop waits for the ticking goroutine to end, so
+// nothing is drawn after it returns; it may be called more than once.
+func (p *progress) startTicking(ticks <-chan time.Time, stopTicks func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case t := <-ticks:
+				p.tick(t)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+			if stopTicks != nil {
+				stopTicks()
+			}
+		})
+	}
+}
+
+// realTicks is the ticker of the terminal view: once a second.
+func realTicks() (<-chan time.Time, func()) {
+	t := time.NewTicker(time.Second)
+	return t.C, t.Stop
+}
+
+// redraw draws run as of local time local.
+func (p *progress) redraw(run *dbtcloud.Run, local time.Time) {
+	now := local.Add(p.skew)
 	lines := []string{
 		fmt.Sprintf("%s %s · run %d · %s · %s", statusSymbol(run.Status), p.jobName, run.ID, run.Status, shortDuration(runElapsed(run, now))),
 	}
-	if p.url != "" {
+	if p.url != "" && !p.urlShown {
 		lines = append(lines, p.url)
 	}
 	if len(run.RunSteps) > 0 {
@@ -100,6 +179,13 @@ func (p *progress) redraw(run *dbtcloud.Run) {
 			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, s.Name, d), " "))
 		}
 	}
+	next := ""
+	if !p.nextPoll.IsZero() && !run.Status.Terminal() {
+		next = "checking now…"
+		if left := p.nextPoll.Sub(local); left > 0 {
+			next = "next check in " + shortDuration((left+time.Second-1)/time.Second*time.Second) // rounded up
+		}
+	}
 	var b strings.Builder
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
@@ -107,6 +193,11 @@ func (p *progress) redraw(run *dbtcloud.Run) {
 	for _, l := range lines {
 		b.WriteString(truncateRunes(l, p.width-1))
 		b.WriteByte('\n')
+	}
+	if next != "" {
+		// Dimmed: it is about dbtlink, not the run.
+		b.WriteString("\x1b[2m" + truncateRunes(next, p.width-1) + "\x1b[0m\n")
+		lines = append(lines, next)
 	}
 	p.drawn = len(lines)
 	_, _ = io.WriteString(p.w, b.String())
@@ -224,6 +315,11 @@ type waiter struct {
 	CancelOnTimeout bool
 	// Clock is the polling clock; nil is the real one.
 	Clock orchestrate.Clock
+	// Ticks starts the ticker that redraws the terminal view between polls
+	// and returns its channel and stop; nil is a real one-second ticker.
+	Ticks func() (<-chan time.Time, func())
+	// URLShown says the caller printed the run's URL already.
+	URLShown bool
 	// Fresh says the run passed to wait was just returned by a trigger, so
 	// the first poll is skipped (it would only say "queued" again).
 	Fresh bool
@@ -252,14 +348,23 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 		url = w.Client.RunURL(w.AccountID, run.ProjectID, run.ID)
 	}
 	p := newProgress(w.IO, w.Now, w.JobName, url)
+	p.urlShown = w.URLShown
 	opts := orchestrate.WaitOptions{
 		Timeout: w.Timeout, Poll: w.Poll, CancelOnTimeout: w.CancelOnTimeout, Clock: w.Clock,
-		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update,
+		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update, OnSchedule: p.scheduled,
 		OnPollError: func(err error) {
-			fmt.Fprintf(w.IO.ErrOut, "warning: could not read run %d (%v); still waiting\n", run.ID, err)
-			p.drawn = 0 // the warning broke the frame; draw a new one below it
+			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%v); still waiting", run.ID, err))
 		},
 	}
+	stopTicking := func() {}
+	if p.tty {
+		ticks := w.Ticks
+		if ticks == nil {
+			ticks = realTicks
+		}
+		stopTicking = p.startTicking(ticks())
+	}
+	defer stopTicking()
 	if w.Fresh {
 		opts.Initial = run
 	}
@@ -277,9 +382,13 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 	var res result
 	select {
 	case res = <-done:
+		stopTicking()
 	case <-w.Interrupts:
 		stopWait()
-		res = <-done // the poller stops at once; nothing else writes after this
+		res = <-done // the poller stops at once
+		// No frame may be drawn over the prompt. Answering no ends the
+		// wait too, so the view has nothing to resume.
+		stopTicking()
 		last := res.run
 		if last == nil {
 			last = run
@@ -380,7 +489,7 @@ func writeFailure(out io.Writer, f *orchestrate.Failure) {
 	}
 	fmt.Fprintf(out, "\nRun %d failed at step %d, %s (%s).\n", f.RunID, f.Step.Index, f.Step.Name, f.Step.Status)
 	if len(f.Step.LogTail) > 0 {
-		fmt.Fprintf(out, "Last %d lines of its log:\n", len(f.Step.LogTail))
+		fmt.Fprintln(out, "From its log:")
 		for _, l := range f.Step.LogTail {
 			fmt.Fprintf(out, "  %s\n", l)
 		}

@@ -194,3 +194,70 @@ func TestRunCancelTwice(t *testing.T) {
 		t.Errorf("second cancel: %q, want %q", r.stdout, want)
 	}
 }
+
+// TestProgressTicks: between polls the terminal view is redrawn on each
+// tick, the elapsed times advancing on dbt Cloud's clock and the next
+// check counting down; ticks stop drawing once the run ended, and stop
+// ends the ticking goroutine.
+func TestProgressTicks(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	at := func(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+	ts := func(sec int) dbtcloud.Timestamp { return dbtcloud.Timestamp{Time: at(float64(sec))} }
+	ios, _, _, errOut := TestStreams()
+	ios.SetTTY(false, true, true)
+	// The local clock is 10 minutes behind dbt Cloud's.
+	local := at(20).Add(-10 * time.Minute)
+	p := newProgress(ios, func() time.Time { return local }, "daily", "URL")
+	p.urlShown = true
+	ticks := make(chan time.Time) // unbuffered: a send returns once the previous tick was drawn
+	tickerStopped := false
+	stop := p.startTicking(ticks, func() { tickerStopped = true })
+
+	p.update(&dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusRunning, CreatedAt: ts(0), Duration: "00:00:20", RunSteps: []dbtcloud.RunStep{
+		{Index: 1, Name: "Clone", Status: dbtcloud.RunStatusSuccess, StartedAt: ts(7), FinishedAt: ts(9)},
+		{Index: 2, Name: "Build", Status: dbtcloud.RunStatusRunning, StartedAt: ts(9)},
+	}})
+	p.scheduled(40 * time.Second)
+	ticks <- local.Add(time.Second)
+	ticks <- local.Add(2500 * time.Millisecond)
+	ticks <- local.Add(41 * time.Second)
+	stop()
+	stop() // harmless
+	if !tickerStopped {
+		t.Error("the ticker was not stopped")
+	}
+	frame := func(elapsed, step, next string) string {
+		s := "* daily · run 7 · Running · " + elapsed + "\n\n  ✓ Clone  2s\n  * Build  " + step + "\n"
+		if next != "" {
+			s += "\x1b[2m" + next + "\x1b[0m\n"
+		}
+		return s
+	}
+	want := frame("20s", "11s", "") +
+		"\x1b[4A\x1b[J" + frame("20s", "11s", "next check in 40s") +
+		"\x1b[5A\x1b[J" + frame("21s", "12s", "next check in 39s") +
+		"\x1b[5A\x1b[J" + frame("23s", "14s", "next check in 38s") +
+		"\x1b[5A\x1b[J" + frame("1m01s", "52s", "checking now…")
+	if got := errOut.String(); got != want {
+		t.Errorf("frames:\n%q\nwant:\n%q", got, want)
+	}
+
+	// The final frame is drawn by the poller, once; ticks after it draw nothing.
+	errOut.Reset()
+	p.update(&dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusSuccess, CreatedAt: ts(0), FinishedAt: ts(75)})
+	p.tick(local.Add(time.Minute))
+	if got, want := errOut.String(), "\x1b[5A\x1b[J✓ daily · run 7 · Success · 1m15s\n"; got != want {
+		t.Errorf("end:\n%q\nwant:\n%q", got, want)
+	}
+
+	// Plain output never ticks.
+	ios2, _, _, plain := TestStreams()
+	q := newProgress(ios2, func() time.Time { return local }, "daily", "URL")
+	q.update(&dbtcloud.Run{ID: 7, Status: dbtcloud.RunStatusQueued, CreatedAt: ts(0)})
+	q.scheduled(time.Second)
+	q.tick(local.Add(time.Second))
+	if got := plain.String(); got != "run 7: Queued\n" {
+		t.Errorf("plain output: %q", got)
+	}
+}
