@@ -80,10 +80,7 @@ func artifactListRun(ctx context.Context, opts *ArtifactListOptions) error {
 	}
 	paths, _, err := client.Artifacts.List(ctx, accountID, opts.RunID, opts.Step)
 	if err != nil {
-		if errors.Is(err, dbtcloud.ErrNotFound) {
-			return withCode(ExitNotFound, fmt.Errorf("run %d not found in account %d (404): check the run id and the connection (--connection): %w", opts.RunID, accountID, err))
-		}
-		return fmt.Errorf("list artifacts of run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, accountID, fmt.Sprintf("list artifacts of run %d", opts.RunID), err)
 	}
 	if opts.JSON {
 		return writeJSON(opts.IO.Out, paths)
@@ -325,21 +322,23 @@ func artifactOpen(ctx context.Context, client *dbtcloud.Client, accountID, runID
 	if !errors.Is(err, dbtcloud.ErrNotFound) {
 		return nil, fmt.Errorf("download artifact %s of run %d: %w", p, runID, err)
 	}
+	// One look at the run tells a wrong run id and an unfinished run apart
+	// from a file the run never wrote.
+	run, _, rerr := client.Runs.Get(ctx, accountID, runID, nil)
+	if errors.Is(rerr, dbtcloud.ErrNotFound) {
+		return nil, lookupError("run", runID, accountID, "", err)
+	}
 	what := fmt.Sprintf("artifact %s of run %d", p, runID)
 	if step > 0 {
 		what += fmt.Sprintf(" (step %d)", step)
 	}
-	return nil, withCode(ExitNotFound, fmt.Errorf("%s not found (404): %s", what, artifactMissingHint(ctx, client, accountID, runID, p)))
+	return nil, withCode(ExitNotFound, fmt.Errorf("%s not found (404): %s", what, artifactMissingHint(run, rerr, runID, p)))
 }
 
-// artifactMissingHint explains a 404 for an artifact. One look at the run
-// tells a wrong run id and an unfinished run apart from a file the run never
-// wrote.
-func artifactMissingHint(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, p string) string {
-	run, _, err := client.Runs.Get(ctx, accountID, runID, nil)
+// artifactMissingHint explains a 404 for artifact p of a run that exists,
+// given the run as just read (or the error reading it).
+func artifactMissingHint(run *dbtcloud.Run, err error, runID int64, p string) string {
 	switch {
-	case errors.Is(err, dbtcloud.ErrNotFound):
-		return fmt.Sprintf("run %d does not exist in account %d; check the run id and the connection", runID, accountID)
 	case err == nil && !run.Status.Terminal():
 		return fmt.Sprintf("run %d is still %s, and artifacts are uploaded when it finishes", runID, run.Status)
 	}

@@ -142,7 +142,7 @@ func TestArtifactGetErrors(t *testing.T) {
 			[]string{"artifact catalog.json of run " + id + " not found (404)", "docs were generated"}, []string{"manifest.json"}},
 		{"sources without freshness", []string{id, "sources.json"}, ExitNotFound, []string{"source freshness"}, nil},
 		{"other missing file", []string{id, "nope.json"}, ExitNotFound, []string{"dbtlink artifact list " + id}, nil},
-		{"unknown run", []string{"123", "manifest.json"}, ExitNotFound, []string{"run 123 does not exist"}, nil},
+		{"unknown run", []string{"123", "manifest.json"}, ExitNotFound, []string{"run 123 was not found in account 1 (it does not exist, or this token cannot see it)"}, nil},
 		{"unfinished run", []string{pending, "manifest.json"}, ExitNotFound, []string{"is still", "uploaded when it finishes"}, nil},
 		{"dot-dot escape", []string{id, "manifest.json", "../evil.json"}, ExitUsage, []string{`"../evil.json" is refused`}, nil},
 		{"nested dot-dot escape", []string{id, "compiled/../../evil.json"}, ExitUsage, []string{"is refused"}, nil},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,6 +25,30 @@ func jobParseID(what, s string) (int64, error) {
 		return 0, usageError("%s id %q is not a positive number (it is the number in the dbt Cloud URL, e.g. .../%ss/12345/)", what, s, what)
 	}
 	return id, nil
+}
+
+// notFoundError says in words that an object named by id is not there. It
+// wraps dbt Cloud's error, so errors.Is(err, dbtcloud.ErrNotFound) holds,
+// but prints only the sentence: the HTTP detail adds nothing for a 404.
+type notFoundError struct {
+	msg string
+	err error
+}
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return e.err }
+
+// lookupError describes err from reading object what (a "job", a "run")
+// by id: a 404 in words ("job 999 was not found in account 1 (...)"), exit
+// 6; any other error as "action: err", with its detail.
+func lookupError(what string, id, accountID int64, action string, err error) error {
+	if errors.Is(err, dbtcloud.ErrNotFound) {
+		return withCode(ExitNotFound, &notFoundError{
+			msg: fmt.Sprintf("%s %d was not found in account %d (it does not exist, or this token cannot see it)", what, id, accountID),
+			err: err,
+		})
+	}
+	return fmt.Errorf("%s: %w", action, err)
 }
 
 // ---- job list ----
@@ -208,7 +233,7 @@ func jobGetRun(ctx context.Context, opts *JobGetOptions) error {
 	}
 	j, _, err := client.Jobs.Get(ctx, accountID, opts.JobID)
 	if err != nil {
-		return fmt.Errorf("get job %d of account %d: %w", opts.JobID, accountID, err)
+		return lookupError("job", opts.JobID, accountID, fmt.Sprintf("get job %d of account %d", opts.JobID, accountID), err)
 	}
 	if opts.JSON {
 		return writeJSON(opts.IO.Out, j)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -134,5 +135,41 @@ func TestJobGet(t *testing.T) {
 	}
 	if j.ID != 305 || j.Settings.Threads != 8 || j.Settings.TargetName != "staging" {
 		t.Errorf("--json job = %+v", j)
+	}
+}
+
+// TestGetByIDNotFound: a 404 on a command that names an object by id is
+// said in words, exits 6 and still matches dbtcloud.ErrNotFound, without
+// the raw HTTP line.
+func TestGetByIDNotFound(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	for _, args := range [][]string{
+		{"job", "get", "999"},
+		{"run", "get", "123"},
+		{"run", "watch", "123"},
+		{"run", "cancel", "123"},
+		{"run", "retry", "123"},
+		{"artifact", "list", "123"},
+		{"artifact", "get", "123", "manifest.json", "-o", t.TempDir()},
+	} {
+		r := h.run(args...)
+		wantCode(t, r, ExitNotFound, strings.Join(args, " "))
+		what, id := args[0], args[2]
+		if what == "artifact" {
+			what = "run"
+		}
+		want := "error: " + what + " " + id + " was not found in account 1 (it does not exist, or this token cannot see it)\n"
+		if r.stderr != want {
+			t.Errorf("%v: stderr %q, want %q", args, r.stderr, want)
+		}
+	}
+	err := lookupError("job", 999, 1, "get job 999", fmt.Errorf("x: %w", dbtcloud.ErrNotFound))
+	if !errors.Is(err, dbtcloud.ErrNotFound) || exitCode(err) != ExitNotFound {
+		t.Errorf("lookupError(404) = %v: loses ErrNotFound or exit 6", err)
+	}
+	err = lookupError("job", 999, 1, "get job 999", fmt.Errorf("dbtcloud: GET /x: %w", dbtcloud.ErrServer))
+	if got := err.Error(); got != "get job 999: dbtcloud: GET /x: "+dbtcloud.ErrServer.Error() {
+		t.Errorf("other errors keep their detail: %q", got)
 	}
 }

@@ -91,7 +91,7 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 	}
 	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, &dbtcloud.RunGetOptions{IncludeRelated: rel})
 	if err != nil {
-		return fmt.Errorf("get run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, acct, fmt.Sprintf("get run %d", opts.RunID), err)
 	}
 	if opts.JSON {
 		return writeJSON(opts.IO.Out, run)
@@ -292,7 +292,7 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 	}
 	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"job"}})
 	if err != nil {
-		return fmt.Errorf("get run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, acct, fmt.Sprintf("get run %d", opts.RunID), err)
 	}
 	name := fmt.Sprintf("job %d", run.JobDefinitionID)
 	if run.Job != nil && run.Job.Name != "" {
@@ -358,12 +358,12 @@ func runCancelRun(ctx context.Context, opts *RunCancelOptions) error {
 	// first, and cancel only a run still in flight.
 	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, nil)
 	if err != nil {
-		return fmt.Errorf("get run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, acct, fmt.Sprintf("get run %d", opts.RunID), err)
 	}
 	if !run.Status.Terminal() {
 		run, _, err = client.Runs.Cancel(ctx, acct, opts.RunID)
 		if err != nil {
-			return fmt.Errorf("cancel run %d: %w", opts.RunID, err)
+			return lookupError("run", opts.RunID, acct, fmt.Sprintf("cancel run %d", opts.RunID), err)
 		}
 	} else if !opts.JSON {
 		fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", run.ID, run.Status)
@@ -493,14 +493,14 @@ func runRetryRun(ctx context.Context, opts *RunRetryOptions) error {
 	}
 	old, _, err := client.Runs.Get(ctx, acct, opts.RunID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"job"}})
 	if err != nil {
-		return fmt.Errorf("get run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, acct, fmt.Sprintf("get run %d", opts.RunID), err)
 	}
 	if !old.CanRetry {
 		return usageError("run %d cannot be retried: %s", old.ID, retryRefusal(old))
 	}
 	run, _, err := client.Runs.Retry(ctx, acct, opts.RunID)
 	if err != nil {
-		return fmt.Errorf("retry run %d: %w", opts.RunID, err)
+		return lookupError("run", opts.RunID, acct, fmt.Sprintf("retry run %d", opts.RunID), err)
 	}
 	url := run.Href
 	if url == "" {

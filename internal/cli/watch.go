@@ -404,7 +404,7 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 		// SIGTERM (or a caller's cancel): stop waiting, leave the run alone.
 		return final, withCode(ExitWaitTimeout, fmt.Errorf("stopped waiting for run %d; it may still be running: follow it with `dbtlink run watch %d`", run.ID, run.ID))
 	case err != nil:
-		return final, fmt.Errorf("wait for run %d: %w", run.ID, err)
+		return final, lookupError("run", run.ID, w.AccountID, fmt.Sprintf("wait for run %d", run.ID), err)
 	}
 	switch final.Status {
 	case dbtcloud.RunStatusSuccess:
