@@ -228,7 +228,7 @@ func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, 
 			}
 			printMu.Lock()
 			defer printMu.Unlock()
-			fmt.Fprintf(io.Out, "%s  %s\n", filepath.Join(dir, filepath.FromSlash(p)), artifactSizeText(n))
+			fmt.Fprintf(io.Out, "%s  %s\n", filepath.Join(dir, filepath.FromSlash(p)), byteSize(n))
 			return nil
 		})
 	}
@@ -349,18 +349,4 @@ func artifactMissingHint(run *dbtcloud.Run, err error, runID int64, p string) st
 		return "sources.json exists only when the run checked source freshness (\"Run source freshness\", or `dbt source freshness`)"
 	}
 	return fmt.Sprintf("the run did not save it; list what it saved with: dbtlink artifact list %d", runID)
-}
-
-// artifactSizeText gives a size in bytes as people read it.
-func artifactSizeText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

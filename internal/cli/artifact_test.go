@@ -116,7 +116,7 @@ func TestArtifactGet(t *testing.T) {
 		if string(b) != want[p] {
 			t.Errorf("%s differs from what -o - printed", p)
 		}
-		line := fmt.Sprintf("%s  %s", filepath.Join(dir, filepath.FromSlash(p)), artifactSizeText(int64(len(b))))
+		line := fmt.Sprintf("%s  %s", filepath.Join(dir, filepath.FromSlash(p)), byteSize(int64(len(b))))
 		if strings.Count(r.stdout, line+"\n") != 1 {
 			t.Errorf("stdout lacks exactly one %q:\n%s", line, r.stdout)
 		}
@@ -222,14 +222,3 @@ func TestArtifactCleanPath(t *testing.T) {
 	}
 }
 
-func TestArtifactSizeText(t *testing.T) {
-	tests := []struct {
-		n    int64
-		want string
-	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1536, "1.5 KiB"}, {5 << 20, "5.0 MiB"}}
-	for _, tt := range tests {
-		if got := artifactSizeText(tt.n); got != tt.want {
-			t.Errorf("artifactSizeText(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}

@@ -161,7 +161,7 @@ func writeInspectSummary(ios *IOStreams, s *artifacts.Summary) error {
 	if s.ElapsedTime > 0 {
 		kv.row("  elapsed:", inspectSeconds(s.ElapsedTime)+"s")
 	}
-	kv.row("  size:", inspectBytes(s.Bytes))
+	kv.row("  size:", byteSize(s.Bytes))
 	if err := kv.flush(); err != nil {
 		return fmt.Errorf("write summary of %s: %w", s.Path, err)
 	}
@@ -269,19 +269,6 @@ func inspectTruncate(msg string, n int) string {
 
 func inspectSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }
 
-// inspectBytes prints a size in decimal units, as ls -h --si and dbt Cloud do.
-func inspectBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
 
 func inspectOrDash(s string) string {
 	if s == "" {

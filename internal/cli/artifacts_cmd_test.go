@@ -402,10 +402,22 @@ func TestInspectTruncate(t *testing.T) {
 	}
 }
 
-func TestInspectBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 455242: "455.2 kB", 2_649_250: "2.6 MB", 3e9: "3.0 GB"} {
-		if got := inspectBytes(n); got != want {
-			t.Errorf("inspectBytes(%d) = %q, want %q", n, got, want)
-		}
+// TestArtifactsInspectSizeMatchesArtifactGet: inspect prints a file's size
+// in the same units as `artifact get` (it said "1.0 MB" where get said
+// "994.0 KiB").
+func TestArtifactsInspectSizeMatchesArtifactGet(t *testing.T) {
+	code, out, errOut := runOffline(t, false, "artifacts", "inspect", jaffleCatalog)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	fi, err := os.Stat(jaffleCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() < 1024 {
+		t.Fatalf("%s is too small to tell units apart", jaffleCatalog)
+	}
+	if !strings.Contains(out, "size:") || !strings.Contains(out, " "+byteSize(fi.Size())+"\n") {
+		t.Errorf("inspect output lacks the size %q:\n%s", byteSize(fi.Size()), out)
 	}
 }

@@ -43,3 +43,20 @@ func (t *table) row(cells ...string) {
 }
 
 func (t *table) flush() error { return t.tw.Flush() }
+
+// byteSize prints a size as people read it, in IEC units (KiB = 1024 B,
+// MiB, ...): the one form of every size dbtlink shows, whether of a
+// downloaded artifact or of one being inspected.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, exp := float64(n)/unit, 0
+	// 1023.96 KiB would print as "1024.0 KiB": move up a unit first.
+	for v >= unit-0.05 && exp < 5 {
+		v /= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[exp])
+}
