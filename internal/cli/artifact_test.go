@@ -221,4 +221,3 @@ func TestArtifactCleanPath(t *testing.T) {
 		}
 	}
 }
-

@@ -269,7 +269,6 @@ func inspectTruncate(msg string, n int) string {
 
 func inspectSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }
 
-
 func inspectOrDash(s string) string {
 	if s == "" {
 		return "-"
