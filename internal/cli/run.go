@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -187,7 +188,8 @@ func NewCmdRunList(f *Factory, runF func(*RunListOptions) error) *cobra.Command 
 func runListRun(ctx context.Context, opts *RunListOptions) error {
 	lo := &dbtcloud.RunListOptions{
 		JobDefinitionID: opts.JobID, ProjectID: opts.ProjectID, EnvironmentID: opts.EnvironmentID,
-		OrderBy: "-id", IncludeRelated: []string{"job"},
+		// The trigger carries the cause; it comes with the same request.
+		OrderBy: "-id", IncludeRelated: []string{"job", "trigger"},
 		ListOptions: dbtcloud.ListOptions{Limit: min(opts.Limit, 100)},
 	}
 	for _, s := range opts.Statuses {
@@ -218,18 +220,40 @@ func runListRun(ctx context.Context, opts *RunListOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "No runs match.")
 		return nil
 	}
-	t := newTable(opts.IO.Out, "ID", "STATUS", "JOB", "CREATED", "DURATION", "CAUSE")
+	header := []string{"ID", "STATUS", "JOB", "CREATED", "DURATION", "CAUSE"}
+	rows := [][]string{header}
 	for _, r := range runs {
 		job := strconv.FormatInt(r.JobDefinitionID, 10)
 		if r.Job != nil && r.Job.Name != "" {
 			job += " " + r.Job.Name
 		}
-		cause := ""
-		if r.Trigger != nil {
-			cause = r.Trigger.Cause
+		cause := "-"
+		if r.Trigger != nil && strings.TrimSpace(r.Trigger.Cause) != "" {
+			cause = strings.Join(strings.Fields(r.Trigger.Cause), " ")
 		}
-		t.row(strconv.FormatInt(r.ID, 10), r.Status.String(), job, timeOrDash(r.CreatedAt),
-			shortDuration(runElapsed(r, serverNow(r, opts.Now()))), truncateRunes(cause, 60))
+		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.Status.String(), job, timeOrDash(r.CreatedAt),
+			shortDuration(runElapsed(r, serverNow(r, opts.Now()))), cause})
+	}
+	// The cause, last, gets what the other columns leave of a terminal's
+	// width (at least 10 characters); 60 when the output is not a terminal.
+	causeWidth := 60
+	if opts.IO.IsStdoutTTY() {
+		used := 0
+		for col := range len(header) - 1 {
+			w := 0
+			for _, row := range rows {
+				w = max(w, utf8.RuneCountInString(row[col]))
+			}
+			used += w + 2 // the table's padding
+		}
+		causeWidth = max(opts.IO.TerminalWidth()-1-used, 10)
+	}
+	t := newTable(opts.IO.Out)
+	for i, row := range rows {
+		if i > 0 {
+			row[len(row)-1] = truncateRunes(row[len(row)-1], causeWidth)
+		}
+		t.row(row...)
 	}
 	return t.flush()
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
 )
@@ -259,5 +260,29 @@ func TestProgressTicks(t *testing.T) {
 	q.tick(local.Add(time.Second))
 	if got := plain.String(); got != "run 7: Queued\n" {
 		t.Errorf("plain output: %q", got)
+	}
+}
+
+// TestRunListCause: run list shows each run's cause (the trigger comes with
+// the list request), cut to fit a terminal.
+func TestRunListCause(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	wantCode(t, h.run("job", "run", "301", "--cause", "nightly load of the warehouse, started by the orchestrator of the data platform team"), 0, "trigger")
+	r := h.run("run", "list")
+	wantCode(t, r, 0, "run list")
+	if !strings.Contains(r.stdout, "nightly load of the warehouse, started by the orchestrator …") {
+		t.Errorf("plain output: the cause is missing or not cut at 60:\n%s", r.stdout)
+	}
+	r = h.exec(execIn{tty: true}, "run", "list")
+	wantCode(t, r, 0, "run list on a terminal")
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "  nightly loa…") || !strings.HasSuffix(lines[1], "…") {
+		t.Fatalf("terminal output:\n%s", r.stdout)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 79 {
+			t.Errorf("line of %d characters on an 80-column terminal: %q", n, l)
+		}
 	}
 }
