@@ -277,6 +277,18 @@ func TestConnectionLifecycle(t *testing.T) {
 	}
 }
 
+// TestConnectionAddLoopbackHostWithoutScheme adds the emulator by its bare
+// address, as `dbtlink emulator` prints it: a loopback host means http.
+func TestConnectionAddLoopbackHostWithoutScheme(t *testing.T) {
+	e := newCloudEnv(t)
+	bare := strings.TrimPrefix(e.emu.URL, "http://")
+	r := e.runIn(emulator.DemoToken+"\n", "connection", "add", "local", "--host", bare, "--account-id", "1", "--token-stdin")
+	wantCode(t, r, ExitOK, "connection add --host "+bare)
+	if show := e.mustRun("connection", "show", "local"); !strings.Contains(show.stdout, e.emu.URL) {
+		t.Errorf("show local:\n%s", show.stdout)
+	}
+}
+
 func TestConnectionTestHelpSaysRetryForDoesNotApply(t *testing.T) {
 	e := newCloudEnv(t)
 	r := e.run("connection", "test", "--help")
