@@ -68,7 +68,7 @@ func NewCmdArtifactList(f *Factory, runF func(*ArtifactListOptions) error) *cobr
 			return artifactListRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().IntVar(&opts.Step, "step", 0, "list the files of this run step, counted from 1 (default: the last step)")
+	cmd.Flags().IntVar(&opts.Step, "step", 0, "list the files of this run step, counted from 1 (default: every file the run saved)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the paths as a JSON array")
 	return cmd
 }

@@ -13,7 +13,7 @@ const (
 	ExitRunError      = 1 // the dbt Cloud run ended in error
 	ExitUsage         = 2 // bad flags, arguments or configuration
 	ExitRunCancelled  = 3 // the run was cancelled (by a user, a timeout in dbt Cloud, or us)
-	ExitWaitTimeout   = 4 // --timeout passed before the run finished
+	ExitWaitTimeout   = 4 // --timeout passed, or waiting was abandoned with the run left running
 	ExitAuth          = 5 // authentication or permission failure
 	ExitNotFound      = 6 // an object was not found, or a name matched several
 	ExitUpstream      = 7 // dbt Cloud or the network failed after retries
