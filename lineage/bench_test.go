@@ -124,6 +124,10 @@ func TestSynthGraphShape(t *testing.T) {
 	if len(up) < 100 || len(up) > g.Len()/2 {
 		t.Errorf("leaf upstream closure has %d nodes; the generator lost its locality", len(up))
 	}
+	if raceEnabled {
+		t.Log("allocation count not checked under the race detector")
+		return
+	}
 	// Enough runs that a pool refill after a garbage collection (a new
 	// scratch: three allocations) cannot move the average.
 	allocs := testing.AllocsPerRun(200, func() {
