@@ -18,8 +18,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-func init() { commands = append(commands, newCmdArtifact) }
-
 func newCmdArtifact(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "artifact",

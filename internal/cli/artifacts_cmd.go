@@ -14,8 +14,6 @@ import (
 	"github.com/dbtlink/dbtlink/artifacts"
 )
 
-func init() { commands = append(commands, newCmdArtifacts) }
-
 func newCmdArtifacts(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "artifacts",

@@ -16,8 +16,6 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { commands = append(commands, newCmdConnection) }
-
 func newCmdConnection(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "connection",

@@ -18,10 +18,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { commands = append(commands, newCmdEmulatorCommand) }
-
-func newCmdEmulatorCommand(f *Factory) *cobra.Command { return NewCmdEmulator(f, nil) }
-
 // EmulatorOptions holds the dependencies and flags of `dbtlink emulator`.
 type EmulatorOptions struct {
 	IO *IOStreams

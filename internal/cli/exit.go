@@ -60,10 +60,14 @@ func usageError(format string, args ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
 }
 
-// classifiers map errors from the packages the CLI uses to exit codes. Each
-// area registers its own in an init function next to the code that knows the
-// errors, so this file need not import every package.
-var classifiers []func(error) (int, bool)
+// classifiers map errors from the packages the CLI uses to exit codes, most
+// specific first: orchestrate's errors wrap client errors, so they are
+// asked before the client's.
+var classifiers = []func(error) (int, bool){
+	classifyOrchestrateError,
+	classifyConnectionError,
+	classifyAPIError,
+}
 
 // exitCode decides the process status for an error returned by a command.
 func exitCode(err error) int {

@@ -123,10 +123,6 @@ func (f *Factory) retryFor() ([]dbtcloud.Option, error) {
 	return []dbtcloud.Option{dbtcloud.WithRetryPolicy(p)}, nil
 }
 
-func init() {
-	classifiers = append(classifiers, classifyConnectionError, classifyAPIError)
-}
-
 // classifyConnectionError maps connection-store errors: a missing or
 // ambiguous connection is "not found" (6); a broken store or key is a
 // configuration error (2).

@@ -13,11 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { jobCommands = append(jobCommands, newCmdJobListCommand, newCmdJobGetCommand) }
-
-func newCmdJobListCommand(f *Factory) *cobra.Command { return NewCmdJobList(f, nil) }
-func newCmdJobGetCommand(f *Factory) *cobra.Command  { return NewCmdJobGet(f, nil) }
-
 // jobParseID reads a positional dbt Cloud id (what is "job" or "run").
 func jobParseID(what, s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)

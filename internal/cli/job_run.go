@@ -15,10 +15,6 @@ import (
 	"github.com/dbtlink/dbtlink/internal/orchestrate"
 )
 
-func init() { jobCommands = append(jobCommands, newCmdJobRunCommand) }
-
-func newCmdJobRunCommand(f *Factory) *cobra.Command { return NewCmdJobRun(f, nil) }
-
 // JobRunOptions holds the dependencies and flags of `job run`.
 type JobRunOptions struct {
 	IO     *IOStreams

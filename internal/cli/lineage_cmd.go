@@ -13,10 +13,6 @@ import (
 	"github.com/dbtlink/dbtlink/lineage"
 )
 
-func init() {
-	commands = append(commands, func(f *Factory) *cobra.Command { return NewCmdLineage(f, nil) })
-}
-
 // LineageOptions are the inputs of `dbtlink lineage`.
 type LineageOptions struct {
 	IO *IOStreams

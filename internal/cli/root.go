@@ -86,21 +86,22 @@ Environment:
 	return root
 }
 
-// commands lists the top-level commands. Each command's file adds itself in
-// an init function while the tree is being built up in parallel; cobra sorts
-// them for help output.
-var commands = []func(*Factory) *cobra.Command{newCmdJob}
-
-// jobCommands are the subcommands of `dbtlink job`, added by their files.
-var jobCommands []func(*Factory) *cobra.Command
+// commands lists the top-level commands; cobra sorts them for help output.
+var commands = []func(*Factory) *cobra.Command{
+	newCmdArtifact,
+	newCmdArtifacts,
+	newCmdConnection,
+	func(f *Factory) *cobra.Command { return NewCmdEmulator(f, nil) },
+	newCmdJob,
+	func(f *Factory) *cobra.Command { return NewCmdLineage(f, nil) },
+	newCmdRun,
+}
 
 func newCmdJob(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "job",
 		Short: "List, inspect and run dbt Cloud jobs",
 	}
-	for _, newCmd := range jobCommands {
-		cmd.AddCommand(newCmd(f))
-	}
+	cmd.AddCommand(NewCmdJobGet(f, nil), NewCmdJobList(f, nil), NewCmdJobRun(f, nil))
 	return cmd
 }

@@ -16,11 +16,6 @@ import (
 	"github.com/dbtlink/dbtlink/internal/orchestrate"
 )
 
-func init() {
-	commands = append(commands, newCmdRun)
-	classifiers = append(classifiers, classifyOrchestrateError)
-}
-
 // classifyOrchestrateError maps name lookups that found none or several to
 // 6 and a wait that timed out to 4.
 func classifyOrchestrateError(err error) (int, bool) {
