@@ -123,13 +123,7 @@ func ReadCatalog(r io.Reader, opts ...Option) (*Catalog, error) {
 
 // ReadCatalogFile reads a catalog from a .json or gzip-compressed file.
 func ReadCatalogFile(path string, opts ...Option) (*Catalog, error) {
-	var c *Catalog
-	err := withFile(path, KindCatalog, opts, func(r io.Reader, opts []Option) error {
-		var err error
-		c, err = ReadCatalog(r, opts...)
-		return err
-	})
-	return c, err
+	return readFileAs(path, KindCatalog, opts, ReadCatalog)
 }
 
 func (d *dec) readCatalogTable() (*CatalogTable, bool, error) {

@@ -50,3 +50,15 @@ func start(r io.Reader, kind Kind, opts []Option) (*dec, func(), error) {
 	}
 	return newDec(in, kind, o), func() { _ = closeFn() }, nil
 }
+
+// readFileAs is withFile for the readers that return one value, so each
+// Read*File function is a single call.
+func readFileAs[T any](path string, kind Kind, opts []Option, read func(io.Reader, ...Option) (T, error)) (T, error) {
+	var v T
+	err := withFile(path, kind, opts, func(r io.Reader, opts []Option) error {
+		var err error
+		v, err = read(r, opts...)
+		return err
+	})
+	return v, err
+}

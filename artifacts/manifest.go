@@ -108,13 +108,7 @@ func ReadManifest(r io.Reader, opts ...Option) (*Manifest, error) {
 
 // ReadManifestFile reads a manifest from a .json or gzip-compressed file.
 func ReadManifestFile(path string, opts ...Option) (*Manifest, error) {
-	var m *Manifest
-	err := withFile(path, KindManifest, opts, func(r io.Reader, opts []Option) error {
-		var err error
-		m, err = ReadManifest(r, opts...)
-		return err
-	})
-	return m, err
+	return readFileAs(path, KindManifest, opts, ReadManifest)
 }
 
 // resolveOwners gives nodes without meta.owner the owner of their group;

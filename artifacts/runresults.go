@@ -97,13 +97,7 @@ func ReadRunResults(r io.Reader, opts ...Option) (*RunResults, error) {
 
 // ReadRunResultsFile reads run results from a .json or gzip-compressed file.
 func ReadRunResultsFile(path string, opts ...Option) (*RunResults, error) {
-	var rr *RunResults
-	err := withFile(path, KindRunResults, opts, func(r io.Reader, opts []Option) error {
-		var err error
-		rr, err = ReadRunResults(r, opts...)
-		return err
-	})
-	return rr, err
+	return readFileAs(path, KindRunResults, opts, ReadRunResults)
 }
 
 func (d *dec) readNodeResult() (NodeResult, error) {

@@ -77,13 +77,7 @@ func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
 // ReadSourcesFile reads source freshness results from a .json or
 // gzip-compressed file.
 func ReadSourcesFile(path string, opts ...Option) (*SourcesResults, error) {
-	var s *SourcesResults
-	err := withFile(path, KindSources, opts, func(r io.Reader, opts []Option) error {
-		var err error
-		s, err = ReadSources(r, opts...)
-		return err
-	})
-	return s, err
+	return readFileAs(path, KindSources, opts, ReadSources)
 }
 
 func (d *dec) readFreshnessResult() (FreshnessResult, error) {
