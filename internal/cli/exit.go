@@ -19,13 +19,13 @@ const (
 	ExitUpstream      = 7 // dbt Cloud or the network failed after retries
 	exitCodesHelpText = `Exit codes:
   0  success
-  1  the run ended in error
-  2  usage or configuration error
+  1  the dbt Cloud run ended in error
+  2  usage or configuration error (bad flags, unreadable file, broken connection store)
   3  the run was cancelled
   4  waiting timed out (--timeout), or waiting was abandoned and the run left running
   5  authentication or permission failure
   6  not found, or a name matched more than one object
-  7  dbt Cloud or network failure after retries`
+  7  dbt Cloud or the network failed after retries`
 )
 
 // ExitError carries an exit code with the error that caused it. Commands

@@ -7,27 +7,32 @@ import (
 )
 
 // TestExitCodesHelpMatchesREADME keeps `dbtlink --help`'s exit code table
-// saying what the README's does for code 4, whose meaning is easy to lose:
-// a second Ctrl-C or SIGTERM during --wait also exits 4.
+// and the README's saying the same thing, row by row: scripts are written
+// from either.
 func TestExitCodesHelpMatchesREADME(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want string
+	rows := map[string]string{}
 	for line := range strings.SplitSeq(string(readme), "\n") {
-		if rest, ok := strings.CutPrefix(line, "| 4 | "); ok {
-			want = strings.ReplaceAll(strings.TrimSuffix(strings.TrimSpace(rest), " |"), "`", "")
+		if len(line) > 6 && line[0] == '|' && line[2] >= '0' && line[2] <= '9' && line[3] == ' ' {
+			code, meaning, _ := strings.Cut(strings.Trim(line, "| "), " | ")
+			rows[code] = strings.ReplaceAll(meaning, "`", "")
 		}
 	}
-	if want == "" {
-		t.Fatal("README has no row for exit code 4")
-	}
-	if !strings.Contains(exitCodesHelpText, "\n  4  "+want+"\n") {
-		t.Errorf("exit code help text lacks %q (the README's meaning of 4):\n%s", want, exitCodesHelpText)
+	if len(rows) != 8 {
+		t.Fatalf("README exit code table has %d rows, want 8 (0 to 7): %v", len(rows), rows)
 	}
 	e := newCloudEnv(t)
-	if r := e.run("--help"); !strings.Contains(r.stdout, want) {
-		t.Errorf("dbtlink --help lacks %q:\n%s", want, r.stdout)
+	help := e.run("--help").stdout
+	for code, want := range rows {
+		line := "\n  " + code + "  " + want + "\n"
+		if !strings.Contains(exitCodesHelpText+"\n", line) {
+			t.Errorf("exit code help text lacks %q (the README's row %s):\n%s", strings.TrimSpace(line), code, exitCodesHelpText)
+		}
+		if !strings.Contains(help, want) {
+			t.Errorf("dbtlink --help lacks %q", want)
+		}
 	}
 }
