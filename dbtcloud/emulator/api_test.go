@@ -984,3 +984,17 @@ func TestFailingStepResults(t *testing.T) {
 		})
 	}
 }
+
+func TestShortGitSHAInStepLogs(t *testing.T) {
+	b := setup(t)
+	id := b.trigger(t, DemoDailyJobID, map[string]any{"cause": "x", "git_sha": "abc"})
+	b.srv.Advance(time.Minute) // the clone step has logged its checkout
+	run := b.getRun(t, id, "run_steps")
+	steps := run["run_steps"].([]any)
+	if len(steps) == 0 {
+		t.Fatal("no steps started")
+	}
+	if logs, _ := steps[0].(map[string]any)["logs"].(string); !strings.Contains(logs, "Checked out at abc on main.") {
+		t.Errorf("clone step logs = %q", logs)
+	}
+}

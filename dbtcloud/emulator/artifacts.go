@@ -471,8 +471,9 @@ func (e *Emulator) stepLogs(r *run, s *step) string {
 	switch {
 	case s.command == "":
 		if strings.HasPrefix(s.name, "Clone") {
+			// git_sha comes from the trigger body and may be shorter than the 12 characters shown.
 			line(0, "Cloning into '/tmp/jobs/"+fmt.Sprint(r.id)+"/target'...")
-			line(time.Second, "Successfully cloned repository. Checked out at "+r.gitSHA[:12]+" on "+r.gitBranch+".")
+			line(time.Second, "Successfully cloned repository. Checked out at "+r.gitSHA[:min(12, len(r.gitSHA))]+" on "+r.gitBranch+".")
 		} else {
 			line(0, "Profile created from connection.")
 		}
