@@ -504,6 +504,11 @@ func (c *Client) send(ctx context.Context, ar *apiRequest, bodyBytes []byte, str
 		release()
 		return nil, nil, c.wrapTransportErr(ctx, reqCtx, where, err)
 	}
+	if resp.Request == nil {
+		// net/http leaves it to the RoundTripper, and one given through
+		// WithTransport may not set it.
+		resp.Request = req
+	}
 	if stream && timer != nil && !timer.Stop() {
 		// The timeout fired just as the headers arrived: the body is
 		// already cut off, so report the timeout rather than a broken read.

@@ -3,6 +3,7 @@ package dbtcloud
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -268,5 +269,36 @@ func TestNonJSONErrorKeepsResponseAndSnippet(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "<html> <body>Bad Gateway</body> </html>") {
 		t.Errorf("err = %v, want the body snippet on one line", err)
+	}
+}
+
+// roundTripFunc lets a test stand in for the network.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestErrorFromTransportWithoutRequest: a RoundTripper given through
+// WithTransport may answer without setting Response.Request (net/http does
+// not fill it in); the error must still name the URL instead of panicking.
+func TestErrorFromTransportWithoutRequest(t *testing.T) {
+	t.Parallel()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode: http.StatusNotFound,
+			Header:     http.Header{},
+			Body:       io.NopCloser(strings.NewReader(`{"status": {"code": 404, "user_message": "gone"}}`)),
+		}, nil
+	})
+	c, err := NewClient("cloud.getdbt.com", testToken, WithTransport(rt), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := c.Accounts.Get(t.Context(), 7)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.URL != "https://cloud.getdbt.com/api/v2/accounts/7/" {
+		t.Fatalf("err = %v, want an *APIError naming the request URL", err)
+	}
+	if resp == nil || resp.Request == nil {
+		t.Errorf("resp = %+v, want the response with its request", resp)
 	}
 }
