@@ -817,6 +817,10 @@ func TestUnknownPaths(t *testing.T) {
 	}{
 		{"GET", "/api/v2/accounts/1/widgets/", 404},
 		{"GET", "/api/v2/accounts/abc/", 404},
+		{"GET", "/api/v2/accounts/abc/jobs/", 404},
+		{"GET", "/api/v2/accounts/99999999999999999999/runs/", 404},
+		{"GET", "/api/v3/accounts/abc/projects/", 404},
+		{"GET", "/api/v3/accounts/abc/webhooks/subscriptions", 404},
 		{"POST", acctPath("jobs/%d/run", DemoDailyJobID), 404}, // Django cannot redirect a POST
 		{"DELETE", acctPath("jobs/%d/", DemoDailyJobID), 405},
 		{"GET", "/nothing", 404},

@@ -336,8 +336,9 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Request was throttled. Expected available in %d seconds.", retry), "")
 		return
 	}
-	// Objects of other accounts are not visible to this token, and dbt Cloud answers 404 for those, not 403.
-	if a, ok := pathAccount(r.URL.Path); ok && a != ti.accountID {
+	// Objects of other accounts are not visible to this token, and dbt Cloud answers 404 for those, not 403. An
+	// account id that is not a number names no account either.
+	if a, ok, valid := pathAccount(r.URL.Path); ok && (!valid || a != ti.accountID) {
 		writeError(w, http.StatusNotFound, "Not found.", "")
 		return
 	}
@@ -372,14 +373,15 @@ func (e *Emulator) authenticate(r *http.Request) (tokenInfo, bool) {
 	return ti, ok
 }
 
-// pathAccount extracts {a} from /api/vN/accounts/{a}/...; a non-numeric id is left to the router (404).
-func pathAccount(p string) (int64, bool) {
+// pathAccount extracts {a} from /api/vN/accounts/{a}/...: ok says the path has one, valid that it is an integer.
+// The router would take any segment as {a}, so serveAPI must turn away a non-numeric one itself.
+func pathAccount(p string) (id int64, ok, valid bool) {
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	if len(parts) < 4 || parts[0] != "api" || parts[2] != "accounts" {
-		return 0, false
+		return 0, false, false
 	}
 	id, err := strconv.ParseInt(parts[3], 10, 64)
-	return id, err == nil
+	return id, true, err == nil
 }
 
 type rateWindow struct {
