@@ -126,6 +126,31 @@ var multiTenantHosts = map[string]bool{
 	"au.dbt.com":       true,
 }
 
+// IsMultiTenantHost reports whether host (any form NormalizeHost accepts) is
+// one of dbt Cloud's shared multi-tenant hosts: cloud.getdbt.com,
+// emea.dbt.com or au.dbt.com. They answer 401 to a valid token of an
+// account that lives on a cell host (PREFIX.REGION.dbt.com).
+func IsMultiTenantHost(host string) bool { return multiTenantHosts[hostName(host)] }
+
+// IsLoopbackHost reports whether host (any form NormalizeHost accepts) names
+// a loopback address (127.0.0.0/8, ::1, localhost), where dbt Cloud is never
+// served.
+func IsLoopbackHost(host string) bool { return isLoopback(hostName(host)) }
+
+// hostName returns the lower-case host name of host, without scheme, port
+// or brackets, or "" if host does not normalise.
+func hostName(host string) string {
+	norm, err := NormalizeHost(host)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(norm)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 // DiscoveryURL returns the Discovery (GraphQL) API endpoint for a host given
 // in any form NormalizeHost accepts (an unparsable host is used as is).
 //

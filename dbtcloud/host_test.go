@@ -108,3 +108,33 @@ func TestDiscoveryURL(t *testing.T) {
 		}
 	}
 }
+
+func TestHostKinds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host                 string
+		multiTenant, loopbck bool
+	}{
+		{"cloud.getdbt.com", true, false},
+		{"https://cloud.getdbt.com", true, false},
+		{"https://EMEA.dbt.com/api/v2/", true, false},
+		{"au.dbt.com:443", true, false},
+		{"ab123.us1.dbt.com", false, false},
+		{"metadata.cloud.getdbt.com", false, false},
+		{"127.0.0.1:8080", false, true},
+		{"https://127.0.0.1:8443", false, true},
+		{"https://[::1]:8443", false, true},
+		{"https://LocalHost", false, true},
+		{"localhost.example.com", false, false},
+		{"", false, false},
+		{"https://user@cloud.getdbt.com", false, false},
+	}
+	for _, tt := range tests {
+		if got := IsMultiTenantHost(tt.host); got != tt.multiTenant {
+			t.Errorf("IsMultiTenantHost(%q) = %v, want %v", tt.host, got, tt.multiTenant)
+		}
+		if got := IsLoopbackHost(tt.host); got != tt.loopbck {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", tt.host, got, tt.loopbck)
+		}
+	}
+}

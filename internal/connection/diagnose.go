@@ -86,14 +86,6 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// multiTenantHosts are the shared hosts on which a valid token of an
-// account living in a cell (PREFIX.REGION.dbt.com) is answered with 401.
-var multiTenantHosts = map[string]bool{
-	"https://cloud.getdbt.com": true,
-	"https://emea.dbt.com":     true,
-	"https://au.dbt.com":       true,
-}
-
 // Diagnose checks that client's host is reachable, that its token is
 // accepted and that it can read account accountID, stopping at the first
 // failure, and lists the accounts the token can see. It is meant for
@@ -126,7 +118,7 @@ func Diagnose(ctx context.Context, client *dbtcloud.Client, accountID int64) Rep
 	switch ae.StatusCode {
 	case http.StatusUnauthorized:
 		msg := "The token was rejected (401): check that it was copied whole and has not been revoked or expired"
-		if multiTenantHosts[host] {
+		if dbtcloud.IsMultiTenantHost(host) {
 			msg += fmt.Sprintf("; a valid token is also rejected on the wrong host, and this account may need its cell access URL (e.g. ab123.us1.dbt.com, shown in dbt Cloud under Account settings) instead of %s", strings.TrimPrefix(host, "https://"))
 		} else {
 			msg += fmt.Sprintf(", and that %s is this account's access URL", strings.TrimPrefix(host, "https://"))
@@ -224,18 +216,5 @@ func describeTransportError(ctx context.Context, host string, err error) string 
 // (127.0.0.0/8, ::1, localhost), where dbt Cloud is never served: a TLS
 // failure there almost always means a local, plain-http emulator.
 func loopbackHTTPS(host string) bool {
-	rest, ok := strings.CutPrefix(host, "https://")
-	if !ok {
-		return false
-	}
-	h := rest
-	if hh, _, err := net.SplitHostPort(rest); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return strings.HasPrefix(host, "https://") && dbtcloud.IsLoopbackHost(host)
 }
