@@ -309,7 +309,8 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 	if err != nil {
 		return err
 	}
-	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"job"}})
+	// The steps come with this read, so it is the wait's first poll too.
+	run, _, err := client.Runs.Get(ctx, acct, opts.RunID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"job", "run_steps"}})
 	if err != nil {
 		return lookupError("run", opts.RunID, acct, fmt.Sprintf("get run %d", opts.RunID), err)
 	}
@@ -318,7 +319,7 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 		name = run.Job.Name
 	}
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: name,
-		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock, Ticks: opts.Ticks}
+		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock, Ticks: opts.Ticks, Fresh: true}
 	final, err := w.wait(ctx, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {

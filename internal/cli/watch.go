@@ -320,8 +320,8 @@ type waiter struct {
 	Ticks func() (<-chan time.Time, func())
 	// URLShown says the caller printed the run's URL already.
 	URLShown bool
-	// Fresh says the run passed to wait was just returned by a trigger, so
-	// the first poll is skipped (it would only say "queued" again).
+	// Fresh says the run passed to wait was just read (returned by a
+	// trigger, or got with its steps), so the first poll is skipped.
 	Fresh bool
 
 	// Interrupts delivers Ctrl-C while waiting. When set, the first one

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
 )
 
 // TestProgress pins the exact progress output in both modes over a
@@ -283,6 +288,74 @@ func TestRunListCause(t *testing.T) {
 	for _, l := range lines {
 		if n := utf8.RuneCountInString(l); n > 79 {
 			t.Errorf("line of %d characters on an 80-column terminal: %q", n, l)
+		}
+	}
+}
+
+// readLog records the dbt Cloud reads of one run path, with the fake
+// clock's time of each.
+type readLog struct {
+	next http.RoundTripper
+	now  func() time.Time
+	path string
+
+	mu    sync.Mutex
+	times []time.Time
+	calls int
+}
+
+func (l *readLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.calls++
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, l.path) {
+		l.times = append(l.times, l.now())
+	}
+	l.mu.Unlock()
+	return l.next.RoundTrip(r)
+}
+
+// TestRunWatchReadsOnce: run watch's own read of the run, with its steps,
+// is the wait's first poll. It used to be followed at once by a poll that
+// could only say the same again, and a run that had already ended was read
+// twice, with a history lookup in between.
+func TestRunWatchReadsOnce(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	ended := h.finishedRun(emulator.DemoDailyJobID)
+	going := h.startRun(emulator.DemoDailyJobID)
+	for _, tc := range []struct {
+		name      string
+		id        int64
+		wantCalls int // all calls to dbt Cloud; 0 skips
+	}{
+		{name: "ended", id: ended.ID, wantCalls: 1},
+		{name: "in flight", id: going.ID},
+	} {
+		ios, _, out, errOut := TestStreams()
+		f := h.factory(ios)
+		f.Now = h.fc.Now
+		log := &readLog{next: h.transport, now: h.fc.Now, path: fmt.Sprintf("/runs/%d/", tc.id)}
+		f.ClientOptions = append(f.ClientOptions, dbtcloud.WithHTTPClient(&http.Client{Transport: log}))
+		cmd := NewCmdRunWatch(f, func(o *RunWatchOptions) error {
+			o.Clock, o.Ticks = h.clock, h.ticks
+			return runWatchRun(t.Context(), o)
+		})
+		cmd.SetArgs([]string{strconv.FormatInt(tc.id, 10)})
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		if err := cmd.ExecuteContext(t.Context()); err != nil {
+			t.Fatalf("%s: run watch: %v\n%s", tc.name, err, errOut)
+		}
+		if !strings.Contains(out.String(), "ended: Success") {
+			t.Errorf("%s: stdout %q", tc.name, out)
+		}
+		if tc.wantCalls > 0 && log.calls != tc.wantCalls {
+			t.Errorf("%s: %d calls to dbt Cloud, want %d", tc.name, log.calls, tc.wantCalls)
+		}
+		for i := 1; i < len(log.times); i++ {
+			if !log.times[i].After(log.times[i-1]) {
+				t.Errorf("%s: run read twice at %v (reads at %v)", tc.name, log.times[i], log.times)
+			}
 		}
 	}
 }

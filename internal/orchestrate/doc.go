@@ -30,9 +30,10 @@
 // early is noticed up to clamp(E/8, 1 min, 5 min) late, where Airflow
 // takes up to a minute; a fixed --poll restores that if it matters.
 //
-// When the caller passes the run it got from the trigger
+// When the caller passes the run it got from the trigger or has just read
 // (WaitOptions.Initial), the poll at age 0 is skipped: it could only say
-// "queued" again.
+// the same again. A run passed that way that already ended is returned at
+// once.
 //
 // A fixed interval (WaitOptions.Poll) replaces the schedule. Schedule.Next
 // computes it and is unit-tested; bench/pollbench measures it against

@@ -108,8 +108,10 @@ type WaitOptions struct {
 	// it is read from the first poll.
 	JobID int64
 	// Initial is the run as the caller already has it (from the trigger
-	// answer); when set, Wait skips the poll at age 0, which could only
-	// say "queued" again, and starts with the first scheduled one.
+	// answer, or a read of its own); when set, Wait skips the poll at age
+	// 0, which could only say the same again, and starts with the first
+	// scheduled one. An Initial that already ended is returned as it is,
+	// with no call to dbt Cloud.
 	Initial *dbtcloud.Run
 	// Steps asks for run_steps with every poll, for progress displays that
 	// show them.
@@ -144,6 +146,12 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 	if maxErr <= 0 {
 		maxErr = 10 * time.Minute
 	}
+	if in := opts.Initial; in != nil && in.ID == runID && in.Status.Terminal() {
+		if opts.OnUpdate != nil {
+			opts.OnUpdate(in)
+		}
+		return in, nil
+	}
 	begin := clock.Now()
 	var deadline time.Time
 	if opts.Timeout > 0 {
@@ -171,7 +179,7 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 	var last *dbtcloud.Run
 	start := begin // the run's age is measured from its creation when known
 	var failingSince time.Time
-	skip := opts.Initial != nil && opts.Initial.ID == runID && !opts.Initial.Status.Terminal()
+	skip := opts.Initial != nil && opts.Initial.ID == runID
 	for {
 		var run *dbtcloud.Run
 		var err error
