@@ -2,6 +2,7 @@ package connection
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +62,7 @@ func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
 // MarshalJSON writes the masked token: JSON output of a Connection (for
 // `connection show --json`) must not contain the secret. The store does not
 // use this; it writes ciphertexts.
-func (t Token) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", t.String())), nil }
+func (t Token) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
 
 // MarshalText writes the masked token, for encoders that prefer text.
 func (t Token) MarshalText() ([]byte, error) { return []byte(t.String()), nil }

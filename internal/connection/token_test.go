@@ -114,3 +114,22 @@ func TestKeyNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenMarshalJSONOddCharacters: tokens from the environment or Airflow
+// are not checked for control characters, and the masked form shows the
+// first four; the JSON must stay valid (Go's %q escapes are not JSON).
+func TestTokenMarshalJSONOddCharacters(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"\x01\x7fab" + strings.Repeat("x", 20), "\U0010FFFFabc" + strings.Repeat("y", 20), `"\` + strings.Repeat("z", 20)} {
+		c := Connection{Name: "odd", Token: NewToken(s)}
+		j, err := json.Marshal(c)
+		if err != nil {
+			t.Errorf("json.Marshal: %v", err)
+			continue
+		}
+		var back struct{ Token string }
+		if err := json.Unmarshal(j, &back); err != nil || back.Token != c.Token.String() {
+			t.Errorf("%s: decoded token %q, %v; want %q", j, back.Token, err, c.Token.String())
+		}
+	}
+}
