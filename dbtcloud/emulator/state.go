@@ -264,22 +264,37 @@ func (e *Emulator) blockers(r *run) []int64 {
 	return ids
 }
 
-func (e *Emulator) busySlots(accountID int64) int {
-	n := 0
-	for _, o := range e.active {
-		if o.accountID == accountID && (o.status == StatusStarting || o.status == StatusRunning) {
-			n++
-		}
-	}
-	return n
+// activeSummary is what nextTransition needs to know about the other active runs, gathered in one pass over
+// e.active so that a scan of n active runs costs O(n), not O(n²).
+type activeSummary struct {
+	busy   map[int64]int   // account id -> its runs starting or running: the run slots in use
+	oldest map[int64]int64 // job id -> the lowest id among its unfinished runs (a later one has blockers)
 }
 
-// nextTransition reports when r next changes state given the current state of every run, and whether it will
-// change at all without outside help (a queued run waiting for a slot or for an earlier run will not).
-func (e *Emulator) nextTransition(r *run) (time.Time, bool) {
+// summarize refills sum from e.active. Every run in e.active is unfinished.
+func (e *Emulator) summarize(sum *activeSummary) {
+	if sum.busy == nil {
+		sum.busy, sum.oldest = map[int64]int{}, map[int64]int64{}
+	}
+	clear(sum.busy)
+	clear(sum.oldest)
+	for _, o := range e.active {
+		if o.status == StatusStarting || o.status == StatusRunning {
+			sum.busy[o.accountID]++
+		}
+		if id, ok := sum.oldest[o.jobID]; !ok || o.id < id {
+			sum.oldest[o.jobID] = o.id
+		}
+	}
+}
+
+// nextTransition reports when r next changes state given the current state of every run (summarised in sum), and
+// whether it will change at all without outside help (a queued run waiting for a slot or for an earlier run will
+// not).
+func (e *Emulator) nextTransition(r *run, sum *activeSummary) (time.Time, bool) {
 	switch r.status {
 	case StatusQueued:
-		if len(e.blockers(r)) > 0 || e.busySlots(r.accountID) >= e.accounts[r.accountID].runSlots {
+		if sum.oldest[r.jobID] < r.id || sum.busy[r.accountID] >= e.accounts[r.accountID].runSlots {
 			return time.Time{}, false
 		}
 		return later(r.eligibleAt, e.simNow), true
@@ -309,11 +324,13 @@ func later(a, b time.Time) time.Time {
 // depend on how often anyone looked. It returns the webhook events the transitions produced. e.mu must be held.
 func (e *Emulator) advanceLocked(now time.Time) []event {
 	var events []event
+	var sum activeSummary
 	for {
 		var best *run
 		var bestT time.Time
+		e.summarize(&sum)
 		for _, r := range e.active {
-			t, ok := e.nextTransition(r)
+			t, ok := e.nextTransition(r, &sum)
 			if !ok || t.After(now) {
 				continue
 			}
