@@ -47,12 +47,21 @@ func (c JoinedColumn) Type() string {
 }
 
 // Join attaches run results, catalog and source freshness to the manifest's
-// nodes by unique id. Any of rr, cat and src may be nil. When a unique id has
-// several results in rr, the last one written wins (dbt retries append).
+// nodes by unique id. Any of m, rr, cat and src may be nil; a nil manifest
+// joins as one without nodes, and nil entries in m.Nodes are skipped, as
+// lineage.Build does. When a unique id has several results in rr, the last
+// one written wins (dbt retries append).
 func Join(m *Manifest, rr *RunResults, cat *Catalog, src *SourcesResults) *Joined {
-	j := &Joined{Manifest: m, index: make(map[string]*JoinedNode, len(m.Nodes))}
-	j.Nodes = make([]*JoinedNode, 0, len(m.Nodes))
-	for _, n := range m.Nodes {
+	var nodes []*Node
+	if m != nil {
+		nodes = m.Nodes
+	}
+	j := &Joined{Manifest: m, index: make(map[string]*JoinedNode, len(nodes))}
+	j.Nodes = make([]*JoinedNode, 0, len(nodes))
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
 		jn := &JoinedNode{Node: n}
 		j.Nodes = append(j.Nodes, jn)
 		j.index[n.UniqueID] = jn

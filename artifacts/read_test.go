@@ -388,6 +388,21 @@ func TestJoin(t *testing.T) {
 	}
 }
 
+// TestJoinNilParts joins with every part missing: a nil manifest, a nil
+// node, and no run results, catalog or freshness.
+func TestJoinNilParts(t *testing.T) {
+	j := Join(nil, nil, nil, nil)
+	if len(j.Nodes) != 0 || j.Node("model.p.a") != nil {
+		t.Fatalf("nil manifest: %+v", j)
+	}
+	rr := &RunResults{Results: []NodeResult{{UniqueID: "model.p.a", Status: "success"}}}
+	j = Join(&Manifest{Nodes: []*Node{nil, {UniqueID: "model.p.a"}, nil}}, rr, nil, nil)
+	if len(j.Nodes) != 1 || j.Node("model.p.a") == nil || j.Node("model.p.a").Result == nil ||
+		j.Node("model.p.a").Table != nil || j.Node("model.p.a").Columns != nil {
+		t.Fatalf("nil node: %+v", j.Nodes)
+	}
+}
+
 const snowflakeManifest = `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
 	"nodes": {"model.p.orders": {"unique_id": "model.p.orders", "resource_type": "model", "name": "orders",
 	"columns": {"order_id": {"name": "order_id", "description": "Primary key"}, "\"Amount\"": {"name": "\"Amount\""},
