@@ -161,7 +161,7 @@ func TestJobRunExitCodes(t *testing.T) {
 		},
 		{
 			name: "unknown job", args: []string{"job", "run", "999"}, want: 6,
-			wantStderr: []string{"get job 999"},
+			wantStderr: []string{"job 999 was not found in account"},
 		},
 		{
 			name: "ambiguous names", args: []string{"job", "run", "--project", "analytics", "--environment", "Staging", "--job", "nightly"}, want: 6,

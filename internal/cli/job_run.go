@@ -205,6 +205,9 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 	job, err := orchestrate.ResolveJob(ctx, client, acct, opts.Ref)
 	if err != nil {
+		if opts.Ref.ID > 0 && errors.Is(err, dbtcloud.ErrNotFound) {
+			return lookupError("job", opts.Ref.ID, acct, "", err)
+		}
 		return err
 	}
 	req := opts.Request

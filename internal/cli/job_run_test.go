@@ -181,7 +181,7 @@ func TestJobRun(t *testing.T) {
 		},
 		{
 			name: "unknown job id", args: []string{"job", "run", "999"}, wantCode: ExitNotFound,
-			wantStderr: []string{"error: get job 999: "},
+			wantStderr: []string{"error: job 999 was not found in account 1"},
 		},
 		{
 			name: "unknown job name lists candidates", args: []string{"job", "run", "--project", "analytics", "--environment", "Production", "--job", "weekly"},

@@ -146,6 +146,7 @@ func TestGetByIDNotFound(t *testing.T) {
 	h := newRunHarness(t)
 	for _, args := range [][]string{
 		{"job", "get", "999"},
+		{"job", "run", "999"},
 		{"run", "get", "123"},
 		{"run", "watch", "123"},
 		{"run", "cancel", "123"},
