@@ -271,8 +271,8 @@ func NewClient(host, token string, opts ...Option) (*Client, error) {
 		t.Proxy = http.ProxyFromEnvironment
 		base = t
 	}
-	hostOnly := strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
-	hc.Transport = &authTransport{base: base, token: token, host: hostOnly, userAgent: cfg.userAgent}
+	scheme, hostOnly, _ := strings.Cut(h, "://")
+	hc.Transport = &authTransport{base: base, token: token, scheme: scheme, host: hostOnly, userAgent: cfg.userAgent}
 
 	c := &Client{
 		host:       h,
@@ -321,17 +321,19 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // authTransport adds the token and User-Agent to requests for the API host
-// only, so that a redirect to another host never receives the token.
+// only, so that a redirect to another host, or to the same host over plain
+// http, never receives the token.
 type authTransport struct {
 	base      http.RoundTripper
 	token     string
+	scheme    string
 	host      string
 	userAgent string
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
-	if r.URL.Host == t.host {
+	if r.URL.Scheme == t.scheme && r.URL.Host == t.host {
 		r.Header.Set("Authorization", "Token "+t.token)
 	} else {
 		r.Header.Del("Authorization")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -363,5 +364,34 @@ func TestArtifactsListNull(t *testing.T) {
 	paths, _, err := b.client.Artifacts.List(t.Context(), 1, 2, 0)
 	if err != nil || paths == nil || len(paths) != 0 {
 		t.Errorf("List = %#v, %v; want empty non-nil", paths, err)
+	}
+}
+
+// TestNoTokenOnSchemeDowngrade: a redirect from the https API host to the
+// same host over plain http must not carry the token in clear text.
+func TestNoTokenOnSchemeDowngrade(t *testing.T) {
+	t.Parallel()
+	var sawHTTP atomic.Bool
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Scheme == "https" {
+			return &http.Response{StatusCode: http.StatusFound, Request: r, Body: http.NoBody,
+				Header: http.Header{"Location": {"http://cloud.getdbt.com/elsewhere"}}}, nil
+		}
+		sawHTTP.Store(true)
+		if a := r.Header.Get("Authorization"); a != "" {
+			t.Errorf("token sent over plain http: %q", a)
+		}
+		return &http.Response{StatusCode: http.StatusOK, Request: r, Header: http.Header{},
+			Body: io.NopCloser(strings.NewReader(`{"data": {"id": 7}}`))}, nil
+	})
+	c, err := NewClient("cloud.getdbt.com", testToken, WithTransport(rt), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Accounts.Get(t.Context(), 7); err != nil {
+		t.Fatal(err)
+	}
+	if !sawHTTP.Load() {
+		t.Fatal("the redirect was not followed")
 	}
 }
