@@ -54,8 +54,9 @@ type Emulator struct {
 	envs          map[int64]*environment
 	jobs          map[int64]*job
 	tokens        map[string]tokenInfo
-	runs          []*run // in id order
-	active        []*run // runs not yet terminal
+	runs          []*run         // in id order
+	latestByJob   map[int64]*run // job id -> its newest run
+	active        []*run         // runs not yet terminal
 	nextRunID     int64
 	nextTriggerID int64
 	nextStepID    int64
@@ -101,7 +102,7 @@ func NewHandler(opts Options) (*Emulator, error) {
 		simNow:   clock.Now(),
 		accounts: map[int64]*account{}, projects: map[int64]*project{}, envs: map[int64]*environment{},
 		jobs: map[int64]*job{}, tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
-		rate: map[int64]*rateWindow{}, closing: make(chan struct{}),
+		latestByJob: map[int64]*run{}, rate: map[int64]*rateWindow{}, closing: make(chan struct{}),
 		// Run ids start high enough to look like dbt Cloud's and never collide with seeded ids.
 		nextRunID: 70_000_000, nextTriggerID: 80_000_000, nextStepID: 90_000_000,
 	}

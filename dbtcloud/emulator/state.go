@@ -243,15 +243,9 @@ func versionBefore(v string, major, minor int) bool {
 	return ma < major || (ma == major && mi < minor)
 }
 
-func (e *Emulator) latestRun(jobID int64) *run {
-	var latest *run
-	for _, r := range e.runs {
-		if r.jobID == jobID && (latest == nil || r.id > latest.id) {
-			latest = r
-		}
-	}
-	return latest
-}
+// latestRun returns the newest run of jobID, or nil. It is asked for every run an answer shows (can_retry), so it
+// is an index lookup rather than a scan of every run.
+func (e *Emulator) latestRun(jobID int64) *run { return e.latestByJob[jobID] }
 
 // blockers returns the ids of earlier, unfinished runs of the same job: a job's runs never overlap.
 func (e *Emulator) blockers(r *run) []int64 {
@@ -497,6 +491,7 @@ func (e *Emulator) newRunLocked(j *job, tr trigger, failedRun *run, now time.Tim
 	r.steps = planSteps(commands, r.docs, r.sources, failCmd, durations, e.connectionName(j))
 	e.runs = append(e.runs, r)
 	e.active = append(e.active, r)
+	e.latestByJob[j.id] = r // run ids only grow
 	return r
 }
 
