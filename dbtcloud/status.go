@@ -1,6 +1,9 @@
 package dbtcloud
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // RunStatus is the numeric status of a run or run step.
 type RunStatus int
@@ -45,28 +48,9 @@ func (s RunStatus) Terminal() bool {
 // status_humanized) or a numeric code.
 func ParseRunStatus(s string) (RunStatus, bool) {
 	for _, st := range []RunStatus{RunStatusQueued, RunStatusStarting, RunStatusRunning, RunStatusSuccess, RunStatusError, RunStatusCancelled} {
-		if equalFoldASCII(s, st.String()) || s == strconv.Itoa(int(st)) {
+		if strings.EqualFold(s, st.String()) || s == strconv.Itoa(int(st)) {
 			return st, true
 		}
 	}
 	return 0, false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
