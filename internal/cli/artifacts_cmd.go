@@ -143,8 +143,8 @@ func writeInspectSummary(ios *IOStreams, s *artifacts.Summary) error {
 	}
 	kv := newTable(w)
 	kv.row("  kind:", kind)
-	kv.row("  dbt version:", inspectOrDash(s.DBTVersion))
-	kv.row("  adapter:", inspectOrDash(s.Adapter))
+	kv.row("  dbt version:", orDash(s.DBTVersion))
+	kv.row("  adapter:", orDash(s.Adapter))
 	if s.ProjectName != "" {
 		kv.row("  project:", s.ProjectName)
 	}
@@ -266,10 +266,3 @@ func inspectTruncate(msg string, n int) string {
 }
 
 func inspectSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }
-
-func inspectOrDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}

@@ -160,7 +160,7 @@ func jobListRun(ctx context.Context, opts *JobListOptions) error {
 		if r := j.MostRecentRun; r != nil {
 			last = fmt.Sprintf("%s (run %d)", r.Status, r.ID)
 		}
-		t.row(strconv.FormatInt(j.ID, 10), j.Name, project, env, jobOrDash(j.JobType), last)
+		t.row(strconv.FormatInt(j.ID, 10), j.Name, project, env, orDash(j.JobType), last)
 	}
 	return t.flush()
 }
@@ -178,7 +178,8 @@ func jobProjectNames(ctx context.Context, client *dbtcloud.Client, accountID int
 	return names
 }
 
-func jobOrDash(s string) string {
+// orDash shows an empty value as "-" in tables and summaries.
+func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
@@ -264,7 +265,7 @@ func jobWriteSummary(w io.Writer, j *dbtcloud.Job, project, env string) {
 	}
 	fmt.Fprintf(w, "  project:           %s\n", project)
 	fmt.Fprintf(w, "  environment:       %s\n", env)
-	fmt.Fprintf(w, "  type:              %s\n", jobOrDash(j.JobType))
+	fmt.Fprintf(w, "  type:              %s\n", orDash(j.JobType))
 	fmt.Fprintf(w, "  state:             %s\n", state)
 	if j.DBTVersion != "" {
 		fmt.Fprintf(w, "  dbt version:       %s\n", j.DBTVersion)
@@ -286,7 +287,7 @@ func jobWriteSummary(w io.Writer, j *dbtcloud.Job, project, env string) {
 	}
 	fmt.Fprintf(w, "  timeout:           %s\n", timeout)
 	fmt.Fprintf(w, "  threads:           %d\n", j.Settings.Threads)
-	fmt.Fprintf(w, "  target name:       %s\n", jobOrDash(j.Settings.TargetName))
+	fmt.Fprintf(w, "  target name:       %s\n", orDash(j.Settings.TargetName))
 	if j.DeferringJobDefinitionID != 0 {
 		fmt.Fprintf(w, "  defers to job:     %d\n", j.DeferringJobDefinitionID)
 	}
