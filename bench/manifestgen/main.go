@@ -213,7 +213,9 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 					nf[0] = fmt.Sprint(fqn[0], "_", c)
 					node["fqn"] = nf
 				}
-				var deps []string
+				// Never nil: dbt writes [] for no parents, in depends_on.nodes
+				// and in parent_map alike, and null would read differently.
+				deps := []string{}
 				if dep := asMap(node["depends_on"]); dep != nil {
 					nd := map[string]any{"macros": dep["macros"]}
 					for _, p := range asSlice(dep["nodes"]) {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestGenerateWritesListsNotNull checks that generated parent lists are
+// JSON arrays, as dbt writes them, including for members without parents
+// (sources, seeds): null reads differently and would skew the benchmark.
+func TestGenerateWritesListsNotNull(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "m.json")
+	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copies < 2 {
+		t.Fatalf("%d copies; the test needs several", copies)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ParentMap map[string]any `json:"parent_map"`
+		Nodes     map[string]struct {
+			DependsOn any `json:"depends_on"`
+		} `json:"nodes"`
+		Sources map[string]map[string]any `json:"sources"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.ParentMap) == 0 || len(m.Sources) == 0 {
+		t.Fatalf("parent_map %d, sources %d: nothing to check", len(m.ParentMap), len(m.Sources))
+	}
+	for id, v := range m.ParentMap {
+		if _, ok := v.([]any); !ok {
+			t.Fatalf("parent_map[%s] = %v, want a list", id, v)
+		}
+	}
+	seen := 0
+	for id, n := range m.Nodes {
+		dep, _ := n.DependsOn.(map[string]any)
+		if dep == nil {
+			continue
+		}
+		seen++
+		if _, ok := dep["nodes"].([]any); !ok {
+			t.Fatalf("%s: depends_on.nodes = %v, want a list", id, dep["nodes"])
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no node has depends_on: nothing checked")
+	}
+}
