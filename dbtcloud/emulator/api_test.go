@@ -334,6 +334,22 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
 			}
 		}
+		// A misspelt key is refused rather than ignored (the fault would break one request, not three), and an
+		// empty body says so.
+		for bad, want := range map[string]string{`{"path":"/a","kind":"drop","time":3}`: "unknown field", ``: "empty"} {
+			resp, err := http.Post(b.srv.URL+"/_emulator/faults", "application/json", strings.NewReader(bad))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(msg), want) {
+				t.Errorf("%q: %d %s, want 400 mentioning %s", bad, resp.StatusCode, msg, want)
+			}
+		}
+		if faults := b.srv.faultList(); len(faults) != 0 {
+			t.Errorf("refused faults were armed: %+v", faults)
+		}
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -206,8 +207,14 @@ func (e *Emulator) control(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_emulator/faults" && r.Method == http.MethodPost:
 		var fw faultWire
-		if err := json.NewDecoder(r.Body).Decode(&fw); err != nil {
-			statusJSON(w, http.StatusBadRequest, map[string]string{"error": "decode fault: " + err.Error()})
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields() // a misspelt "times" must not quietly become 1, as seed files refuse typos too
+		if err := dec.Decode(&fw); err != nil {
+			msg := "decode fault: " + err.Error()
+			if errors.Is(err, io.EOF) {
+				msg = `the body is empty; send a fault such as {"path":"/api/v2/accounts/{a}/runs/","kind":"status","status":503}`
+			}
+			statusJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
 			return
 		}
 		f := fw.Fault
