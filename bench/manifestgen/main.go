@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -190,7 +191,7 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 	}
 	for _, sec := range graphSections {
 		members := asMap(m[sec])
-		ids := slices.Sorted(mapsKeys(members))
+		ids := slices.Sorted(maps.Keys(members))
 		w(",\n\"" + sec + "\": {")
 		first := true
 		for c := range copies {
@@ -201,7 +202,7 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 				}
 				newID := rename(id, c)
 				saved := map[string]any{}
-				for _, k := range []string{"unique_id", "package_name", "fqn", "depends_on", "schema"} {
+				for _, k := range []string{"unique_id", "package_name", "fqn", "depends_on"} {
 					saved[k] = node[k]
 				}
 				node["unique_id"] = newID
@@ -284,13 +285,3 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 
 func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
 func asSlice(v any) []any        { s, _ := v.([]any); return s }
-
-func mapsKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
