@@ -157,11 +157,17 @@ func TestEmulatorCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
+	lines := make(chan string)
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill() // no-op once it has exited
+		// After a failure below nobody reads lines, and the reader would
+		// block on its next send instead of waiting for the process.
+		go func() {
+			for range lines {
+			}
+		}()
 		<-exited
 	})
-	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
