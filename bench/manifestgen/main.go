@@ -175,6 +175,8 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 	}
 	parents := map[string][]string{}
 	var order []string
+	// The members' keys a copy rewrites.
+	rewritten := []string{"unique_id", "package_name", "fqn", "depends_on"}
 
 	w := func(s string) { io.WriteString(cw, s) }
 	enc := func(v any) error {
@@ -201,9 +203,13 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 					continue
 				}
 				newID := rename(id, c)
+				// The template member is rewritten in place and restored after
+				// encoding; keys it lacks must stay absent, not become null.
 				saved := map[string]any{}
-				for _, k := range []string{"unique_id", "package_name", "fqn", "depends_on"} {
-					saved[k] = node[k]
+				for _, k := range rewritten {
+					if v, ok := node[k]; ok {
+						saved[k] = v
+					}
 				}
 				node["unique_id"] = newID
 				if p, ok := node["package_name"].(string); ok && c > 0 {
@@ -244,8 +250,12 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 				if err := enc(node); err != nil {
 					return 0, 0, err
 				}
-				for k, v := range saved {
-					node[k] = v
+				for _, k := range rewritten {
+					if v, ok := saved[k]; ok {
+						node[k] = v
+					} else {
+						delete(node, k)
+					}
 				}
 			}
 		}

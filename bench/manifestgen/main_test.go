@@ -56,3 +56,31 @@ func TestGenerateWritesListsNotNull(t *testing.T) {
 		t.Fatal("no node has depends_on: nothing checked")
 	}
 }
+
+// TestGenerateKeepsAbsentKeysAbsent checks that a key a template member
+// lacks (sources have no depends_on) is not written as null in later copies.
+func TestGenerateKeepsAbsentKeysAbsent(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "m.json")
+	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Sources map[string]map[string]any `json:"sources"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if copies < 2 || len(m.Sources) < 2 {
+		t.Fatalf("%d copies, %d sources: nothing to check", copies, len(m.Sources))
+	}
+	for id, s := range m.Sources {
+		if v, ok := s["depends_on"]; ok {
+			t.Fatalf("%s: depends_on = %v, want the key absent as in the template", id, v)
+		}
+	}
+}
