@@ -731,6 +731,7 @@ accounts:
               - id: 5
 `, []string{"accounts[0].tokens[1]: token already used", "jobs[0].execute_steps[0]", "jobs[0].behaviour.outcome",
 			"jobs[0].behaviour.fail_step", "jobs[2].id: job id 5 already used", "jobs[2].name: is required"}},
+		{"empty file", "# nothing yet\n", []string{"the seed is empty"}},
 		{"json works too", `{"accounts": [{"name": "A"}]}`, nil},
 	}
 	for _, tt := range tests {

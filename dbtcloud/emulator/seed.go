@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -108,6 +109,9 @@ func ParseSeed(b []byte) (*Seed, error) {
 	dec.KnownFields(true)
 	var s Seed
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("emulator: seed: the seed is empty; it needs at least one account with a token")
+		}
 		return nil, fmt.Errorf("emulator: parse seed: %w", err)
 	}
 	if err := s.Validate(); err != nil {
