@@ -732,6 +732,18 @@ accounts:
 `, []string{"accounts[0].tokens[1]: token already used", "jobs[0].execute_steps[0]", "jobs[0].behaviour.outcome",
 			"jobs[0].behaviour.fail_step", "jobs[2].id: job id 5 already used", "jobs[2].name: is required"}},
 		{"empty file", "# nothing yet\n", []string{"the seed is empty"}},
+		{"durations out of range", `
+accounts:
+  - name: A
+    tokens: [t]
+    projects:
+      - name: p
+        environments:
+          - name: e
+            jobs:
+              - name: j
+                behaviour: {step_seconds: [10, .nan, -1], queue_seconds: 1e300, starting_seconds: .inf}
+`, []string{"behaviour.step_seconds[1]", "behaviour.step_seconds[2]", "behaviour.queue_seconds", "behaviour.starting_seconds"}},
 		{"json works too", `{"accounts": [{"name": "A"}]}`, nil},
 	}
 	for _, tt := range tests {

@@ -236,18 +236,25 @@ func validateJob(jw string, j SeedJob, bad func(string, string, ...any), dup fun
 	if b.FailStep != nil && (*b.FailStep < 0 || *b.FailStep > len(j.commands())) {
 		bad(jw+".behaviour.fail_step", "%d is outside 0..%d (0 is `dbt deps`, 1.. the job's commands)", *b.FailStep, len(j.commands()))
 	}
-	for i, d := range b.StepSeconds {
-		if d < 0 {
-			bad(fmt.Sprintf("%s.behaviour.step_seconds[%d]", jw, i), "must not be negative")
+	secs := func(where string, d float64) {
+		// NaN fails both comparisons; past maxSeedSeconds a time.Duration would overflow and run backwards.
+		if !(d >= 0 && d <= maxSeedSeconds) {
+			bad(where, "%v is not a number of seconds from 0 to %.0f", d, float64(maxSeedSeconds))
 		}
 	}
-	if b.QueueSeconds != nil && *b.QueueSeconds < 0 {
-		bad(jw+".behaviour.queue_seconds", "must not be negative")
+	for i, d := range b.StepSeconds {
+		secs(fmt.Sprintf("%s.behaviour.step_seconds[%d]", jw, i), d)
 	}
-	if b.StartingSeconds != nil && *b.StartingSeconds < 0 {
-		bad(jw+".behaviour.starting_seconds", "must not be negative")
+	if b.QueueSeconds != nil {
+		secs(jw+".behaviour.queue_seconds", *b.QueueSeconds)
+	}
+	if b.StartingSeconds != nil {
+		secs(jw+".behaviour.starting_seconds", *b.StartingSeconds)
 	}
 }
+
+// maxSeedSeconds bounds the durations a seed gives (about 31 years), well inside time.Duration's 292.
+const maxSeedSeconds = 1e9
 
 func (j SeedJob) commands() []string {
 	if len(j.Commands) > 0 {
