@@ -165,10 +165,11 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		return usageError("--git-sha and --git-branch cannot both be given: dbt Cloud refuses the pair (the commit already fixes the code)")
 	case o.GenerateDocs && o.NoGenerateDocs:
 		return usageError("--generate-docs and --no-generate-docs contradict each other")
-	case o.Timeout < 0, o.Poll < 0:
-		return usageError("--timeout and --poll must be positive durations such as 30s or 15m")
-	case o.Poll > 0 && o.Poll < 100*time.Millisecond:
-		return usageError("--poll %s is too short; use at least 100ms (and 5s or more against dbt Cloud)", o.Poll)
+	}
+	if err := checkWaitDurations(o.Timeout, o.Poll); err != nil {
+		return err
+	}
+	switch {
 	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0):
 		return usageError("--timeout, --poll, --cancel-on-timeout and --artifacts need --wait")
 	case o.CancelOnTimeout && o.Timeout == 0:
@@ -256,6 +257,18 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 	final, waitErr := w.wait(ctx, run)
 	return finishRun(ctx, opts.IO, opts.Getenv, client, acct, final, waitErr, opts.Artifacts, opts.OutputDir, opts.JSON)
+}
+
+// checkWaitDurations checks --timeout and --poll, as every command that
+// waits for a run takes them.
+func checkWaitDurations(timeout, poll time.Duration) error {
+	switch {
+	case timeout < 0, poll < 0:
+		return usageError("--timeout and --poll must be positive durations such as 30s or 15m")
+	case poll > 0 && poll < 100*time.Millisecond:
+		return usageError("--poll %s is too short; use at least 100ms (and 5s or more against dbt Cloud)", poll)
+	}
+	return nil
 }
 
 // finishRun does what follows a wait in `job run` and `run retry`: the

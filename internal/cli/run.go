@@ -289,8 +289,8 @@ is given: then 1 if it ended in error and 3 if it was cancelled. 4 when
 				return err
 			}
 			opts.RunID = id
-			if opts.Poll < 0 || opts.Timeout < 0 || (opts.Poll > 0 && opts.Poll < 100*time.Millisecond) {
-				return usageError("--poll and --timeout must be positive durations, --poll at least 100ms")
+			if err := checkWaitDurations(opts.Timeout, opts.Poll); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -443,9 +443,10 @@ With --wait, the exit status follows the new run as for 'job run --wait'.`,
 				return err
 			}
 			opts.RunID = id
+			if err := checkWaitDurations(opts.Timeout, opts.Poll); err != nil {
+				return err
+			}
 			switch {
-			case opts.Timeout < 0 || opts.Poll < 0 || (opts.Poll > 0 && opts.Poll < 100*time.Millisecond):
-				return usageError("--poll and --timeout must be positive durations, --poll at least 100ms")
 			case !opts.Wait && (opts.Timeout > 0 || opts.Poll > 0 || opts.CancelOnTimeout):
 				return usageError("--timeout, --poll and --cancel-on-timeout need --wait")
 			case opts.CancelOnTimeout && opts.Timeout == 0:

@@ -151,6 +151,11 @@ func TestRunCommands(t *testing.T) {
 		{name: "watch with exit status", args: []string{"run", "watch", id(failed), "--exit-status"}, wantCode: ExitRunError, wantStderr: []string{"Failing nodes:"}},
 		{name: "cancel a finished run", args: []string{"run", "cancel", id(failed)}, wantStdout: []string{"Run " + id(failed) + " already ended (Error); nothing to cancel."}},
 		{name: "retry", args: []string{"run", "retry", id(failed), "--wait", "--json"}, wantStdout: []string{`"status": 10`}},
+		// Every command that waits checks --poll and --timeout alike.
+		{name: "watch poll too short", args: []string{"run", "watch", id(failed), "--poll", "50ms"}, wantCode: ExitUsage,
+			wantStderr: []string{"--poll 50ms is too short; use at least 100ms"}},
+		{name: "retry negative timeout", args: []string{"run", "retry", id(failed), "--wait", "--timeout", "-1s"}, wantCode: ExitUsage,
+			wantStderr: []string{"--timeout and --poll must be positive durations such as 30s or 15m"}},
 		{name: "retry a success explains", args: []string{"run", "retry", "70000002"}, wantCode: ExitUsage,
 			wantStderr: []string{"run 70000002 cannot be retried: it succeeded, so there is nothing to retry"}},
 	}
