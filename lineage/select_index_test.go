@@ -122,12 +122,6 @@ func TestSelectPlainNames(t *testing.T) {
 		"marts":            {"model.p.dim_customers.v1", "model.p.dim_customers.v2", "test.p.t"},
 		"fqn:stg+":         {"model.p.stg", "seed.p.stg"},
 	} {
-		got, err := g.Select(sel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(sorted(want...), got); diff != "" {
-			t.Errorf("Select(%q) (-want +got)\n%s", sel, diff)
-		}
+		checkSelect(t, g, sel, want)
 	}
 }
