@@ -303,25 +303,8 @@ func (d *dec) readNode(def ResourceType) (n *Node, sawType bool, err error) {
 func (d *dec) finishNode(n *Node, s *nodeScratch) {
 	// Before dbt 1.0 (and in some later files) config.tags were not copied to
 	// the top-level tags; the union is right for every version.
-	for _, t := range s.cfgTags {
-		if !slices.Contains(n.Tags, t) {
-			n.Tags = append(n.Tags, t)
-		}
-	}
-	if len(s.cfgMeta) > 0 {
-		if n.Meta == nil {
-			n.Meta = s.cfgMeta
-		} else {
-			for k, v := range s.cfgMeta {
-				if _, ok := n.Meta[k]; !ok {
-					n.Meta[k] = v
-				}
-			}
-		}
-	}
-	if len(n.Meta) == 0 {
-		n.Meta = nil
-	}
+	n.Tags = unionTags(n.Tags, s.cfgTags)
+	n.Meta = mergeMeta(n.Meta, s.cfgMeta)
 	n.Owner = ownerOf(n.Meta)
 	if n.RelationName != "" {
 		n.RelationParts = splitRelation(n.RelationName)
@@ -706,23 +689,39 @@ func (d *dec) readColumn() (Column, error) {
 		}
 		return err
 	})
+	c.Tags = unionTags(c.Tags, cfgTags)
+	c.Meta = mergeMeta(c.Meta, cfgMeta)
+	return c, err
+}
+
+// unionTags appends the config.tags missing from tags.
+func unionTags(tags, cfgTags []string) []string {
 	for _, t := range cfgTags {
-		if !slices.Contains(c.Tags, t) {
-			c.Tags = append(c.Tags, t)
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
 		}
 	}
-	if len(c.Meta) == 0 {
-		c.Meta = nil
+	return tags
+}
+
+// mergeMeta adds the config.meta keys missing from meta (meta wins); an empty
+// result is nil.
+func mergeMeta(meta, cfgMeta map[string]any) map[string]any {
+	if len(cfgMeta) == 0 {
+		if len(meta) == 0 {
+			return nil
+		}
+		return meta
+	}
+	if len(meta) == 0 {
+		return cfgMeta
 	}
 	for k, v := range cfgMeta {
-		if c.Meta == nil {
-			c.Meta = map[string]any{}
-		}
-		if _, ok := c.Meta[k]; !ok {
-			c.Meta[k] = v
+		if _, ok := meta[k]; !ok {
+			meta[k] = v
 		}
 	}
-	return c, err
+	return meta
 }
 
 // readFreshness reads freshness criteria; null, or both thresholds and the

@@ -244,6 +244,30 @@ func TestManifestTolerance(t *testing.T) {
 	}
 }
 
+// TestColumnConfigMerge reads dbt 1.10 columns, whose tags and meta moved
+// under config: config.tags join tags, config.meta fills keys meta lacks, and
+// empty blocks give nil.
+func TestColumnConfigMerge(t *testing.T) {
+	in := `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+	"nodes": {"model.p.a": {"resource_type": "model", "name": "a", "columns": {
+		"id": {"name": "id", "tags": ["pk"], "meta": {"owner": "top", "pii": false},
+			"config": {"tags": ["pk", "core"], "meta": {"owner": "config", "sla": "1d"}}},
+		"only_config": {"name": "only_config", "config": {"tags": ["x"], "meta": {"pii": true}}},
+		"empty": {"name": "empty", "meta": {}, "config": {"meta": {}, "tags": []}}}}}}`
+	m, err := ReadManifest(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Column{
+		{Name: "id", Tags: []string{"pk", "core"}, Meta: map[string]any{"owner": "top", "pii": false, "sla": "1d"}},
+		{Name: "only_config", Tags: []string{"x"}, Meta: map[string]any{"pii": true}},
+		{Name: "empty"},
+	}
+	if diff := cmp.Diff(want, mustNode(t, m, "model.p.a").Columns); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+}
+
 // TestPreV1Manifest reads a manifest from before dbt wrote dbt_schema_version.
 func TestPreV1Manifest(t *testing.T) {
 	in := `{"nodes": {"model.p.a": {"resource_type": "model", "name": "a", "raw_sql": "select 1"}},
