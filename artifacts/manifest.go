@@ -258,14 +258,7 @@ func (d *dec) readNode(def ResourceType) (n *Node, sawType bool, err error) {
 		case "config":
 			err = d.readNodeConfig(n, &s)
 		case "contract":
-			err = d.object(func(name []byte) error {
-				if string(name) != "enforced" {
-					return d.skip()
-				}
-				v, _, err := d.boolean()
-				n.ContractEnforced = n.ContractEnforced || v
-				return err
-			})
+			err = d.readContract(n)
 		case "source_name":
 			s.sourceName, err = d.istr()
 		case "source_description":
@@ -556,19 +549,25 @@ func (d *dec) readNodeConfig(n *Node, s *nodeScratch) error {
 				n.Group = g
 			}
 		case "contract":
-			err = d.object(func(name []byte) error {
-				if string(name) != "enforced" {
-					return d.skip()
-				}
-				v, _, err := d.boolean()
-				n.ContractEnforced = n.ContractEnforced || v
-				return err
-			})
+			err = d.readContract(n)
 		case "freshness":
 			s.cfgFresh, err = d.readFreshness()
 		default:
 			err = d.skip()
 		}
+		return err
+	})
+}
+
+// readContract reads a contract block, at top level or under config; the
+// contract is enforced when either says so.
+func (d *dec) readContract(n *Node) error {
+	return d.object(func(name []byte) error {
+		if string(name) != "enforced" {
+			return d.skip()
+		}
+		v, _, err := d.boolean()
+		n.ContractEnforced = n.ContractEnforced || v
 		return err
 	})
 }
