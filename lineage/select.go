@@ -480,14 +480,9 @@ func (g *Graph) matchMethod(c criterion) (bitset, error) {
 		if err != nil {
 			return nil, err
 		}
-		each(func(n *artifacts.Node) bool { return inNodesSection(n) || n.ResourceType == artifacts.Source })
-		set2 := newBitset(len(g.ids))
-		set.each(func(i int32) {
-			if pred(g.nodes[i]) {
-				set2.add(i)
-			}
+		each(func(n *artifacts.Node) bool {
+			return (inNodesSection(n) || n.ResourceType == artifacts.Source) && pred(n)
 		})
-		return set2, nil
 	case "state", "result", "source_status":
 		return bad("method %q compares with a previous run's artifacts, which lineage selection does not read", c.method)
 	case "version", "wildcard", "unit_test":
