@@ -9,23 +9,28 @@ import (
 // Exit codes, documented in `dbtlink --help` and the README. Scripts and CI
 // branch on them, so they never change meaning.
 const (
-	ExitOK            = 0 // success
-	ExitRunError      = 1 // the dbt Cloud run ended in error
-	ExitUsage         = 2 // bad flags, arguments or configuration
-	ExitRunCancelled  = 3 // the run was cancelled (by a user, a timeout in dbt Cloud, or us)
-	ExitWaitTimeout   = 4 // --timeout passed, or waiting was abandoned with the run left running
-	ExitAuth          = 5 // authentication or permission failure
-	ExitNotFound      = 6 // an object was not found, or a name matched several
-	ExitUpstream      = 7 // dbt Cloud or the network failed after retries
+	ExitOK           = 0 // success
+	ExitRunError     = 1 // the dbt Cloud run ended in error
+	ExitUsage        = 2 // bad flags, arguments or configuration
+	ExitRunCancelled = 3 // the run was cancelled (by a user, a timeout in dbt Cloud, or us)
+	ExitWaitTimeout  = 4 // --timeout passed, or waiting was abandoned with the run left running
+	ExitAuth         = 5 // authentication or permission failure
+	ExitNotFound     = 6 // an object was not found, or a name matched several
+	ExitUpstream     = 7 // dbt Cloud or the network failed after retries
+	// ExitInterrupted is the shell's convention for a command stopped by a
+	// signal. Waiting commands never use it: they say what became of the run
+	// (3 cancelled, 4 left running).
+	ExitInterrupted   = 130 // interrupted (Ctrl-C or SIGTERM) before finishing
 	exitCodesHelpText = `Exit codes:
-  0  success
-  1  the dbt Cloud run ended in error
-  2  usage or configuration error (bad flags, unreadable file, broken connection store)
-  3  the run was cancelled
-  4  waiting timed out (--timeout), or waiting was abandoned and the run left running
-  5  authentication or permission failure
-  6  not found, or a name matched more than one object
-  7  dbt Cloud or the network failed after retries`
+    0  success
+    1  the dbt Cloud run ended in error
+    2  usage or configuration error (bad flags, unreadable file, broken connection store)
+    3  the run was cancelled
+    4  waiting timed out (--timeout), or waiting was abandoned and the run left running
+    5  authentication or permission failure
+    6  not found, or a name matched more than one object
+    7  dbt Cloud or the network failed after retries
+  130  interrupted (Ctrl-C or SIGTERM) before finishing; no run was waited on`
 )
 
 // ExitError carries an exit code with the error that caused it. Commands
@@ -78,13 +83,15 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
+	// Before the classifiers: an interrupted HTTP call is a *url.Error, which
+	// would otherwise read as a network failure (7).
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
 	for _, c := range classifiers {
 		if code, ok := c(err); ok {
 			return code
 		}
-	}
-	if errors.Is(err, context.Canceled) {
-		return ExitRunCancelled
 	}
 	return ExitUsage
 }
