@@ -251,6 +251,33 @@ func artifactCleanPath(p, dir string) (string, error) {
 	return c, nil
 }
 
+// saveError explains a failure to write an artifact locally. Only an
+// escape refused by os.Root gets the hint about the output directory: a full
+// disk or a permission problem must not be blamed on symbolic links. os.Root
+// does not export that error, so its text is matched.
+func saveError(p, dir string, err error) error {
+	msg := fmt.Errorf("save artifact %s under %s: %w", p, dir, err)
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		msg = fmt.Errorf("%w (files must stay inside the output directory; symbolic links leading out of it are refused)", msg)
+	}
+	return withCode(ExitUsage, msg)
+}
+
+// recordingWriter remembers the error of the underlying writer, so a
+// failed io.Copy can tell a write error from a read error.
+type recordingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *recordingWriter) Write(b []byte) (int, error) {
+	n, err := r.w.Write(b)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
 // artifactSave downloads one artifact into root at p through a temporary
 // file, and returns its size.
 func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string, root *os.Root) (int64, error) {
@@ -260,9 +287,7 @@ func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID
 	}
 	defer rc.Close()
 	local := filepath.FromSlash(p)
-	where := func(err error) error {
-		return withCode(ExitUsage, fmt.Errorf("save artifact %s under %s: %w (files must stay inside the output directory; symbolic links leading out of it are refused)", p, root.Name(), err))
-	}
+	where := func(err error) error { return saveError(p, root.Name(), err) }
 	if d := filepath.Dir(local); d != "." {
 		if err := root.MkdirAll(d, 0o755); err != nil {
 			return 0, where(err)
@@ -275,17 +300,25 @@ func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID
 	if err != nil {
 		return 0, where(err)
 	}
-	n, err := io.Copy(f, rc)
+	// A failed copy is either dbt Cloud's answer breaking off (exit 7) or
+	// this machine refusing the write, e.g. a full disk (a local problem);
+	// the writer records which.
+	w := &recordingWriter{w: f}
+	n, err := io.Copy(w, rc)
 	if err == nil {
 		err = f.Sync() // so a crash after the rename cannot leave an empty file
+		w.err = err
 	}
 	if cerr := f.Close(); err == nil {
-		err = cerr
+		err, w.err = cerr, cerr
 	}
 	if err != nil {
 		_ = root.Remove(tmp)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return 0, fmt.Errorf("download artifact %s of run %d: %w", p, runID, ctx.Err())
+		case w.err != nil:
+			return 0, where(w.err)
 		}
 		return 0, withCode(ExitUpstream, fmt.Errorf("download artifact %s of run %d: %w", p, runID, err))
 	}
