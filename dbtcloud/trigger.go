@@ -163,7 +163,23 @@ func (c *Client) doUnsafe(ctx context.Context, ar *apiRequest, v any) (*Response
 //
 //meta:operation POST /api/v2/accounts/{account_id}/jobs/{job_id}/run/
 func (s *RunsService) Trigger(ctx context.Context, accountID, jobID int64, req *TriggerRunRequest) (*Run, *Response, error) {
+	return s.TriggerWithMarker(ctx, accountID, jobID, s.client.newMarker(), req)
+}
+
+// NewTriggerMarker returns a fresh random marker for TriggerWithMarker.
+func NewTriggerMarker() string { return newTriggerMarker() }
+
+// TriggerWithMarker is Trigger with a marker chosen by the caller (see
+// NewTriggerMarker). A caller that records the marker before calling can,
+// after a crash, ask FindTriggered whether dbt Cloud has the run, and so
+// never triggers a job twice. The marker must be 16 lowercase hex digits.
+//
+//meta:operation POST /api/v2/accounts/{account_id}/jobs/{job_id}/run/
+func (s *RunsService) TriggerWithMarker(ctx context.Context, accountID, jobID int64, marker string, req *TriggerRunRequest) (*Run, *Response, error) {
 	c := s.client
+	if !validMarker(marker) {
+		return nil, nil, fmt.Errorf("dbtcloud: trigger job %d: marker %q is not %d lowercase hex digits", jobID, marker, markerHexLen)
+	}
 	if err := checkID("account", accountID); err != nil {
 		return nil, nil, err
 	}
@@ -177,7 +193,6 @@ func (s *RunsService) Trigger(ctx context.Context, accountID, jobID int64, req *
 	if strings.TrimSpace(body.Cause) == "" {
 		body.Cause = DefaultTriggerCause
 	}
-	marker := c.newMarker()
 	body.Cause = AddTriggerMarker(body.Cause, marker)
 	ar := &apiRequest{method: http.MethodPost, path: accountPath("v2", accountID, "jobs/%d/run/", jobID), body: &body, account: accountID}
 	bodyBytes, err := marshalBody(ar)
@@ -232,6 +247,37 @@ func (s *RunsService) Trigger(ctx context.Context, accountID, jobID int64, req *
 		return nil, resp, err
 	}
 	return run, resp, nil
+}
+
+// FindTriggered looks through the job's newest runs for the one whose
+// trigger cause carries marker (see TriggerWithMarker). since is when the
+// trigger was first attempted, by the caller's clock; runs created more
+// than ten minutes before it are not read. It returns (nil, nil, nil) only
+// when it has seen every run created since then and none matched: only
+// then is it safe to trigger again.
+func (s *RunsService) FindTriggered(ctx context.Context, accountID, jobID int64, marker string, since time.Time) (*Run, *Response, error) {
+	if err := checkID("account", accountID); err != nil {
+		return nil, nil, err
+	}
+	if err := checkID("job", jobID); err != nil {
+		return nil, nil, err
+	}
+	if !validMarker(marker) {
+		return nil, nil, fmt.Errorf("dbtcloud: find run of job %d: marker %q is not %d lowercase hex digits", jobID, marker, markerHexLen)
+	}
+	return s.findTriggered(ctx, accountID, jobID, marker, since)
+}
+
+func validMarker(m string) bool {
+	if len(m) != markerHexLen {
+		return false
+	}
+	for _, r := range m {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // findTriggered looks through the job's newest runs for the one whose
