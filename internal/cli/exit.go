@@ -70,6 +70,7 @@ func usageError(format string, args ...any) error {
 // asked before the client's.
 var classifiers = []func(error) (int, bool){
 	classifyOrchestrateError,
+	classifyServerStoreError,
 	classifyConnectionError,
 	classifyAPIError,
 }

@@ -49,18 +49,27 @@ func (f *Factory) OpenStore() (*connection.Store, error) {
 	if f.Store != nil {
 		return f.Store()
 	}
-	home := f.Getenv(connection.EnvHome)
-	if home == "" {
-		var err error
-		if home, err = connection.DefaultHome(); err != nil {
-			return nil, withCode(ExitUsage, fmt.Errorf("find the dbtlink config dir: %w", err))
-		}
+	home, err := f.home()
+	if err != nil {
+		return nil, err
 	}
 	s, err := connection.NewStore(home, connection.WithGetenv(f.Getenv))
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
 	return s, nil
+}
+
+// home is the dbtlink home directory: DBTLINK_HOME, else the default.
+func (f *Factory) home() (string, error) {
+	if home := f.Getenv(connection.EnvHome); home != "" {
+		return home, nil
+	}
+	home, err := connection.DefaultHome()
+	if err != nil {
+		return "", withCode(ExitUsage, fmt.Errorf("find the dbtlink config dir: %w", err))
+	}
+	return home, nil
 }
 
 // Connection resolves the connection named by --connection (or the

@@ -95,6 +95,9 @@ var commands = []func(*Factory) *cobra.Command{
 	newCmdJob,
 	func(f *Factory) *cobra.Command { return NewCmdLineage(f, nil) },
 	newCmdRun,
+	func(f *Factory) *cobra.Command { return NewCmdServe(f, nil) },
+	newCmdToken,
+	newCmdWebhook,
 }
 
 func newCmdJob(f *Factory) *cobra.Command {

@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/connection"
+	"github.com/dbtlink/dbtlink/internal/server"
+	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/tracker"
+)
+
+// EnvDB names the variable holding the server database, as --db.
+const EnvDB = "DBTLINK_DB"
+
+// ServeOptions holds the flags of `dbtlink serve`.
+type ServeOptions struct {
+	IO     *IOStreams
+	Getenv func(string) string
+
+	Addr              string
+	DB                string
+	Workers           int
+	PollMin, PollMax  time.Duration
+	WebhookPoll       time.Duration
+	RescueAfter       time.Duration
+	RequestsPerMinute int
+	LogFormat         string
+}
+
+// NewCmdServe builds `dbtlink serve`.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO, Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the dbtlink server: an HTTP API that runs and watches dbt Cloud jobs durably",
+		Long: `Run the dbtlink server until interrupted (Ctrl-C or SIGTERM).
+
+The server keeps connections, runs, artifacts and API tokens in a database:
+by default a SQLite file in the dbtlink home directory, which one server
+process owns; with --db postgres://... several servers share the work, each
+run followed by exactly one of them. Runs requested through the API are
+recorded before dbt Cloud is called and are triggered exactly once and
+followed to their end across crashes and restarts.
+
+Every API route but /healthz and /readyz needs a token:
+
+  dbtlink token create --name ci --scope write
+
+Standard output gets one line, DBTLINK_SERVER=<url>, once the server listens
+(with the real port when --addr ends in :0); the log goes to standard error.
+
+Connection tokens and webhook secrets are encrypted with the key of the
+dbtlink home directory (or DBTLINK_SECRET_KEY): every server sharing one
+database needs the same key.`,
+		Example: `  dbtlink serve
+  dbtlink serve --addr 0.0.0.0:8765 --db postgres://dbtlink@db.internal:5432/dbtlink
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/v1/runs`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return serveRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8765", "address to listen on; a port of 0 picks a free one")
+	fl.StringVar(&opts.DB, "db", "", "database: a postgres:// URL, or a SQLite file path (default: $DBTLINK_DB, else dbtlink.db in the dbtlink home directory)")
+	fl.IntVar(&opts.Workers, "workers", 20, "jobs (triggers, polls, artifact downloads) worked at once by this process")
+	fl.DurationVar(&opts.PollMin, "poll-min", 2*time.Second, "shortest interval between two polls of one dbt Cloud account")
+	fl.DurationVar(&opts.PollMax, "poll-max", 30*time.Second, "longest interval between two polls of an account with runs in flight")
+	fl.DurationVar(&opts.WebhookPoll, "webhook-poll", 5*time.Minute, "polling interval of an account whose webhooks arrive (the safety net)")
+	fl.DurationVar(&opts.RescueAfter, "rescue-after", 2*time.Minute, "on PostgreSQL, how long a job of a dead server waits before another server takes it over")
+	fl.IntVar(&opts.RequestsPerMinute, "requests-per-minute", 3000, "budget of dbt Cloud calls per account and minute for this process")
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
+	return cmd
+}
+
+// serverDSN picks the database: --db, then DBTLINK_DB, then the SQLite
+// file in the dbtlink home directory.
+func serverDSN(f *Factory, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if v := f.Getenv(EnvDB); v != "" {
+		return v, nil
+	}
+	home, err := f.home()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, "dbtlink.db"), nil
+}
+
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openServerStore opens the server database for `dbtlink serve`. On SQLite
+// it first takes the file's lock: one server process owns a SQLite
+// database. Commands that only change a few rows (token, webhook) use
+// openServerStoreShared, which SQLite's own locking makes safe next to a
+// running server.
+func openServerStore(ctx context.Context, f *Factory, flag string) (*store.Store, func(), error) {
+	return openServerDB(ctx, f, flag, true)
+}
+
+func openServerStoreShared(ctx context.Context, f *Factory, flag string) (*store.Store, func(), error) {
+	return openServerDB(ctx, f, flag, false)
+}
+
+func openServerDB(ctx context.Context, f *Factory, flag string, exclusive bool) (*store.Store, func(), error) {
+	dsn, err := serverDSN(f, flag)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock := func() {}
+	if exclusive && !isPostgresDSN(dsn) {
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, withCode(ExitUsage, fmt.Errorf("create the directory of %s: %w", path, err))
+		}
+		unlock, err = connection.LockFile(path+".lock", 0)
+		if err != nil {
+			if errors.Is(err, connection.ErrLocked) {
+				return nil, nil, withCode(ExitUsage, fmt.Errorf("another dbtlink process (a running `dbtlink serve`?) is using %s; stop it, or use PostgreSQL (--db postgres://...) to run several servers", path))
+			}
+			return nil, nil, withCode(ExitUsage, err)
+		}
+	}
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		unlock()
+		return nil, nil, withCode(ExitUsage, err)
+	}
+	return st, func() { _ = st.Close(); unlock() }, nil
+}
+
+func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+
+	var handler slog.Handler
+	switch opts.LogFormat {
+	case "text":
+		handler = slog.NewTextHandler(opts.IO.ErrOut, nil)
+	case "json":
+		handler = slog.NewJSONHandler(opts.IO.ErrOut, nil)
+	default:
+		return usageError("--log-format must be text or json, got %q", opts.LogFormat)
+	}
+	logger := slog.New(handler)
+
+	keys, err := f.OpenStore()
+	if err != nil {
+		return err
+	}
+	st, closeStore, err := openServerStore(ctx, f, opts.DB)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tr, err := tracker.New(ctx, tracker.Config{
+		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,
+		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
+		RescueAfter: opts.RescueAfter, RequestsPerMinute: opts.RequestsPerMinute,
+	})
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: logger, Registry: reg, Version: Version})
+	if err != nil {
+		return err
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return usageError("listen on %s: %w (choose another address with --addr, or port 0 for a free one)", opts.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long polls last up to the server's MaxWait (60s).
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	if err := tr.Start(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	if _, err := fmt.Fprintf(opts.IO.Out, "DBTLINK_SERVER=%s\n", url); err != nil {
+		return err
+	}
+	logger.Info("dbtlink server listening", "url", url, "database", string(st.Dialect()), "version", Version)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("server stopped", "error", err)
+		}
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	if err := tr.Stop(sctx); err != nil {
+		logger.Warn("workers did not stop cleanly; their jobs resume on the next start", "error", err)
+	}
+	return nil
+}
+
+// backend adapts the tracker to the server's Backend.
+type backend struct {
+	*tracker.Tracker
+	st *store.Store
+}
+
+func (b backend) CreateConnection(ctx context.Context, in server.ConnectionInput) (store.Connection, error) {
+	return b.AddConnection(ctx, tracker.NewConnection{Name: in.Name, Host: in.Host, AccountID: in.AccountID, Token: in.Token, Default: in.Default})
+}
+
+func (b backend) ApplyWebhook(ctx context.Context, conn string, ev *dbtcloud.WebhookEvent, raw []byte) (server.WebhookOutcome, error) {
+	o, err := b.Tracker.ApplyWebhook(ctx, conn, ev, raw)
+	return server.WebhookOutcome(o), err
+}
+
+func (b backend) APITokenByHash(ctx context.Context, hash []byte) (store.APIToken, error) {
+	return b.st.APITokenByHash(ctx, hash)
+}
+
+func (b backend) TouchAPIToken(ctx context.Context, id int64, at time.Time) error {
+	return b.st.TouchAPIToken(ctx, id, at)
+}
+
+// classifyServerStoreError maps the errors of the server's tracker and
+// store: a refused request is a usage error, a missing object not found.
+func classifyServerStoreError(err error) (int, bool) {
+	var ie *tracker.InputError
+	switch {
+	case errors.As(err, &ie):
+		return ExitUsage, true
+	case errors.Is(err, store.ErrNotFound):
+		return ExitNotFound, true
+	case errors.Is(err, store.ErrExists):
+		return ExitUsage, true
+	}
+	return 0, false
+}
