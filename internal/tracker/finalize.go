@@ -129,7 +129,7 @@ func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connec
 	}
 	t.metrics.reruns.Inc()
 	t.log.Info("run rerun from failure", "run", r.ID, "dbt_run", next.ID, "retry", r.Retries+1, "of", r.MaxRetries)
-	t.nudgePoll(ctx, poll)
+	t.nudgePoll(ctx, r.Connection, poll)
 	return true, nil
 }
 

@@ -136,19 +136,22 @@ func (t *Tracker) recordTriggered(ctx context.Context, r store.Run, run *dbtclou
 	}
 	t.log.Info("run triggered", "run", r.ID, "dbt_run", run.ID, "job", r.JobID)
 	t.metrics.triggered.Inc()
-	t.nudgePoll(ctx, poll)
+	t.nudgePoll(ctx, r.Connection, poll)
 	return t.applyPendingEvents(ctx, r)
 }
 
 // nudgePoll brings the account's next poll forward when it is scheduled
 // further away than PollMin, so that a new run is looked at soon even when
 // the poller had slowed down for older runs.
-func (t *Tracker) nudgePoll(ctx context.Context, res *rivertype.JobInsertResult) {
+func (t *Tracker) nudgePoll(ctx context.Context, conn string, res *rivertype.JobInsertResult) {
 	if res == nil || !res.UniqueSkippedAsDuplicate || res.Job == nil || res.Job.State != rivertype.JobStateScheduled {
 		return
 	}
 	if time.Until(res.Job.ScheduledAt) <= t.cfg.PollMin {
 		return
+	}
+	if ok, err := t.webhooksHealthy(ctx, conn); err == nil && ok {
+		return // webhooks will tell; polling stays the slow safety net
 	}
 	if _, err := t.river.JobRetry(ctx, res.Job.ID); err != nil {
 		t.log.Warn("could not bring the next poll forward", "error", err)
