@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -58,10 +59,11 @@ func (w *finalizeWorker) Work(ctx context.Context, j *river.Job[finalizeArgs]) e
 		return err
 	}
 	if r.State == store.RunError {
-		if retried, err := t.rerun(ctx, cl, c, r); err != nil || retried {
+		retried, note, err := t.rerun(ctx, cl, c, r)
+		if err != nil || retried {
 			return err
 		}
-		if err := t.recordFailure(ctx, cl, c, r); err != nil {
+		if err := t.recordFailure(ctx, cl, c, r, note); err != nil {
 			return err
 		}
 	}
@@ -70,10 +72,14 @@ func (w *finalizeWorker) Work(ctx context.Context, j *river.Job[finalizeArgs]) e
 }
 
 // rerun applies the rerun-from-failure policy. It returns true when a new
-// dbt Cloud run now carries the tracked run.
-func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connection, r store.Run) (bool, error) {
+// dbt Cloud run now carries the tracked run, and otherwise a note saying
+// why a rerun the policy allowed was not made.
+func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connection, r store.Run) (bool, string, error) {
 	if r.Retries >= r.MaxRetries {
-		return false, nil
+		if r.MaxRetries > 0 {
+			return false, fmt.Sprintf("not rerun: %d of %d reruns used", r.Retries, r.MaxRetries), nil
+		}
+		return false, "", nil
 	}
 	// A retry posted before an interruption shows up as a newer run of the
 	// job pointing back at this one.
@@ -82,7 +88,7 @@ func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connec
 		JobDefinitionID: r.JobID, IDGt: r.DbtRunID, OrderBy: "id", ListOptions: dbtcloud.ListOptions{Limit: pageSize},
 	}) {
 		if err != nil {
-			return false, fmt.Errorf("look for a rerun of dbt Cloud run %d: %w", r.DbtRunID, err)
+			return false, "", fmt.Errorf("look for a rerun of dbt Cloud run %d: %w", r.DbtRunID, err)
 		}
 		if run.RetryingRunID == r.DbtRunID {
 			next = run
@@ -92,15 +98,13 @@ func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connec
 	if next == nil {
 		run, _, err := cl.Runs.Get(ctx, c.AccountID, r.DbtRunID, nil)
 		if err != nil {
-			return false, fmt.Errorf("read dbt Cloud run %d: %w", r.DbtRunID, err)
+			return false, "", fmt.Errorf("read dbt Cloud run %d: %w", r.DbtRunID, err)
 		}
 		if !run.CanRetry {
-			msg := fmt.Sprintf("not rerun: dbt Cloud cannot retry run %d (%s)", r.DbtRunID, run.RetryNotSupportedReason)
-			_, _, err := t.st.UpdateRun(ctx, r.ID, store.RunUpdate{Error: &msg})
-			return false, err
+			return false, fmt.Sprintf("not rerun: dbt Cloud cannot retry run %d (%s)", r.DbtRunID, run.RetryNotSupportedReason), nil
 		}
 		if next, _, err = cl.Runs.Retry(ctx, c.AccountID, r.DbtRunID); err != nil {
-			return false, fmt.Errorf("rerun dbt Cloud run %d from failure: %w", r.DbtRunID, err)
+			return false, "", fmt.Errorf("rerun dbt Cloud run %d from failure: %w", r.DbtRunID, err)
 		}
 	}
 	var attempts []int64
@@ -125,50 +129,55 @@ func (t *Tracker) rerun(ctx context.Context, cl *dbtcloud.Client, c store.Connec
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("record the rerun of run %d: %w", r.ID, err)
+		return false, "", fmt.Errorf("record the rerun of run %d: %w", r.ID, err)
 	}
 	t.metrics.reruns.Inc()
 	t.log.Info("run rerun from failure", "run", r.ID, "dbt_run", next.ID, "retry", r.Retries+1, "of", r.MaxRetries)
 	t.nudgePoll(ctx, r.Connection, poll)
-	return true, nil
+	return true, "", nil
 }
 
-// Failure is what FailingNodes holds: where the run failed and which dbt
-// nodes failed, read from the failing step's run_results.json.
-type Failure struct {
-	Step             string        `json:"step,omitempty"`
-	StepIndex        int           `json:"step_index,omitempty"`
-	LogTail          []string      `json:"log_tail,omitempty"`
-	Nodes            []FailingNode `json:"nodes"`
-	NodesUnavailable string        `json:"nodes_unavailable,omitempty"`
-}
-
-// FailingNode is a dbt node that errored or failed.
+// FailingNode is a dbt node that errored or failed; FailingNodes holds a
+// JSON list of them.
 type FailingNode struct {
 	UniqueID string `json:"unique_id"`
 	Status   string `json:"status"`
 	Message  string `json:"message,omitempty"`
 }
 
-func (t *Tracker) recordFailure(ctx context.Context, cl *dbtcloud.Client, c store.Connection, r store.Run) error {
+// recordFailure keeps the failing nodes, read from the failing step's
+// run_results.json, and says in Error where the run failed, with the log
+// lines that explain it, followed by note.
+func (t *Tracker) recordFailure(ctx context.Context, cl *dbtcloud.Client, c store.Connection, r store.Run, note string) error {
 	run := &dbtcloud.Run{ID: r.DbtRunID, Status: dbtcloud.RunStatus(r.DbtStatus), StatusMessage: r.StatusMessage}
 	// FailureSummary fetches the steps itself when given none.
 	f, err := orchestrate.FailureSummary(ctx, cl, c.AccountID, run)
 	if err != nil {
 		return fmt.Errorf("read why run %d failed: %w", r.ID, err)
 	}
-	out := Failure{Nodes: []FailingNode{}, NodesUnavailable: f.NodesUnavailable}
-	if f.Step != nil {
-		out.Step, out.StepIndex, out.LogTail = f.Step.Name, f.Step.Index, f.Step.LogTail
-	}
+	nodes := []FailingNode{}
 	for _, n := range f.Nodes {
-		out.Nodes = append(out.Nodes, FailingNode{UniqueID: n.UniqueID, Status: n.Status, Message: n.Message})
+		nodes = append(nodes, FailingNode{UniqueID: n.UniqueID, Status: n.Status, Message: n.Message})
 	}
-	b, err := json.Marshal(out)
+	b, err := json.Marshal(nodes)
 	if err != nil {
 		return err
 	}
-	_, _, err = t.st.UpdateRun(ctx, r.ID, store.RunUpdate{FailingNodes: b})
+	var why []string
+	if f.Step != nil {
+		why = append(why, fmt.Sprintf("failed in step %d (%s)", f.Step.Index, f.Step.Name))
+	}
+	if f.NodesUnavailable != "" {
+		why = append(why, "failing nodes unknown: "+f.NodesUnavailable)
+	}
+	if note != "" {
+		why = append(why, note)
+	}
+	msg := strings.Join(why, "; ")
+	if f.Step != nil && len(f.Step.LogTail) > 0 {
+		msg += "\n" + strings.Join(f.Step.LogTail, "\n")
+	}
+	_, _, err = t.st.UpdateRun(ctx, r.ID, store.RunUpdate{FailingNodes: b, Error: &msg})
 	return err
 }
 

@@ -147,33 +147,33 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run,
 const waitRecheck = 500 * time.Millisecond
 
 // WaitRun returns the run once it has ended, or after d with its current
-// state.
+// state. Reads use ctx, not the wait's own timer, so a wait that ends while
+// the database is busy still answers with the run.
 func (t *Tracker) WaitRun(ctx context.Context, id int64, d time.Duration) (store.Run, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	for {
 		ch := t.waiters.watch(id)
 		r, err := t.GetRun(ctx, id)
 		if err != nil || r.State.Terminal() {
 			t.waiters.unwatch(id, ch)
-			if err != nil && ctx.Err() != nil && r.ID != 0 {
-				return r, nil
-			}
 			return r, err
 		}
-		timer := time.NewTimer(waitRecheck)
+		recheck := time.NewTimer(waitRecheck)
 		select {
 		case <-ch:
+		case <-recheck.C:
 		case <-timer.C:
+			recheck.Stop()
+			t.waiters.unwatch(id, ch)
+			return t.GetRun(ctx, id)
 		case <-ctx.Done():
+			recheck.Stop()
+			t.waiters.unwatch(id, ch)
+			return r, ctx.Err()
 		}
-		timer.Stop()
+		recheck.Stop()
 		t.waiters.unwatch(id, ch)
-		if ctx.Err() != nil {
-			// The wait is over: answer with the latest state, read
-			// without the expired context.
-			return t.GetRun(context.WithoutCancel(ctx), id)
-		}
 	}
 }
 

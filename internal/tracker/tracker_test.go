@@ -165,12 +165,15 @@ func TestTrackerRuns(t *testing.T) {
 				if got.State != store.RunError || got.Retries != 0 || !strings.Contains(got.Error, "RETRY_UNSUPPORTED_VERSION") {
 					t.Fatalf("run: state %s retries %d error %q", got.State, got.Retries, got.Error)
 				}
-				var f tracker.Failure
-				if err := json.Unmarshal(got.FailingNodes, &f); err != nil {
+				var nodes []tracker.FailingNode
+				if err := json.Unmarshal(got.FailingNodes, &nodes); err != nil {
 					t.Fatalf("failing nodes %s: %v", got.FailingNodes, err)
 				}
-				if f.Step == "" || len(f.Nodes) == 0 || f.Nodes[0].Status != "error" {
-					t.Fatalf("failure: %s", got.FailingNodes)
+				if len(nodes) == 0 || nodes[0].Status != "error" || nodes[0].UniqueID == "" {
+					t.Fatalf("failing nodes: %s", got.FailingNodes)
+				}
+				if !strings.Contains(got.Error, "failed in step") {
+					t.Fatalf("error does not say where the run failed: %q", got.Error)
 				}
 			})
 
