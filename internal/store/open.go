@@ -142,9 +142,27 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (db *sql.DB, path
 	// in the pool instead of failing them with SQLITE_BUSY, and the job
 	// queue sharing this *sql.DB requires it.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, "", sqliteOpenError(path, err)
+	// Switching a new database to WAL needs a lock that SQLite does not
+	// wait for (the busy handler is not called for it), so two processes
+	// opening a fresh file at once can see SQLITE_BUSY here: retry within
+	// the busy timeout.
+	wait := cmp.Or(opts.BusyTimeout, defaultBusyTimeout)
+	deadline := time.Now().Add(wait)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if e, ok := errors.AsType[*sqlite.Error](err); !ok || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			_ = db.Close()
+			return nil, "", sqliteOpenError(path, err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = db.Close()
+			return nil, "", sqliteOpenError(path, ctx.Err())
+		case <-time.After(delay):
+		}
 	}
 	return db, path, nil
 }
