@@ -86,7 +86,7 @@ func (w *triggerWorker) Work(ctx context.Context, j *river.Job[triggerArgs]) err
 		}
 		if found != nil {
 			t.log.Info("found the run triggered before an interruption", "run", r.ID, "dbt_run", found.ID)
-			return t.recordTriggered(ctx, r, found)
+			return t.recordTriggered(ctx, cl, c, r, found)
 		}
 	}
 	var req dbtcloud.TriggerRunRequest
@@ -107,20 +107,43 @@ func (w *triggerWorker) Work(ctx context.Context, j *river.Job[triggerArgs]) err
 		}
 		return fmt.Errorf("trigger job %d for run %d: %w", r.JobID, r.ID, err)
 	}
-	return t.recordTriggered(ctx, r, run)
+	return t.recordTriggered(ctx, cl, c, r, run)
 }
 
 // recordTriggered stores the dbt Cloud run id, applies webhook events that
 // arrived before it was known, and makes sure the account is polled.
-func (t *Tracker) recordTriggered(ctx context.Context, r store.Run, run *dbtcloud.Run) error {
+//
+// A run found by its marker may have ended already (its trigger's answer
+// was lost, and the lookup came after a crash or a pause longer than the
+// run): it is settled here, since the poller follows only runs in flight
+// and would never settle it.
+func (t *Tracker) recordTriggered(ctx context.Context, cl *dbtcloud.Client, c store.Connection, r store.Run, run *dbtcloud.Run) error {
+	ended := run.Status.Terminal()
+	if ended && len(run.RunSteps) == 0 {
+		full, _, err := cl.Runs.Get(ctx, c.AccountID, run.ID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"run_steps"}})
+		if err != nil {
+			return fmt.Errorf("read dbt Cloud run %d of run %d: %w", run.ID, r.ID, err)
+		}
+		run = full
+	}
 	state := stateOf(run.Status)
 	attempts, _ := json.Marshal([]int64{run.ID})
 	u := store.RunUpdate{
 		DbtRunID: &run.ID, State: &state, DbtStatus: ptr(int(run.Status)), Href: &run.Href,
 		DbtCreatedAt: ptr(run.CreatedAt.Time), Attempts: attempts, IfActive: true,
 	}
+	if ended {
+		e := updateFromRun(run)
+		u.StatusMessage, u.StartedAt, u.FinishedAt, u.Steps = e.StatusMessage, e.StartedAt, e.FinishedAt, e.Steps
+	}
 	var poll *rivertype.JobInsertResult
+	var settled bool
 	err := t.st.InTx(ctx, func(tx *store.Tx) error {
+		if ended {
+			var err error
+			settled, err = t.settle(ctx, tx, r, u)
+			return err
+		}
 		nr, ok, err := tx.UpdateRun(ctx, r.ID, u)
 		if err != nil || !ok {
 			return err
@@ -134,9 +157,17 @@ func (t *Tracker) recordTriggered(ctx context.Context, r store.Run, run *dbtclou
 	if err != nil {
 		return fmt.Errorf("record dbt Cloud run %d of run %d: %w", run.ID, r.ID, err)
 	}
-	t.log.Info("run triggered", "run", r.ID, "dbt_run", run.ID, "job", r.JobID)
+	t.log.Info("run triggered", "run", r.ID, "dbt_run", run.ID, "job", r.JobID, "ended", ended)
 	t.metrics.triggered.Inc()
-	t.nudgePoll(ctx, r.Connection, poll)
+	if ended {
+		r.DbtRunID = run.ID
+		if settled {
+			r.FinishedAt = run.FinishedAt.Time
+			t.settled(r)
+		}
+	} else {
+		t.nudgePoll(ctx, r.Connection, poll)
+	}
 	return t.applyPendingEvents(ctx, r)
 }
 
