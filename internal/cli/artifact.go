@@ -169,7 +169,19 @@ func artifactGetRun(ctx context.Context, opts *ArtifactGetOptions) error {
 // no path or symbolic link can make a write land outside dir.
 //
 // `job run --artifacts` calls this too.
-func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, paths []string, dir string, parallel int, io *IOStreams) error {
+func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, paths []string, dir string, parallel int, ios *IOStreams) error {
+	open := func(ctx context.Context, p string) (io.ReadCloser, error) {
+		return artifactOpen(ctx, client, accountID, runID, step, p)
+	}
+	return saveArtifacts(ctx, open, runID, paths, dir, parallel, ios)
+}
+
+// artifactOpener opens one artifact of a run, by its cleaned path.
+type artifactOpener func(ctx context.Context, p string) (io.ReadCloser, error)
+
+// saveArtifacts is downloadArtifacts from any source: dbt Cloud, or a
+// dbtlink server (`job run --server --artifacts`).
+func saveArtifacts(ctx context.Context, open artifactOpener, runID int64, paths []string, dir string, parallel int, ios *IOStreams) error {
 	if len(paths) == 0 {
 		return usageError("no artifact paths given; e.g. manifest.json run_results.json (see 'dbtlink artifact list %d')", runID)
 	}
@@ -181,7 +193,7 @@ func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, 
 		if err != nil {
 			return err
 		}
-		_, err = artifactCopy(ctx, client, accountID, runID, step, p, io.Out)
+		_, err = artifactCopy(ctx, open, runID, p, ios.Out)
 		return err
 	}
 	if dir == "" {
@@ -219,14 +231,14 @@ func downloadArtifacts(ctx context.Context, client *dbtcloud.Client, accountID, 
 	g.SetLimit(max(parallel, 1))
 	for i, p := range clean {
 		g.Go(func() error {
-			n, err := artifactSave(ctx, client, accountID, runID, step, p, root)
+			n, err := artifactSave(ctx, open, runID, p, root)
 			if err != nil {
 				errs[i] = err
 				return nil // the others still download; all failures are reported
 			}
 			printMu.Lock()
 			defer printMu.Unlock()
-			fmt.Fprintf(io.Out, "%s  %s\n", filepath.Join(dir, filepath.FromSlash(p)), byteSize(n))
+			fmt.Fprintf(ios.Out, "%s  %s\n", filepath.Join(dir, filepath.FromSlash(p)), byteSize(n))
 			return nil
 		})
 	}
@@ -280,8 +292,8 @@ func (r *recordingWriter) Write(b []byte) (int, error) {
 
 // artifactSave downloads one artifact into root at p through a temporary
 // file, and returns its size.
-func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string, root *os.Root) (int64, error) {
-	rc, err := artifactOpen(ctx, client, accountID, runID, step, p)
+func artifactSave(ctx context.Context, open artifactOpener, runID int64, p string, root *os.Root) (int64, error) {
+	rc, err := open(ctx, p)
 	if err != nil {
 		return 0, err
 	}
@@ -330,8 +342,8 @@ func artifactSave(ctx context.Context, client *dbtcloud.Client, accountID, runID
 }
 
 // artifactCopy streams one artifact to w.
-func artifactCopy(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int, p string, w io.Writer) (int64, error) {
-	rc, err := artifactOpen(ctx, client, accountID, runID, step, p)
+func artifactCopy(ctx context.Context, open artifactOpener, runID int64, p string, w io.Writer) (int64, error) {
+	rc, err := open(ctx, p)
 	if err != nil {
 		return 0, err
 	}

@@ -29,7 +29,11 @@ of type dbt_cloud can be imported.
 
 Tokens are never accepted as flag values: they would land in shell history and
 in the process list. Pipe them in (--token-stdin), name an environment variable
-(--token-env), or type them at the prompt.`,
+(--token-env), or type them at the prompt.
+
+With --server URL (or $DBTLINK_SERVER), list, add, test and remove work on
+the connections of that dbtlink server instead, and push copies local
+connections (with their tokens) to it.`,
 	}
 	cmd.AddCommand(
 		NewCmdConnectionAdd(f, nil),
@@ -40,6 +44,7 @@ in the process list. Pipe them in (--token-stdin), name an environment variable
 		NewCmdConnectionTest(f, nil),
 		NewCmdConnectionImportAirflow(f, nil),
 		NewCmdConnectionRotateKey(f, nil),
+		NewCmdConnectionPush(f, nil),
 	)
 	return cmd
 }
@@ -90,6 +95,10 @@ func diagnosisExitCode(r connection.Report) int {
 
 // ConnectionAddOptions holds the dependencies and flags of `connection add`.
 type ConnectionAddOptions struct {
+	// Server is the dbtlink server client, used when ServerURL is set
+	// (--server or $DBTLINK_SERVER).
+	Server        func() (*serverClient, error)
+	ServerURL     string
 	IO            *IOStreams
 	OpenStore     func() (*connection.Store, error)
 	Getenv        func(string) string
@@ -113,7 +122,7 @@ type ConnectionAddOptions struct {
 
 // NewCmdConnectionAdd builds `dbtlink connection add`.
 func NewCmdConnectionAdd(f *Factory, runF func(*ConnectionAddOptions) error) *cobra.Command {
-	opts := &ConnectionAddOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv}
+	opts := &ConnectionAddOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "add NAME --host HOST --account-id ID",
 		Short: "Store a dbt Cloud connection (the token is read from stdin, a variable or a prompt)",
@@ -139,8 +148,12 @@ dbt Cloud cannot be reached from this machine.`,
 				// The value is deliberately not repeated.
 				return usageError("tokens are not accepted as flag values because they land in shell history and the process list; use --token-stdin (printf '%%s' \"$TOKEN\" | dbtlink connection add ...), --token-env VAR, or run in a terminal to be prompted")
 			}
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return connectionAddServer(cmd.Context(), opts)
 			}
 			return connectionAddRun(cmd.Context(), opts)
 		},
@@ -321,6 +334,10 @@ func connSaveTested(ctx context.Context, ios *IOStreams, store *connection.Store
 
 // ConnectionListOptions holds the dependencies and flags of `connection list`.
 type ConnectionListOptions struct {
+	// Server is the dbtlink server client, used when ServerURL is set
+	// (--server or $DBTLINK_SERVER).
+	Server    func() (*serverClient, error)
+	ServerURL string
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
 	Getenv    func(string) string
@@ -345,7 +362,7 @@ type connListEntry struct {
 
 // NewCmdConnectionList builds `dbtlink connection list`.
 func NewCmdConnectionList(f *Factory, runF func(*ConnectionListOptions) error) *cobra.Command {
-	opts := &ConnectionListOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Environ: f.Environ}
+	opts := &ConnectionListOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Environ: f.Environ, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -355,8 +372,12 @@ variables, and dbt Cloud connections in AIRFLOW_CONN_* variables (importable
 with 'connection import-airflow'). Tokens are never shown.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return connectionListServer(cmd.Context(), opts)
 			}
 			return connectionListRun(opts)
 		},
@@ -525,6 +546,10 @@ func connectionShowRun(opts *ConnectionShowOptions) error {
 
 // ConnectionRemoveOptions holds the dependencies and flags of `connection remove`.
 type ConnectionRemoveOptions struct {
+	// Server is the dbtlink server client, used when ServerURL is set
+	// (--server or $DBTLINK_SERVER).
+	Server    func() (*serverClient, error)
+	ServerURL string
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
 	Getenv    func(string) string
@@ -535,7 +560,7 @@ type ConnectionRemoveOptions struct {
 
 // NewCmdConnectionRemove builds `dbtlink connection remove`.
 func NewCmdConnectionRemove(f *Factory, runF func(*ConnectionRemoveOptions) error) *cobra.Command {
-	opts := &ConnectionRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Environ: f.Environ}
+	opts := &ConnectionRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Environ: f.Environ, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:     "remove NAME",
 		Aliases: []string{"rm"},
@@ -546,8 +571,12 @@ AIRFLOW_CONN_* connections) are not stored: unset their variables instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return connectionRemoveServer(cmd.Context(), opts)
 			}
 			return connectionRemoveRun(opts)
 		},
@@ -679,6 +708,10 @@ func connectionDefaultRun(opts *ConnectionDefaultOptions) error {
 
 // ConnectionTestOptions holds the dependencies and flags of `connection test`.
 type ConnectionTestOptions struct {
+	// Server is the dbtlink server client, used when ServerURL is set
+	// (--server or $DBTLINK_SERVER).
+	Server        func() (*serverClient, error)
+	ServerURL     string
 	IO            *IOStreams
 	OpenStore     func() (*connection.Store, error)
 	ClientOptions []dbtcloud.Option
@@ -706,7 +739,7 @@ type connTestCheckJSON struct {
 
 // NewCmdConnectionTest builds `dbtlink connection test`.
 func NewCmdConnectionTest(f *Factory, runF func(*ConnectionTestOptions) error) *cobra.Command {
-	opts := &ConnectionTestOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &ConnectionTestOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "test [NAME]",
 		Short: "Check that a connection reaches dbt Cloud and can read its account",
@@ -727,8 +760,12 @@ DNS or TLS failures.`,
 				opts.Name = args[0]
 			}
 			opts.ClientOptions = f.ClientOptions
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return connectionTestServer(cmd.Context(), opts)
 			}
 			return connectionTestRun(cmd.Context(), opts)
 		},

@@ -71,6 +71,7 @@ func usageError(format string, args ...any) error {
 var classifiers = []func(error) (int, bool){
 	classifyOrchestrateError,
 	classifyServerStoreError,
+	classifyServerClientError,
 	classifyConnectionError,
 	classifyAPIError,
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
@@ -25,6 +27,12 @@ type Factory struct {
 
 	// ConnectionName is the value of the global --connection flag.
 	ConnectionName string
+	// ServerFlag is the value of the global --server flag; ServerURL
+	// resolves it with $DBTLINK_SERVER.
+	ServerFlag string
+	// ServerHTTPClient is the HTTP client of the dbtlink server client;
+	// nil is a default one (tests share a transport).
+	ServerHTTPClient *http.Client
 
 	// Store opens the local connection store. Nil means the default one
 	// under DBTLINK_HOME.
@@ -58,6 +66,39 @@ func (f *Factory) OpenStore() (*connection.Store, error) {
 		return nil, withCode(ExitUsage, err)
 	}
 	return s, nil
+}
+
+// ServerURL is the dbtlink server the commands talk to: --server, else
+// $DBTLINK_SERVER; "" means none (commands act locally).
+func (f *Factory) ServerURL() string {
+	if f.ServerFlag != "" {
+		return f.ServerFlag
+	}
+	return strings.TrimSpace(f.Getenv(EnvServer))
+}
+
+// Server returns a client of the dbtlink server named by ServerURL, with
+// the API token from $DBTLINK_SERVER_TOKEN (never from a flag: it would
+// land in shell history and the process list). DBTLINK_RETRY_FOR bounds
+// its retries as it bounds dbt Cloud's.
+func (f *Factory) Server() (*serverClient, error) {
+	raw := f.ServerURL()
+	if raw == "" {
+		return nil, usageError("no dbtlink server: pass --server URL or set $%s", EnvServer)
+	}
+	token := strings.TrimSpace(f.Getenv(EnvServerToken))
+	if token == "" {
+		return nil, usageError("--server needs an API token in $%s (tokens are never accepted as flag values); create one on the server's machine with `dbtlink token create --name NAME --scope write` and export it: export %s=dbtl_...", EnvServerToken, EnvServerToken)
+	}
+	retryFor := 2 * time.Minute
+	if v := f.Getenv(envRetryFor); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, usageError("%s=%q is not a duration such as 30s or 2m", envRetryFor, v)
+		}
+		retryFor = d
+	}
+	return newServerClient(raw, token, f.ServerHTTPClient, retryFor)
 }
 
 // home is the dbtlink home directory: DBTLINK_HOME, else the default.

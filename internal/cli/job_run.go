@@ -47,6 +47,17 @@ type JobRunOptions struct {
 	Artifacts        []string
 	OutputDir        string
 	JSON             bool
+
+	// Server is the dbtlink server client; ServerURL is set when the run
+	// goes through a server (--server or $DBTLINK_SERVER).
+	Server    func() (*serverClient, error)
+	ServerURL string
+	// Connection is --connection, which the server resolves by name.
+	Connection string
+	// Server-only policy flags.
+	MaxRetries       int
+	Deadline         time.Duration
+	CancelAtDeadline bool
 }
 
 const jobRunLong = `Trigger a dbt Cloud job, optionally wait for it, and fetch its artifacts.
@@ -93,7 +104,7 @@ const jobRunExample = `  dbtlink job run 301
 func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	opts := &JobRunOptions{
 		IO: f.IO, Client: jobAccountClient(f), Getenv: f.Getenv, Now: f.Now,
-		Who: whoAmI(f.Getenv), Interrupts: notifyInterrupt,
+		Who: whoAmI(f.Getenv), Interrupts: notifyInterrupt, Server: f.Server,
 	}
 	cmd := &cobra.Command{
 		Use:     "run [JOB_ID | --project P --environment E --job J]",
@@ -110,11 +121,18 @@ func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 				opts.Ref.ID = id
 			}
 			opts.timeoutSecondsSet = cmd.Flags().Changed("timeout-seconds-override")
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
+			if err := opts.validateServer(cmd); err != nil {
+				return err
+			}
 			if err := opts.validate(cmd); err != nil {
 				return err
 			}
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return jobRunServer(cmd.Context(), opts)
 			}
 			return jobRunRun(cmd.Context(), opts)
 		},
@@ -149,6 +167,9 @@ func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	fl.StringSliceVar(&opts.Artifacts, "artifacts", nil, "with --wait: artifacts to download once the run ended in success or error, e.g. manifest.json,run_results.json")
 	fl.StringVarP(&opts.OutputDir, "output-dir", "o", ".", "directory for --artifacts")
 	fl.BoolVar(&opts.JSON, "json", false, "print the run (the final run with --wait) as JSON")
+	fl.IntVar(&opts.MaxRetries, "max-retries", 0, "with --server: rerun a failed run from the point of failure up to N times (0 to 10)")
+	fl.DurationVar(&opts.Deadline, "deadline", 0, "with --server: how long the run may take from now, e.g. 45m; the server marks it late, or cancels it with --cancel-at-deadline")
+	fl.BoolVar(&opts.CancelAtDeadline, "cancel-at-deadline", false, "with --server and --deadline: the server cancels the run at its deadline, even if nobody waits")
 	return cmd
 }
 

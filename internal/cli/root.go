@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -69,6 +71,11 @@ Environment:
   DBTLINK_RETRY_FOR     how long to keep retrying failed dbt Cloud calls
                         (a Go duration such as 30s or 2m; 0 disables
                         retries; default 2m)
+  DBTLINK_SERVER        URL of a dbtlink server (dbtlink serve) that job run,
+                        job list, job get and the connection commands go
+                        through instead of dbt Cloud, as --server does
+  DBTLINK_SERVER_TOKEN  API token for that server (dbtlink token create);
+                        never accepted as a flag
   GITHUB_OUTPUT         set by GitHub Actions: job run and run retry write
                         run_id and run_url (and status when waited) to it`,
 		SilenceUsage:  true,
@@ -77,6 +84,11 @@ Environment:
 	}
 	root.PersistentFlags().StringVarP(&f.ConnectionName, "connection", "c", "",
 		"dbt Cloud connection to use (default: $DBTLINK_CONNECTION, then DBT_CLOUD_* variables, then the default stored connection)")
+	root.PersistentFlags().StringVar(&f.ServerFlag, "server", "",
+		"URL of a dbtlink server to go through instead of dbt Cloud, for job run, job list, job get and connection list|add|test|remove|push (default: $DBTLINK_SERVER; token from $DBTLINK_SERVER_TOKEN)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return checkServerSupport(f, cmd)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%w\nRun '%s --help' for usage.", err, c.CommandPath())
 	})
@@ -107,4 +119,56 @@ func newCmdJob(f *Factory) *cobra.Command {
 	}
 	cmd.AddCommand(NewCmdJobGet(f, nil), NewCmdJobList(f, nil), NewCmdJobRun(f, nil))
 	return cmd
+}
+
+// serverCommands are the commands that can go through a dbtlink server
+// (--server or $DBTLINK_SERVER), by path below the root.
+var serverCommands = map[string]bool{
+	"job run": true, "job list": true, "job get": true,
+	"connection list": true, "connection add": true, "connection test": true,
+	"connection remove": true, "connection push": true,
+}
+
+// localTools are the commands that never go through a server: they read
+// local files, run a server or emulator, or work on the server's own
+// database. They ignore $DBTLINK_SERVER, so that exporting it for the
+// commands above does not get in their way, but refuse an explicit
+// --server, which would say the user expects something they do not do.
+var localTools = map[string]bool{
+	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
+	"token": true, "webhook": true, "help": true, "completion": true,
+}
+
+// checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command
+// that does not support it, rather than letting it act locally when the
+// user asked for the server. It runs before every command, so no command
+// has to remember it.
+func checkServerSupport(f *Factory, cmd *cobra.Command) error {
+	path := cmd.CommandPath()
+	if i := strings.IndexByte(path, ' '); i >= 0 {
+		path = path[i+1:]
+	} else {
+		return nil // the root itself: --version
+	}
+	if serverCommands[path] {
+		return nil
+	}
+	top, _, _ := strings.Cut(path, " ")
+	switch {
+	case f.ServerFlag != "":
+		return usageError("`dbtlink %s` does not support --server: it works locally only. Commands that go through a dbtlink server: %s", path, serverCommandList())
+	case f.ServerURL() != "" && !localTools[top]:
+		return usageError("$%s is set, and `dbtlink %s` does not go through a dbtlink server (those that do: %s); unset it to run this command locally against dbt Cloud: %s= dbtlink %s ...",
+			EnvServer, path, serverCommandList(), EnvServer, path)
+	}
+	return nil
+}
+
+func serverCommandList() string {
+	names := make([]string, 0, len(serverCommands))
+	for n := range serverCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

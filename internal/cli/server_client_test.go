@@ -1,0 +1,324 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
+	"github.com/dbtlink/dbtlink/internal/connection"
+	"github.com/dbtlink/dbtlink/internal/server"
+	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/store/storetest"
+	"github.com/dbtlink/dbtlink/internal/tracker"
+)
+
+// serverBench is the real server stack in-process: an emulator on a fast
+// real clock, a SQLite store, a tracker with short poll bounds and the
+// HTTP API, with an admin token; commands run with --server against it.
+type serverBench struct {
+	t     *testing.T
+	emu   *emulator.Server
+	ts    *httptest.Server
+	token string
+	// env is the environment of commands; DBTLINK_SERVER is not set, so
+	// tests pass --server (or set it) themselves.
+	env map[string]string
+	hc  *http.Client
+}
+
+// benchSpeed makes an emulated minute pass in half a real second.
+const benchSpeed = 120
+
+func newServerBench(t *testing.T) *serverBench {
+	t.Helper()
+	emu, err := emulator.New(emulator.Options{Clock: emulator.NewRealClock(benchSpeed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	st := storetest.Open(t, storetest.Backends(t)[0])
+	keys, err := connection.NewStore(t.TempDir(), connection.WithGetenv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tr, err := tracker.New(ctx, tracker.Config{
+		Store: st, Keys: keys, Logger: slog.New(slog.DiscardHandler),
+		PollMin: 20 * time.Millisecond, PollMax: 200 * time.Millisecond, RescueAfter: 3 * time.Second,
+		FetchInterval: 20 * time.Millisecond,
+		ClientOptions: []dbtcloud.Option{dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.AddConnection(ctx, tracker.NewConnection{Name: "emu", Host: emu.URL, AccountID: emu.AccountID, Token: emu.Token, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tr.Stop(sctx); err != nil {
+			t.Errorf("stop the tracker: %v", err)
+		}
+	})
+	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	plain, prefix, hash, err := server.GenerateToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAPIToken(ctx, store.APIToken{Name: "cli", Prefix: prefix, Hash: hash, Scope: store.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	tp := &http.Transport{}
+	t.Cleanup(tp.CloseIdleConnections)
+	return &serverBench{t: t, emu: emu, ts: ts, token: plain, hc: &http.Client{Transport: tp},
+		env: map[string]string{"DBTLINK_HOME": t.TempDir(), EnvServerToken: plain, "DBTLINK_RETRY_FOR": "1s"}}
+}
+
+// run runs one command line and checks that no token was printed.
+func (b *serverBench) runIn(stdin string, args ...string) cloudResult {
+	b.t.Helper()
+	ios, in, out, errOut := TestStreams()
+	in.WriteString(stdin)
+	f := NewFactory(ios)
+	f.Getenv = func(k string) string { return b.env[k] }
+	f.Environ = func() []string { return nil }
+	f.ServerHTTPClient = b.hc
+	f.ClientOptions = []dbtcloud.Option{dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1})}
+	code := Run(b.t.Context(), f, args)
+	r := cloudResult{code: code, stdout: out.String(), stderr: errOut.String()}
+	for _, s := range []string{b.token, emulator.DemoToken} {
+		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+			b.t.Fatalf("dbtlink %s printed a token:\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.stdout, r.stderr)
+		}
+	}
+	return r
+}
+
+func (b *serverBench) run(args ...string) cloudResult {
+	b.t.Helper()
+	return b.runIn("", args...)
+}
+
+// srv runs a command with --server pointing at the bench.
+func (b *serverBench) srv(args ...string) cloudResult {
+	b.t.Helper()
+	return b.run(append([]string{"--server", b.ts.URL}, args...)...)
+}
+
+func wantExit(t *testing.T, r cloudResult, code int, what string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, r.code, code, r.stdout, r.stderr)
+	}
+}
+
+func TestServerJobRun(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+
+	t.Run("success", func(t *testing.T) {
+		gh := filepath.Join(t.TempDir(), "gh_output")
+		b.env["GITHUB_OUTPUT"] = gh
+		defer delete(b.env, "GITHUB_OUTPUT")
+		r := b.srv("job", "run", "301", "--wait")
+		wantExit(t, r, ExitOK, "job run 301 --wait")
+		if !strings.Contains(r.stdout, "succeeded in") || !strings.Contains(r.stderr, ": success") {
+			t.Fatalf("output:\n%s%s", r.stdout, r.stderr)
+		}
+		out, err := os.ReadFile(gh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"dbtlink_run_id=", "run_id=", "run_url=http", "status=success"} {
+			if !strings.Contains(string(out), k) {
+				t.Errorf("GITHUB_OUTPUT lacks %s:\n%s", k, out)
+			}
+		}
+	})
+	t.Run("names and no wait", func(t *testing.T) {
+		b.env[EnvServer] = b.ts.URL // the variable works as the flag does
+		defer delete(b.env, EnvServer)
+		r := b.run("job", "run", "--project", "analytics", "--environment", "Production", "--job", "daily build")
+		wantExit(t, r, ExitOK, "job run by names")
+		if f := strings.Fields(r.stdout); len(f) != 2 || !strings.HasPrefix(f[1], "http") {
+			t.Fatalf("stdout %q, want run id and URL", r.stdout)
+		}
+	})
+	t.Run("failing job", func(t *testing.T) {
+		r := b.srv("job", "run", "302", "--wait")
+		wantExit(t, r, ExitRunError, "job run 302 --wait")
+		if !strings.Contains(r.stderr, "Failing nodes:") || !strings.Contains(r.stderr, "test.") {
+			t.Fatalf("no failing nodes:\n%s", r.stderr)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		r := b.srv("job", "run", "303", "--wait", "--timeout", "1s", "--cancel-on-timeout")
+		wantExit(t, r, ExitWaitTimeout, "job run 303 --timeout 1s")
+		if !strings.Contains(r.stderr, "asked to cancel") {
+			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+	})
+	t.Run("artifacts", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "out")
+		r := b.srv("job", "run", "301", "--wait", "--artifacts", "manifest.json,run_results.json", "-o", dir)
+		wantExit(t, r, ExitOK, "job run --artifacts")
+		for _, name := range []string{"manifest.json", "run_results.json"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+				t.Fatalf("%s: %v\n%s%s", name, err, r.stdout, r.stderr)
+			}
+		}
+	})
+	t.Run("unknown job", func(t *testing.T) {
+		wantExit(t, b.srv("job", "run", "999", "--wait"), ExitNotFound, "job run 999")
+		wantExit(t, b.srv("job", "run", "--project", "analytics", "--environment", "Production", "--job", "nope"), ExitNotFound, "job run by a wrong name")
+	})
+	t.Run("unknown connection", func(t *testing.T) {
+		wantExit(t, b.srv("--connection", "nope", "job", "run", "301"), ExitNotFound, "job run -c nope")
+	})
+	t.Run("flags", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"job", "run", "301", "--wait", "--poll", "1s"},
+			{"job", "run", "301", "--reuse-existing"},
+			{"job", "run", "301", "--retry-from-failure"},
+			{"job", "run", "301", "--cancel-at-deadline"},
+			{"job", "run", "301", "--max-retries", "11"},
+		} {
+			wantExit(t, b.srv(args...), ExitUsage, strings.Join(args, " "))
+		}
+		for _, args := range [][]string{
+			{"job", "run", "301", "--max-retries", "1"},
+			{"job", "run", "301", "--deadline", "1h"},
+		} {
+			r := b.run(args...)
+			wantExit(t, r, ExitUsage, strings.Join(args, " ")+" without --server")
+			if !strings.Contains(r.stderr, "needs --server") {
+				t.Fatalf("stderr:\n%s", r.stderr)
+			}
+		}
+	})
+}
+
+func TestServerAuthAndReachability(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+
+	t.Run("missing token", func(t *testing.T) {
+		tok := b.env[EnvServerToken]
+		delete(b.env, EnvServerToken)
+		defer func() { b.env[EnvServerToken] = tok }()
+		r := b.srv("job", "run", "301")
+		wantExit(t, r, ExitUsage, "no token")
+		if !strings.Contains(r.stderr, "dbtlink token create") || !strings.Contains(r.stderr, EnvServerToken) {
+			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+	})
+	t.Run("bad token", func(t *testing.T) {
+		tok := b.env[EnvServerToken]
+		b.env[EnvServerToken] = "dbtl_wrong"
+		defer func() { b.env[EnvServerToken] = tok }()
+		wantExit(t, b.srv("job", "run", "301", "--wait"), ExitAuth, "bad token")
+		wantExit(t, b.srv("connection", "list"), ExitAuth, "bad token")
+	})
+	t.Run("server down", func(t *testing.T) {
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		r := b.run("--server", down.URL, "job", "run", "301", "--wait")
+		wantExit(t, r, ExitUpstream, "server down")
+	})
+	t.Run("bad URL", func(t *testing.T) {
+		wantExit(t, b.run("--server", "ftp://x", "connection", "list"), ExitUsage, "bad URL")
+		r := b.run("--server", "http://user:secretpw@127.0.0.1:1", "connection", "list")
+		wantExit(t, r, ExitUsage, "URL with credentials")
+		if strings.Contains(r.stderr, "secretpw") {
+			t.Fatalf("password printed:\n%s", r.stderr)
+		}
+	})
+	t.Run("local-only commands refuse --server", func(t *testing.T) {
+		for _, args := range [][]string{{"run", "get", "1"}, {"artifact", "get", "1", "manifest.json"}, {"serve"}, {"connection", "show", "x"}} {
+			r := b.srv(args...)
+			wantExit(t, r, ExitUsage, strings.Join(args, " "))
+			if !strings.Contains(r.stderr, "does not support --server") {
+				t.Fatalf("stderr:\n%s", r.stderr)
+			}
+		}
+		// $DBTLINK_SERVER is refused by commands that would talk to dbt
+		// Cloud, and ignored by local tools.
+		b.env[EnvServer] = b.ts.URL
+		defer delete(b.env, EnvServer)
+		wantExit(t, b.run("run", "get", "1"), ExitUsage, "run get with $DBTLINK_SERVER")
+		wantExit(t, b.run("lineage", "--help"), ExitOK, "lineage --help with $DBTLINK_SERVER")
+	})
+}
+
+func TestServerConnections(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+
+	// Local connections: one stored, and "env".
+	r := b.runIn(emulator.DemoToken+"\n", "connection", "add", "prod", "--host", b.emu.URL, "--account-id", "1", "--token-stdin")
+	wantExit(t, r, ExitOK, "local connection add")
+	b.env["DBT_CLOUD_HOST"], b.env["DBT_CLOUD_ACCOUNT_ID"], b.env["DBT_CLOUD_API_TOKEN"] = b.emu.URL, "1", emulator.DemoToken
+
+	r = b.srv("connection", "push", "--all")
+	wantExit(t, r, ExitOK, "push --all")
+	if !strings.Contains(r.stderr, "2 copied, 0 skipped") {
+		t.Fatalf("push:\n%s", r.stderr)
+	}
+	r = b.srv("connection", "push", "prod")
+	wantExit(t, r, ExitOK, "push again")
+	if !strings.Contains(r.stderr, "prod: skipped") {
+		t.Fatalf("push again:\n%s", r.stderr)
+	}
+	r = b.srv("connection", "push", "prod", "--replace", "--test")
+	wantExit(t, r, ExitOK, "push --replace")
+	if !strings.Contains(r.stderr, "1 copied") {
+		t.Fatalf("push --replace:\n%s", r.stderr)
+	}
+	wantExit(t, b.srv("connection", "push", "nope"), ExitNotFound, "push of an unknown connection")
+	wantExit(t, b.run("connection", "push", "prod"), ExitUsage, "push without --server")
+
+	r = b.srv("connection", "list")
+	wantExit(t, r, ExitOK, "list")
+	for _, n := range []string{"emu", "prod", "env"} {
+		if !strings.Contains(r.stdout, n) {
+			t.Fatalf("list lacks %s:\n%s", n, r.stdout)
+		}
+	}
+	r = b.srv("connection", "test", "prod")
+	wantExit(t, r, ExitOK, "test prod")
+	if !strings.Contains(r.stdout, "pass") {
+		t.Fatalf("test:\n%s", r.stdout)
+	}
+
+	// add reads the token as the local add does; a token dbt Cloud
+	// refuses fails the server's test and is not kept.
+	r = b.runIn("dbtc_not_a_token\n", "--server", b.ts.URL, "connection", "add", "bad", "--host", b.emu.URL, "--account-id", "1", "--token-stdin")
+	wantExit(t, r, ExitAuth, "add with a bad token")
+	r = b.runIn(emulator.DemoToken+"\n", "--server", b.ts.URL, "connection", "add", "good", "--host", b.emu.URL, "--account-id", "1", "--token-stdin")
+	wantExit(t, r, ExitOK, "add")
+
+	wantExit(t, b.srv("connection", "remove", "prod"), ExitOK, "remove")
+	wantExit(t, b.srv("connection", "remove", "prod"), ExitNotFound, "remove again")
+	r = b.srv("connection", "list", "--json")
+	wantExit(t, r, ExitOK, "list --json")
+	if strings.Contains(r.stdout, `"prod"`) || strings.Contains(r.stdout, `"bad"`) || !strings.Contains(r.stdout, `"good"`) {
+		t.Fatalf("list after remove:\n%s", r.stdout)
+	}
+}
