@@ -147,15 +147,17 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run,
 const waitRecheck = 500 * time.Millisecond
 
 // WaitRun returns the run once it has ended, or after d with its current
-// state. Reads use ctx, not the wait's own timer, so a wait that ends while
-// the database is busy still answers with the run.
+// state. A failed run with reruns left has ended only once its rerun
+// policy has been applied (see ended). Reads use ctx, not the wait's own
+// timer, so a wait that ends while the database is busy still answers
+// with the run.
 func (t *Tracker) WaitRun(ctx context.Context, id int64, d time.Duration) (store.Run, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		ch := t.waiters.watch(id)
 		r, err := t.GetRun(ctx, id)
-		if err != nil || r.State.Terminal() {
+		if err != nil || ended(r) {
 			t.waiters.unwatch(id, ch)
 			return r, err
 		}
@@ -175,6 +177,17 @@ func (t *Tracker) WaitRun(ctx context.Context, id int64, d time.Duration) (store
 		recheck.Stop()
 		t.waiters.unwatch(id, ch)
 	}
+}
+
+// ended says whether a run has ended for those waiting for it. A failed
+// dbt Cloud run that its rerun policy may still rerun has not: its state
+// is error until the finalize job reruns it (back in flight) or decides
+// not to (and records its artifacts state).
+func ended(r store.Run) bool {
+	if r.State == store.RunError && r.Retries < r.MaxRetries && r.ArtifactsState == "" {
+		return false
+	}
+	return r.State.Terminal()
 }
 
 // CancelRun asks for the run to be cancelled in dbt Cloud. A run not yet
