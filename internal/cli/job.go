@@ -52,6 +52,10 @@ func lookupError(what string, id, accountID int64, action string, err error) err
 type JobListOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	ProjectID     int64
 	EnvironmentID int64
@@ -75,7 +79,7 @@ func jobAccountClient(f *Factory) func(...dbtcloud.Option) (*dbtcloud.Client, in
 
 // NewCmdJobList builds `dbtlink job list`.
 func NewCmdJobList(f *Factory, runF func(*JobListOptions) error) *cobra.Command {
-	opts := &JobListOptions{IO: f.IO, Client: jobAccountClient(f)}
+	opts := &JobListOptions{IO: f.IO, Client: jobAccountClient(f), Server: f.Server}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -95,8 +99,15 @@ Every page is fetched (dbt Cloud returns at most 100 jobs per request) unless
 			if opts.Limit < 0 {
 				return usageError("--limit must be 0 (no limit) or positive, got %d", opts.Limit)
 			}
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
+			if opts.ServerURL != "" && opts.State != "active" {
+				return usageError("--state %s cannot be used with --server: the server lists active jobs only", opts.State)
+			}
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return jobListServer(cmd.Context(), opts)
 			}
 			return jobListRun(cmd.Context(), opts)
 		},
@@ -192,6 +203,10 @@ func orDash(s string) string {
 type JobGetOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	JobID int64
 	JSON  bool
@@ -199,7 +214,7 @@ type JobGetOptions struct {
 
 // NewCmdJobGet builds `dbtlink job get`.
 func NewCmdJobGet(f *Factory, runF func(*JobGetOptions) error) *cobra.Command {
-	opts := &JobGetOptions{IO: f.IO, Client: jobAccountClient(f)}
+	opts := &JobGetOptions{IO: f.IO, Client: jobAccountClient(f), Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "get JOB_ID",
 		Short: "Show one job's definition",
@@ -212,8 +227,12 @@ whether it generates docs and sources, and its timeout.`,
 				return err
 			}
 			opts.JobID = id
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return jobGetServer(cmd.Context(), opts)
 			}
 			return jobGetRun(cmd.Context(), opts)
 		},

@@ -90,6 +90,17 @@ waiting and leaves the run alone (exit 4).
 In GitHub Actions ($GITHUB_OUTPUT set), the step outputs run_id and run_url,
 and status when waited.
 
+With --server URL (or $DBTLINK_SERVER; the API token comes from
+$DBTLINK_SERVER_TOKEN), the run is requested from a dbtlink server, which
+triggers it exactly once and follows it even if this command stops; the
+flags and exit codes are the same. The server also takes --max-retries
+(rerun from failure) and --deadline with --cancel-at-deadline. --poll,
+--reuse-existing and --retry-from-failure are local only and refused.
+Without --wait the command waits for the trigger, to print the dbt Cloud run
+id; a trigger dbt Cloud refused exits as it would locally (5, 6, 2 or 7).
+Ctrl-C asks the server to cancel the run (in CI at once, on a terminal after
+asking); the step outputs also get dbtlink_run_id, the server's run id.
+
 Environment:
   DBTLINK_RETRY_FOR  how long to keep retrying failed dbt Cloud calls
                      (a Go duration; default 2m)`
@@ -98,7 +109,8 @@ const jobRunExample = `  dbtlink job run 301
   dbtlink job run --project analytics --environment Production --job "daily build" --wait
   dbtlink job run 301 --wait --timeout 30m --cancel-on-timeout --artifacts manifest.json,run_results.json -o target/
   dbtlink job run 301 --git-branch feature/x --schema-override dbt_pr_42 --steps-override "dbt build -s state:modified+"
-  dbtlink job run 301 --retry-from-failure --wait`
+  dbtlink job run 301 --retry-from-failure --wait
+  dbtlink --server http://dbtlink.internal:8765 job run 301 --wait --max-retries 1 --deadline 45m`
 
 // NewCmdJobRun builds `dbtlink job run`.
 func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {

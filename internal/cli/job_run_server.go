@@ -290,9 +290,9 @@ func (w *serverWaiter) wait(ctx context.Context, run *serverRun) (*serverRun, er
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// SIGTERM: stop waiting, leave the run to the server.
-		return r, withCode(ExitWaitTimeout, fmt.Errorf("stopped waiting for %s; the dbtlink server still follows it (server run %d)", r.label(), r.ID))
+		return r, withCode(ExitWaitTimeout, fmt.Errorf("stopped waiting for %s; the dbtlink server still follows it%s", r.label(), r.serverRef()))
 	case err != nil:
-		return r, fmt.Errorf("wait for %s (server run %d): %w", r.label(), r.ID, err)
+		return r, fmt.Errorf("wait for %s%s: %w", r.label(), r.serverRef(), err)
 	}
 	switch r.State {
 	case srvSuccess:
@@ -333,7 +333,13 @@ func (w *serverWaiter) poll(ctx context.Context, run *serverRun) (*serverRun, er
 			r, err = w.Client.GetRun(ctx, run.ID, 0)
 		} else {
 			endedAt, settleDelay = time.Time{}, 200*time.Millisecond
-			r, err = w.Client.GetRun(ctx, run.ID, serverLongPoll)
+			// The long poll answers early only when the run ends; until
+			// dbt Cloud has the run, short ones show its id and URL soon.
+			wait := serverLongPoll
+			if run.dbtID() == 0 {
+				wait = 2 * time.Second
+			}
+			r, err = w.Client.GetRun(ctx, run.ID, wait)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -388,7 +394,7 @@ func (w *serverWaiter) timedOut(ctx context.Context, r *serverRun) error {
 			msg += "; the dbtlink server was asked to cancel it in dbt Cloud"
 		}
 	} else {
-		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it (server run %d)", r.State, r.ID)
+		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it%s", r.State, r.serverRef())
 	}
 	return withCode(ExitWaitTimeout, errors.New(msg))
 }
@@ -403,7 +409,7 @@ func isServerConflict(err error) bool {
 // through the server at once. Leaving the run exits 4, cancelling 3.
 func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) error {
 	leave := func() error {
-		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it (server run %d): %s\n", r.label(), r.ID, r.Href)
+		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for %s", r.label())}
 	}
 	if w.IO.CanPrompt() {

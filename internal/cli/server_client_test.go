@@ -322,3 +322,20 @@ func TestServerConnections(t *testing.T) {
 		t.Fatalf("list after remove:\n%s", r.stdout)
 	}
 }
+
+func TestServerJobListGet(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+	r := b.srv("job", "list", "--name-contains", "daily")
+	wantExit(t, r, ExitOK, "job list")
+	if !strings.Contains(r.stdout, "301") || !strings.Contains(r.stdout, "daily build") || strings.Contains(r.stdout, "302") {
+		t.Fatalf("job list:\n%s", r.stdout)
+	}
+	wantExit(t, b.srv("job", "list", "--state", "all"), ExitUsage, "job list --state all")
+	r = b.srv("job", "get", "302")
+	wantExit(t, r, ExitOK, "job get")
+	if !strings.Contains(r.stdout, "failing build") {
+		t.Fatalf("job get:\n%s", r.stdout)
+	}
+	wantExit(t, b.srv("job", "get", "999"), ExitNotFound, "job get 999")
+}

@@ -358,6 +358,15 @@ func (r *serverRun) label() string {
 	return fmt.Sprintf("server run %d", r.ID)
 }
 
+// serverRef is " (server run N)" once label names the dbt Cloud run, for
+// messages that need both ids.
+func (r *serverRun) serverRef() string {
+	if r.dbtID() == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (server run %d)", r.ID)
+}
+
 func (c *serverClient) CreateRun(ctx context.Context, req serverRunRequest) (*serverRun, error) {
 	var out serverRun
 	if err := c.do(ctx, http.MethodPost, "/api/v1/runs", nil, req, &out); err != nil {
