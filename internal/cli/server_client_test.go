@@ -339,3 +339,35 @@ func TestServerJobListGet(t *testing.T) {
 	}
 	wantExit(t, b.srv("job", "get", "999"), ExitNotFound, "job get 999")
 }
+
+// Without a terminal, the first Ctrl-C cancels the run through the
+// server, and the command exits 3 as the local one does.
+func TestServerJobRunInterrupt(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+	ios, _, _, errOut := TestStreams()
+	f := NewFactory(ios)
+	f.Getenv = func(k string) string { return b.env[k] }
+	f.ServerHTTPClient = b.hc
+	f.ServerFlag = b.ts.URL
+	interrupts := make(chan os.Signal, 2)
+	cmd := NewCmdJobRun(f, func(o *JobRunOptions) error {
+		o.Interrupts = func() (<-chan os.Signal, func()) { return interrupts, func() {} }
+		return jobRunServer(t.Context(), o)
+	})
+	cmd.SetArgs([]string{"303", "--wait"})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		interrupts <- os.Interrupt
+	}()
+	err := cmd.ExecuteContext(t.Context())
+	if code := exitCode(err); code != ExitRunCancelled {
+		t.Fatalf("exit %d (%v), want 3\n%s", code, err, errOut)
+	}
+	if !strings.Contains(errOut.String(), "Asked the dbtlink server to cancel") {
+		t.Fatalf("stderr:\n%s", errOut)
+	}
+	r := b.srv("job", "run", "301", "--wait") // the server still works
+	wantExit(t, r, ExitOK, "job run after an interrupt")
+}

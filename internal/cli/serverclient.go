@@ -172,7 +172,7 @@ func (c *serverClient) send(ctx context.Context, method, path string, query url.
 	idempotent := method == http.MethodGet || method == http.MethodDelete
 	start := time.Now()
 	backoff := 250 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	for {
 		resp, err := c.once(ctx, method, path, query, payload)
 		retry := false
 		switch {
@@ -198,7 +198,6 @@ func (c *serverClient) send(ctx context.Context, method, path string, query url.
 			return nil, &serverUnreachableError{Method: method, Path: path, Err: serr}
 		}
 		backoff = min(backoff*2, 5*time.Second)
-		_ = attempt
 	}
 }
 
