@@ -149,15 +149,11 @@ func jobRunServerNoWait(ctx context.Context, opts *JobRunOptions, c *serverClien
 	return nil
 }
 
-// serverJobNotFound matches the server's answers (400) for a job that does
-// not exist or a name that matches nothing or several, which the local
-// command exits 6 for. The server has no error code for them, so their
-// text is matched.
-var serverJobNotFound = regexp.MustCompile(`^(job \d+ does not exist|no (project|environment|job) named |\d+ (project|environment|job)s are named )`)
-
 func serverCreateRunError(opts *JobRunOptions, err error) error {
 	var se *serverError
-	if errors.As(err, &se) && se.Status == http.StatusBadRequest && serverJobNotFound.MatchString(se.Message) {
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		// A job id or names that match nothing, or names that match
+		// several: exit 6, as the local command does.
 		return withCode(ExitNotFound, fmt.Errorf("trigger the job: %w", err))
 	}
 	return fmt.Errorf("trigger the job: %w", err)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/store"
 )
 
 // RunRequest asks the tracker to trigger a job and follow the run.
@@ -39,6 +40,16 @@ type RunRequest struct {
 type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return e.Msg }
+
+// NotFoundError is a request naming a job, project or environment that
+// dbt Cloud does not have (or the token cannot see), or names that match
+// several. It matches store.ErrNotFound, so the API answers it with 404.
+type NotFoundError struct{ Msg string }
+
+func (e *NotFoundError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, store.ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == store.ErrNotFound }
 
 // ErrConflict is matched by errors for an action the run's state forbids,
 // such as cancelling a run that has ended. The API answers it with 409.

@@ -43,7 +43,7 @@ func (t *Tracker) CreateRun(ctx context.Context, req RunRequest) (store.Run, err
 	if jobID > 0 {
 		if _, err := t.cachedJob(ctx, cl, c, jobID); err != nil {
 			if errors.Is(err, dbtcloud.ErrNotFound) {
-				return store.Run{}, &InputError{Msg: fmt.Sprintf("job %d does not exist in account %d of connection %q (or the token cannot see it)", jobID, c.AccountID, c.Name)}
+				return store.Run{}, &NotFoundError{Msg: fmt.Sprintf("job %d does not exist in account %d of connection %q (or the token cannot see it)", jobID, c.AccountID, c.Name)}
 			}
 			return store.Run{}, fmt.Errorf("check job %d: %w", jobID, err)
 		}
@@ -53,7 +53,7 @@ func (t *Tracker) CreateRun(ctx context.Context, req RunRequest) (store.Run, err
 			var nf *orchestrate.NotFoundError
 			var amb *orchestrate.AmbiguousError
 			if errors.As(err, &nf) || errors.As(err, &amb) {
-				return store.Run{}, &InputError{Msg: err.Error()}
+				return store.Run{}, &NotFoundError{Msg: err.Error()}
 			}
 			return store.Run{}, fmt.Errorf("find the job: %w", err)
 		}

@@ -216,8 +216,9 @@ func TestTrackerRuns(t *testing.T) {
 				} {
 					_, err := b.tr.CreateRun(ctx, req)
 					var ie *tracker.InputError
-					if !errorsAs(err, &ie) {
-						t.Errorf("%+v: err = %v, want an InputError", req, err)
+					var nf *tracker.NotFoundError
+					if !errorsAs(err, &ie) && !errorsAs(err, &nf) {
+						t.Errorf("%+v: err = %v, want an InputError or a NotFoundError", req, err)
 					}
 				}
 			})
