@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -188,10 +189,44 @@ func migrateRiver(ctx context.Context, st *store.Store, driver riverdriver.Drive
 	if err != nil {
 		return fmt.Errorf("tracker: job queue migrations: %w", err)
 	}
+	if st.Dialect() == store.Postgres {
+		unlock, err := lockRiverMigrations(ctx, st.DB())
+		if err != nil {
+			return fmt.Errorf("tracker: job queue migrations: %w", err)
+		}
+		defer unlock()
+	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("tracker: migrate the job queue tables in the %s database: %w", st.Dialect(), err)
 	}
 	return nil
+}
+
+// riverLockKey is the advisory lock of River's migrations in one schema.
+const riverLockKey = `hashtext('dbtlink river migrations'), hashtext(coalesce(current_schema(), ''))`
+
+// lockRiverMigrations keeps servers that start together on a new
+// PostgreSQL schema from applying River's migrations at the same time,
+// which fails (River takes no lock of its own): a session advisory lock,
+// keyed by the schema and held on a connection of its own while the
+// migrations run on others. A process that dies holding it releases it
+// with its session.
+func lockRiverMigrations(ctx context.Context, db *sql.DB) (unlock func(), err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+riverLockKey+`)`); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("take the migration lock: %w", err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+riverLockKey+`)`); err != nil {
+			// Drop the session rather than pool it with the lock held.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+	}, nil
 }
 
 // Start recovers work left by a process that died and starts the workers.
