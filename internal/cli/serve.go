@@ -85,7 +85,7 @@ database needs the same key.`,
 	fl.DurationVar(&opts.PollMin, "poll-min", 2*time.Second, "shortest interval between two polls of one dbt Cloud account")
 	fl.DurationVar(&opts.PollMax, "poll-max", 30*time.Second, "longest interval between two polls of an account with runs in flight")
 	fl.DurationVar(&opts.WebhookPoll, "webhook-poll", 5*time.Minute, "polling interval of an account whose webhooks arrive (the safety net)")
-	fl.DurationVar(&opts.RescueAfter, "rescue-after", 2*time.Minute, "on PostgreSQL, how long a job of a dead server waits before another server takes it over")
+	fl.DurationVar(&opts.RescueAfter, "rescue-after", 2*time.Minute, "on PostgreSQL, how long a job of a dead server is left before another server takes it over; the takeover itself runs every 30s, so allow up to this plus 30s (and ~15s more when the dead server was the leader)")
 	fl.IntVar(&opts.RequestsPerMinute, "requests-per-minute", 3000, "budget of dbt Cloud calls per account and minute for this process")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	return cmd

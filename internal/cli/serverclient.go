@@ -298,6 +298,7 @@ type serverRun struct {
 	FailingNodes     []serverFailingNode `json:"failing_nodes"`
 	Attempts         []int64             `json:"attempts"`
 	ArtifactsState   string              `json:"artifacts_state"`
+	Done             bool                `json:"done"`
 	Error            string              `json:"error"`
 }
 
@@ -333,13 +334,10 @@ func serverStateTerminal(s string) bool {
 	return false
 }
 
-// settled says the run has ended and the server is done with it: its end's
-// artifacts were handled (so the failing nodes are recorded, and a rerun
-// from failure would have started). A failed run has no dbt Cloud run, so
-// nothing follows its end.
-func (r *serverRun) settled() bool {
-	return r.State == srvFailed || (serverStateTerminal(r.State) && r.ArtifactsState != "")
-}
+// settled says the run has ended and the server is done with it (the
+// server's "done": rerun policy applied, failing nodes and artifacts
+// handled).
+func (r *serverRun) settled() bool { return r.Done }
 
 // dbtID is the dbt Cloud run id, or 0 before the trigger.
 func (r *serverRun) dbtID() int64 {

@@ -287,6 +287,7 @@ func TestRunJSON(t *testing.T) {
 		"dbt_created_at": nil, "started_at": nil, "finished_at": nil, "settled_at": nil, "deadline_at": nil,
 		"cancel_at_deadline": false, "max_retries": float64(0), "retries": float64(0),
 		"steps": []any{}, "failing_nodes": []any{}, "attempts": []any{}, "artifacts_state": "", "error": "",
+		"done": false,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pending run (-want +got):\n%s", diff)
@@ -296,7 +297,7 @@ func TestRunJSON(t *testing.T) {
 	for k, v := range map[string]any{
 		"dbt_run_id": float64(9001), "triggered": true, "started_at": "2026-03-04T05:07:07Z",
 		"settled_at": "2026-03-04T05:09:07Z", "steps": []any{map[string]any{"name": "dbt build", "status": float64(20)}},
-		"failing_nodes": []any{map[string]any{"unique_id": "model.x"}}, "attempts": []any{},
+		"failing_nodes": []any{map[string]any{"unique_id": "model.x"}}, "attempts": []any{}, "done": true,
 	} {
 		if !cmp.Equal(got[k], v) {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)

@@ -22,7 +22,7 @@
 //	GET    /api/v1/connections/{name}/jobs/{id}       read    get a job
 //	GET    /api/v1/runs                               read    list runs (?connection= &job_id= &state=a,b &before= &limit=)
 //	POST   /api/v1/runs                               write   trigger a job and follow the run
-//	GET    /api/v1/runs/{id}                          read    get a run; ?wait=30s long-polls until it ends
+//	GET    /api/v1/runs/{id}                          read    get a run; ?wait=30s long-polls until it is done
 //	POST   /api/v1/runs/{id}/cancel                   write   cancel a run (202)
 //	GET    /api/v1/runs/{id}/artifacts                read    list a run's stored artifacts
 //	GET    /api/v1/runs/{id}/artifacts/{path...}      read    download one

@@ -61,6 +61,10 @@ type runJSON struct {
 	Attempts         json.RawMessage `json:"attempts"`
 	ArtifactsState   string          `json:"artifacts_state"`
 	Error            string          `json:"error"`
+	// Done: the run has ended and dbtlink has finished with it (rerun
+	// policy, failing nodes, artifacts); nothing about it changes any more.
+	// A run in error that is not done may still be rerun.
+	Done bool `json:"done"`
 }
 
 func (s *Server) toRunJSON(ctx context.Context, run store.Run) runJSON {
@@ -90,6 +94,7 @@ func (s *Server) toRunJSON(ctx context.Context, run store.Run) runJSON {
 		Attempts:         s.jsonArray(ctx, run.ID, "attempts", run.Attempts),
 		ArtifactsState:   run.ArtifactsState,
 		Error:            run.Error,
+		Done:             tracker.Done(run),
 	}
 	if run.DbtRunID != 0 {
 		out.DbtRunID = &run.DbtRunID

@@ -51,9 +51,20 @@ func (w *finalizeWorker) Work(ctx context.Context, j *river.Job[finalizeArgs]) e
 	if r.DbtRunID != j.Args.DbtRunID || !r.State.Terminal() {
 		return nil // superseded by a rerun
 	}
+	lastAttempt := j.Attempt >= j.MaxAttempts
+	err = t.finalize(ctx, r, lastAttempt)
+	if err != nil && lastAttempt && ctx.Err() == nil {
+		// Give up, but say so: a run without an artifacts state is not
+		// Done, and its waiters would wait for ever.
+		return t.setArtifactsState(ctx, r, "failed: "+err.Error())
+	}
+	return err
+}
+
+func (t *Tracker) finalize(ctx context.Context, r store.Run, lastAttempt bool) error {
 	cl, c, err := t.client(ctx, r.Connection)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return t.setArtifactsState(ctx, r, fmt.Sprintf("none: connection %q was deleted", r.Connection))
 	}
 	if err != nil {
 		return err
@@ -67,7 +78,6 @@ func (w *finalizeWorker) Work(ctx context.Context, j *river.Job[finalizeArgs]) e
 			return err
 		}
 	}
-	lastAttempt := j.Attempt >= j.MaxAttempts
 	return t.storeArtifacts(ctx, cl, c, r, lastAttempt)
 }
 

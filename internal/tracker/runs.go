@@ -146,18 +146,17 @@ func (t *Tracker) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run,
 // by another process (this process's own settlements wake it at once).
 const waitRecheck = 500 * time.Millisecond
 
-// WaitRun returns the run once it has ended, or after d with its current
-// state. A failed run with reruns left has ended only once its rerun
-// policy has been applied (see ended). Reads use ctx, not the wait's own
-// timer, so a wait that ends while the database is busy still answers
-// with the run.
+// WaitRun returns the run once it is Done (a run in error may still be
+// rerun, and its failing nodes and artifacts come after its end), or after
+// d with its current state. Reads use ctx, not the wait's own timer, so a
+// wait that ends while the database is busy still answers with the run.
 func (t *Tracker) WaitRun(ctx context.Context, id int64, d time.Duration) (store.Run, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		ch := t.waiters.watch(id)
 		r, err := t.GetRun(ctx, id)
-		if err != nil || ended(r) {
+		if err != nil || Done(r) {
 			t.waiters.unwatch(id, ch)
 			return r, err
 		}
@@ -179,15 +178,19 @@ func (t *Tracker) WaitRun(ctx context.Context, id int64, d time.Duration) (store
 	}
 }
 
-// ended says whether a run has ended for those waiting for it. A failed
-// dbt Cloud run that its rerun policy may still rerun has not: its state
-// is error until the finalize job reruns it (back in flight) or decides
-// not to (and records its artifacts state).
-func ended(r store.Run) bool {
-	if r.State == store.RunError && r.Retries < r.MaxRetries && r.ArtifactsState == "" {
+// Done reports whether dbtlink has finished with a run: it has ended in
+// dbt Cloud and what follows the end (rerun policy, failing nodes,
+// artifacts) is done, so nothing about it will change any more. A run in
+// error can still be rerun until then, and its failing nodes are not yet
+// known. A run that failed to trigger is done at once.
+func Done(r store.Run) bool {
+	switch {
+	case r.State == store.RunFailed:
+		return true
+	case !r.State.Terminal():
 		return false
 	}
-	return r.State.Terminal()
+	return r.ArtifactsState != ""
 }
 
 // CancelRun asks for the run to be cancelled in dbt Cloud. A run not yet
