@@ -171,32 +171,43 @@ dbt Cloud cannot be reached from this machine.`,
 	return cmd
 }
 
-func connectionAddRun(ctx context.Context, opts *ConnectionAddOptions) error {
+// addTarget checks the name and token-source flags of connection add and
+// settles its host and account id (flags, then DBT_CLOUD_* variables), for
+// the local store and a server alike.
+func (opts *ConnectionAddOptions) addTarget() (host string, accountID int64, err error) {
 	if err := connection.ValidateName(opts.Name); err != nil {
-		return withCode(ExitUsage, err)
+		return "", 0, withCode(ExitUsage, err)
 	}
 	if opts.TokenStdin && opts.TokenEnv != "" {
-		return usageError("--token-stdin and --token-env both name a token source; give only one")
+		return "", 0, usageError("--token-stdin and --token-env both name a token source; give only one")
 	}
-	host := opts.Host
+	host = opts.Host
 	if host == "" {
 		host = strings.TrimSpace(opts.Getenv(connection.EnvHost))
 	}
 	if host == "" {
-		return usageError("no host: pass --host with the account's access URL (e.g. cloud.getdbt.com, emea.dbt.com or ab123.us1.dbt.com, shown in dbt Cloud under Account settings)")
+		return "", 0, usageError("no host: pass --host with the account's access URL (e.g. cloud.getdbt.com, emea.dbt.com or ab123.us1.dbt.com, shown in dbt Cloud under Account settings)")
 	}
-	accountID := opts.AccountID
+	accountID = opts.AccountID
 	if accountID == 0 {
 		if v := strings.TrimSpace(opts.Getenv(connection.EnvAccountID)); v != "" {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id <= 0 {
-				return usageError("%s=%q is not a positive number; pass --account-id", connection.EnvAccountID, v)
+				return "", 0, usageError("%s=%q is not a positive number; pass --account-id", connection.EnvAccountID, v)
 			}
 			accountID = id
 		}
 	}
 	if accountID <= 0 {
-		return usageError("no account id: pass --account-id (the number after /accounts/ in dbt Cloud URLs)")
+		return "", 0, usageError("no account id: pass --account-id (the number after /accounts/ in dbt Cloud URLs)")
+	}
+	return host, accountID, nil
+}
+
+func connectionAddRun(ctx context.Context, opts *ConnectionAddOptions) error {
+	host, accountID, err := opts.addTarget()
+	if err != nil {
+		return err
 	}
 	store, err := opts.OpenStore()
 	if err != nil {

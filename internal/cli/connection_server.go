@@ -53,31 +53,9 @@ func connectionListServer(ctx context.Context, opts *ConnectionListOptions) erro
 // it is tested before being kept: the server can only test a stored
 // connection, so a failed test removes it again.
 func connectionAddServer(ctx context.Context, opts *ConnectionAddOptions) error {
-	if err := connection.ValidateName(opts.Name); err != nil {
-		return withCode(ExitUsage, err)
-	}
-	if opts.TokenStdin && opts.TokenEnv != "" {
-		return usageError("--token-stdin and --token-env both name a token source; give only one")
-	}
-	host := opts.Host
-	if host == "" {
-		host = strings.TrimSpace(opts.Getenv(connection.EnvHost))
-	}
-	if host == "" {
-		return usageError("no host: pass --host with the account's access URL (e.g. cloud.getdbt.com, emea.dbt.com or ab123.us1.dbt.com)")
-	}
-	accountID := opts.AccountID
-	if accountID == 0 {
-		if v := strings.TrimSpace(opts.Getenv(connection.EnvAccountID)); v != "" {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				return usageError("%s=%q is not a positive number; pass --account-id", connection.EnvAccountID, v)
-			}
-			accountID = id
-		}
-	}
-	if accountID <= 0 {
-		return usageError("no account id: pass --account-id (the number after /accounts/ in dbt Cloud URLs)")
+	host, accountID, err := opts.addTarget()
+	if err != nil {
+		return err
 	}
 	c, err := opts.Server()
 	if err != nil {

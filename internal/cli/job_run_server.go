@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -408,35 +407,11 @@ func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) error {
 		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for %s", r.label())}
 	}
-	if w.IO.CanPrompt() {
-		fmt.Fprintf(w.IO.ErrOut, "\nCancel %s in dbt Cloud? [y/N] ", r.label())
-		answer := make(chan string, 1)
-		go func() {
-			line, _ := bufio.NewReader(w.IO.In).ReadString('\n')
-			answer <- line
-		}()
-		select {
-		case a := <-answer:
-			if a := strings.ToLower(strings.TrimSpace(a)); a != "y" && a != "yes" {
-				return leave()
-			}
-		case <-w.Interrupts:
-			fmt.Fprintln(w.IO.ErrOut)
-			return leave()
-		case <-ctx.Done():
-			fmt.Fprintln(w.IO.ErrOut)
-			return leave()
-		}
+	if !confirmCancel(ctx, w.IO, w.Interrupts, r.label()) {
+		return leave()
 	}
-	cctx, stop := context.WithCancel(ctx)
+	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
-	go func() {
-		select {
-		case <-w.Interrupts:
-			stop()
-		case <-cctx.Done():
-		}
-	}()
 	if _, err := w.Client.CancelRun(cctx, r.ID); err != nil {
 		if cctx.Err() != nil {
 			return leave()

@@ -432,36 +432,11 @@ func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string)
 		fmt.Fprintf(w.IO.ErrOut, "Run %d is still going in dbt Cloud: %s\nFollow it with: dbtlink run watch %d\n", run.ID, url, run.ID)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for run %d", run.ID)}
 	}
-	if w.IO.CanPrompt() {
-		fmt.Fprintf(w.IO.ErrOut, "\nCancel run %d in dbt Cloud? [y/N] ", run.ID)
-		answer := make(chan string, 1)
-		go func() {
-			line, _ := bufio.NewReader(w.IO.In).ReadString('\n')
-			answer <- line
-		}()
-		select {
-		case a := <-answer:
-			if a := strings.ToLower(strings.TrimSpace(a)); a != "y" && a != "yes" {
-				return leave()
-			}
-		case <-w.Interrupts:
-			fmt.Fprintln(w.IO.ErrOut)
-			return leave()
-		case <-ctx.Done():
-			fmt.Fprintln(w.IO.ErrOut)
-			return leave()
-		}
+	if !confirmCancel(ctx, w.IO, w.Interrupts, fmt.Sprintf("run %d", run.ID)) {
+		return leave()
 	}
-	// A second Ctrl-C while cancelling abandons the cancel.
-	cctx, stop := context.WithCancel(ctx)
+	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
-	go func() {
-		select {
-		case <-w.Interrupts:
-			stop()
-		case <-cctx.Done():
-		}
-	}()
 	if _, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID); err != nil {
 		if cctx.Err() != nil {
 			return leave()
@@ -510,4 +485,42 @@ func writeFailure(out io.Writer, f *orchestrate.Failure) {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// confirmCancel asks on a terminal whether to cancel what (a run) after a
+// Ctrl-C; off a terminal (CI) the answer is yes. A second Ctrl-C, or the
+// end of ctx, while asking means no.
+func confirmCancel(ctx context.Context, io *IOStreams, interrupts <-chan os.Signal, what string) bool {
+	if !io.CanPrompt() {
+		return true
+	}
+	fmt.Fprintf(io.ErrOut, "\nCancel %s in dbt Cloud? [y/N] ", what)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(io.In).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case a := <-answer:
+		a = strings.ToLower(strings.TrimSpace(a))
+		return a == "y" || a == "yes"
+	case <-interrupts:
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(io.ErrOut)
+	return false
+}
+
+// cancelContext is ctx, ended early by another Ctrl-C: a second Ctrl-C
+// while cancelling abandons the cancel.
+func cancelContext(ctx context.Context, interrupts <-chan os.Signal) (context.Context, context.CancelFunc) {
+	cctx, stop := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-interrupts:
+			stop()
+		case <-cctx.Done():
+		}
+	}()
+	return cctx, stop
 }
