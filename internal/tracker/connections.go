@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
@@ -72,6 +73,7 @@ func (t *Tracker) DeleteConnection(ctx context.Context, name string) error {
 	}
 	t.mu.Lock()
 	delete(t.clients, name)
+	delete(t.jobs, name)
 	t.mu.Unlock()
 	return nil
 }
@@ -105,35 +107,67 @@ func (t *Tracker) GetJob(ctx context.Context, conn string, id int64) (*dbtcloud.
 	return j, nil
 }
 
-// jobKey and cachedJob remember jobs already checked, so that creating
-// many runs of one job costs one lookup, not one per run.
-type jobKey struct {
-	conn string
-	id   int64
+// jobIndex holds the jobs of one connection's account, so that creating
+// many runs costs a few list calls rather than one lookup per run: 10,000
+// concurrent runs are 10,000 jobs, since dbt Cloud queues the runs of one
+// job behind each other.
+type jobIndex struct {
+	mu     sync.Mutex // held while loading, so concurrent misses load once
+	jobs   map[int64]*dbtcloud.Job
+	loaded time.Time
 }
 
-type cachedJob struct {
-	job *dbtcloud.Job
-	at  time.Time
-}
+const (
+	// jobCacheTTL is how long a job's settings are trusted.
+	jobCacheTTL = 5 * time.Minute
+	// jobReloadEvery bounds reloads caused by misses (a job created since
+	// the last load, or a wrong id).
+	jobReloadEvery = 30 * time.Second
+)
 
-const jobCacheTTL = 5 * time.Minute
-
-func (t *Tracker) cachedJob(ctx context.Context, cl *dbtcloud.Client, c store.Connection, id int64) (*dbtcloud.Job, error) {
-	k := jobKey{c.Name, id}
-	now := t.cfg.Now()
+func (t *Tracker) jobIndexOf(conn string) *jobIndex {
 	t.mu.Lock()
-	cj, ok := t.jobs[k]
-	t.mu.Unlock()
-	if ok && now.Sub(cj.at) < jobCacheTTL {
-		return cj.job, nil
+	defer t.mu.Unlock()
+	ix, ok := t.jobs[conn]
+	if !ok {
+		ix = &jobIndex{}
+		t.jobs[conn] = ix
+	}
+	return ix
+}
+
+// cachedJob returns a job of the connection's account from the index,
+// loading the account's jobs (all pages) when the index is stale or
+// misses it. A job the list does not show is asked for alone, which is
+// also how a job that does not exist is told (dbtcloud.ErrNotFound).
+func (t *Tracker) cachedJob(ctx context.Context, cl *dbtcloud.Client, c store.Connection, id int64) (*dbtcloud.Job, error) {
+	ix := t.jobIndexOf(c.Name)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	now := t.cfg.Now()
+	if j, ok := ix.jobs[id]; ok && now.Sub(ix.loaded) < jobCacheTTL {
+		return j, nil
+	}
+	if now.Sub(ix.loaded) >= jobReloadEvery {
+		jobs := map[int64]*dbtcloud.Job{}
+		for j, err := range cl.Jobs.ListIter(ctx, c.AccountID, nil) {
+			if err != nil {
+				return nil, fmt.Errorf("list the jobs of %s: %w", c.Name, err)
+			}
+			jobs[j.ID] = j
+		}
+		ix.jobs, ix.loaded = jobs, now
+		if j, ok := jobs[id]; ok {
+			return j, nil
+		}
 	}
 	j, _, err := cl.Jobs.Get(ctx, c.AccountID, id)
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	t.jobs[k] = cachedJob{job: j, at: now}
-	t.mu.Unlock()
+	if ix.jobs == nil {
+		ix.jobs = map[int64]*dbtcloud.Job{}
+	}
+	ix.jobs[id] = j
 	return j, nil
 }

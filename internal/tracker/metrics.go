@@ -50,7 +50,12 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 // transport counts every request to dbt Cloud by status.
 func (m *metrics) transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// The default keeps 2 idle connections per host; the workers
+		// call one host concurrently and would open a new connection
+		// for most calls.
+		tr.MaxIdleConnsPerHost = 64
+		base = tr
 	}
 	return countingTransport{base: base, calls: m.calls}
 }

@@ -51,8 +51,15 @@ type pollArgs struct {
 
 func (pollArgs) Kind() string { return kindPoll }
 func (pollArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
+	return river.InsertOpts{Queue: queuePoll, MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: liveStates}}
 }
+
+// queuePoll is the queue of poll jobs, and pollWorkers how many accounts a
+// process polls at once.
+const (
+	queuePoll   = "poll"
+	pollWorkers = 4
+)
 
 type pollWorker struct {
 	river.WorkerDefaults[pollArgs]

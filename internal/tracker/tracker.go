@@ -118,7 +118,7 @@ type Tracker struct {
 
 	mu      sync.Mutex
 	clients map[string]cachedClient // by connection name
-	jobs    map[jobKey]cachedJob
+	jobs    map[string]*jobIndex    // by connection name
 	polls   map[string]*pollState
 }
 
@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 		log:     cfg.Logger,
 		waiters: newWaiters(),
 		clients: map[string]cachedClient{},
-		jobs:    map[jobKey]cachedJob{},
+		jobs:    map[string]*jobIndex{},
 	}
 	t.metrics = newMetrics(cfg.Registry, cfg.Store)
 	driver := riverDriver(cfg.Store)
@@ -154,7 +154,13 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 	river.AddWorker(workers, &cancelWorker{t: t})
 	river.AddWorker(workers, &deadlineWorker{t: t})
 	rc, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		// Polls have their own queue: behind thousands of triggers in one
+		// queue, an account's next pass would wait its turn and runs would
+		// settle late.
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			queuePoll:          {MaxWorkers: pollWorkers},
+		},
 		Workers:              workers,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		JobTimeout:           jobTimeout(cfg.RescueAfter),
