@@ -120,6 +120,8 @@ type Tracker struct {
 	clients map[string]cachedClient // by connection name
 	jobs    map[string]*jobIndex    // by connection name
 	polls   map[string]*pollState
+	// expected caches the expected duration of each job's runs.
+	expected map[expectKey]expectation
 }
 
 type cachedClient struct {
@@ -135,12 +137,13 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 		return nil, err
 	}
 	t := &Tracker{
-		cfg:     cfg,
-		st:      cfg.Store,
-		log:     cfg.Logger,
-		waiters: newWaiters(),
-		clients: map[string]cachedClient{},
-		jobs:    map[string]*jobIndex{},
+		cfg:      cfg,
+		st:       cfg.Store,
+		log:      cfg.Logger,
+		waiters:  newWaiters(),
+		clients:  map[string]cachedClient{},
+		jobs:     map[string]*jobIndex{},
+		expected: map[expectKey]expectation{},
 	}
 	t.metrics = newMetrics(cfg.Registry, cfg.Store)
 	driver := riverDriver(cfg.Store)
