@@ -108,8 +108,9 @@ func sensorChild(path string) error {
 	// the same grid; against the emulator, which answers slowly while
 	// 10,000 runs are in flight (each request costs it O(runs in flight)
 	// under one lock), sleeping after the answer would stretch the
-	// interval. For the same reason a run counts as seen when the GET that
-	// saw its end was sent, not when its answer came back.
+	// interval. For the same reason the parent takes the moment the
+	// emulator answered the GET that saw the end (see runBaseline), not
+	// the moment the answer came back here.
 	sensor := func(r *sensorRun, first time.Time) {
 		next := first
 		for {
@@ -225,7 +226,7 @@ func runBaseline(ctx context.Context, cfg *config, ps []plan) (*sideResult, erro
 	scfg := sensorConfig{URL: em.url, Token: benchToken, Account: accountID, Jobs: jobs,
 		Interval: cfg.real(cfg.AirflowPoll), TriggerRPM: cfg.realRPM(), Concurrency: cfg.CreateConc,
 		MaxBackoff: cfg.real(5 * time.Minute), Deadline: start.Add(cfg.phaseTimeout())}
-	f, err := os.CreateTemp("", "servebench-sensor-*.json")
+	f, err := os.CreateTemp("", "svbench-sensor-*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -278,9 +279,18 @@ func runBaseline(ctx context.Context, cfg *config, ps []plan) (*sideResult, erro
 	if out.FirstError != "" {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d triggers failed; first: %s", out.TriggerErrors, out.FirstError))
 	}
+	// A run is seen when the emulator answered the GET that saw its end,
+	// the run's last: its handler returned then, with the state as of that
+	// moment. Queueing for the emulator's lock before it is left out (dbt
+	// Cloud answers at once), and so is the way back to the sensor.
 	seen := map[int64]time.Time{}
 	for _, r := range out.Runs {
-		if r.RunID != 0 && !r.Detected.IsZero() {
+		if r.RunID == 0 || r.Detected.IsZero() {
+			continue
+		}
+		if t := em.count.lastGet(r.RunID); !t.IsZero() {
+			seen[r.RunID] = t
+		} else {
 			seen[r.RunID] = r.Detected
 		}
 	}

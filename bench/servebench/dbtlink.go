@@ -20,13 +20,14 @@ import (
 	"time"
 )
 
-// buildDbtlink builds the dbtlink command into dir.
+// buildDbtlink builds the dbtlink command into dir, from the module the
+// working directory is in.
 func buildDbtlink(dir string) (string, error) {
 	bin := filepath.Join(dir, "dbtlink")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/dbtlink/dbtlink/cmd/dbtlink")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/dbtlink: %w", err)
+		return "", fmt.Errorf("go build ./cmd/dbtlink: %w (run the bench from the repository, or give a binary with -bin)", err)
 	}
 	return bin, nil
 }
@@ -271,7 +272,7 @@ func (a *api) listAllRuns(ctx context.Context) ([]apiRun, error) {
 
 // runDbtlink is the main side: one `dbtlink serve` watching every run.
 func runDbtlink(ctx context.Context, cfg *config, bin string, ps []plan) (*sideResult, error) {
-	dir, err := os.MkdirTemp("", "servebench-")
+	dir, err := os.MkdirTemp("", "svbench-")
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func runDbtlink(ctx context.Context, cfg *config, bin string, ps []plan) (*sideR
 	}()
 	dsn := cfg.DB
 	if dsn == "" {
-		dsn = filepath.Join(dir, "dbtlink.db")
+		dsn = filepath.Join(dir, "server.db")
 	}
 
 	em, err := startEmulator(ps, cfg.Speed, cfg.behind())

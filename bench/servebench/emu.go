@@ -265,6 +265,17 @@ func (c *counter) runGetsAround(at map[int64]time.Time) (before, after int) {
 	return before, after
 }
 
+// lastGet is when the emulator last answered a read of run id alone.
+func (c *counter) lastGet(id int64) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last time.Time
+	for _, g := range c.runGets[id] {
+		last = later(last, g)
+	}
+	return last
+}
+
 // lastGetBefore is when run id was last read on its own before t, or zero.
 func (c *counter) lastGetBefore(id int64, t time.Time) time.Time {
 	c.mu.Lock()

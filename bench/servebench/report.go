@@ -360,7 +360,7 @@ func printTable(w io.Writer, cfg *config, d, b *sideResult) {
 		return fmt.Sprintf("%.0f (mean %.1f min/run)", r.RunMinutes, r.RunMinutes/float64(r.Runs))
 	})
 	row("peak runs in flight at once", func(r *sideResult) string { return fmt.Sprint(r.PeakInFlight) })
-	row("create phase [real]", func(r *sideResult) string {
+	row("creating runs (baseline: triggering) [real]", func(r *sideResult) string {
 		return fmt.Sprintf("%.1fs, %.0f runs/s, %d errors", r.Create.RealSeconds, r.Create.PerSecond, r.Create.Errors)
 	})
 	row("all triggered after [real]", func(r *sideResult) string {
