@@ -64,8 +64,8 @@ var (
 		"test:dbt_utils_expression_is_true_orders_order_items_subtotal_subtotal",
 		"test:dbt_utils_expression_is_true_orders_order_total_subtotal_tax_paid"}
 	v12RelOrdersStgCustomers = "test:relationships_orders_customer_id__customer_id__ref_stg_customers_" // stg_customers, orders
-	v12RelOrderItemsOrders   = "test:relationships_order_items_order_id__order_id__ref_orders_"          // orders, order_items
-	v12RelStgItemsStgOrders  = "test:relationships_stg_order_items_order_id__order_id__ref_stg_orders_"  // stg_orders, stg_order_items
+	v12RelOrderItemsOrders   = "test:relationships_order_items_order_id__order_id__ref_orders_"         // orders, order_items
+	v12RelStgItemsStgOrders  = "test:relationships_stg_order_items_order_id__order_id__ref_stg_orders_" // stg_orders, stg_order_items
 	v12OrdersUnit            = "unit:orders.test_order_items_compute_to_bools_correctly"
 	v12OrderItemsUnit        = "unit:order_items.test_supply_costs_sum_correctly"
 	v12LocationsUnit         = "unit:stg_locations.test_does_location_opened_at_trunc_to_date"
