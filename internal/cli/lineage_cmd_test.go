@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -452,4 +453,55 @@ func TestLineageEditDistance(t *testing.T) {
 			t.Errorf("lineageEditDistance(%q, %q, 2) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// Every lineage example in the README and in 'lineage --help' selects
+// something in the demo's manifest, the one the emulator serves.
+func TestLineageExamplesMatchTheDemo(t *testing.T) {
+	const demo = "../../dbtcloud/emulator/data/manifest.json"
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := TestStreams()
+	help := NewCmdLineage(NewFactory(ios), nil).Example
+	var lines []string
+	for _, l := range strings.Split(string(readme)+"\n"+help, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "dbtlink lineage ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 6 {
+		t.Fatalf("found %d lineage examples, want the README's and the help's", len(lines))
+	}
+	for _, l := range lines {
+		t.Run(l, func(t *testing.T) {
+			cmd, _, _ := strings.Cut(l, " | ")
+			cmd, _, _ = strings.Cut(cmd, " > ")
+			args := exampleArgs(t, cmd)
+			for i := range args {
+				if i > 0 && (args[i-1] == "-m" || args[i-1] == "--manifest") {
+					args[i] = demo
+				}
+			}
+			code, out, errOut := runOffline(t, false, args[1:]...)
+			if code != ExitOK || out == "" {
+				t.Errorf("exit %d, stdout %d bytes, stderr:\n%s", code, len(out), errOut)
+			}
+		})
+	}
+}
+
+// exampleArgs splits a shell command line with single quotes.
+func exampleArgs(t *testing.T, line string) []string {
+	t.Helper()
+	var args []string
+	for i, part := range strings.Split(line, "'") {
+		if i%2 == 1 {
+			args = append(args, part)
+		} else {
+			args = append(args, strings.Fields(part)...)
+		}
+	}
+	return args
 }
