@@ -2,7 +2,6 @@ package artifacts
 
 import (
 	"io"
-	"strings"
 	"time"
 )
 
@@ -17,8 +16,11 @@ type SourcesResults struct {
 // FreshnessResult is the freshness check of one source.
 type FreshnessResult struct {
 	UniqueID string
-	// Status is pass, warn, error or runtime error (lower-cased).
-	Status                string
+	// Status is pass, warn, error or runtime error, lower-cased for
+	// counting (dbt Fusion writes Pass, Error).
+	Status string
+	// RawStatus is the status as the file has it.
+	RawStatus             string
 	MaxLoadedAt           time.Time
 	SnapshottedAt         time.Time
 	MaxLoadedAtTimeAgoInS float64
@@ -45,6 +47,13 @@ func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
 		switch string(name) {
 		case "metadata":
 			err = d.readMetadata(&s.Metadata)
+		case "generated_at":
+			// Files from before metadata existed carried it at top level.
+			t, err := d.timeVal()
+			if s.Metadata.GeneratedAt.IsZero() {
+				s.Metadata.GeneratedAt = t
+			}
+			return err
 		case "elapsed_time":
 			s.ElapsedTime, _, err = d.num()
 		case "results":
@@ -88,9 +97,21 @@ func (d *dec) readFreshnessResult() (FreshnessResult, error) {
 		case "unique_id":
 			res.UniqueID, err = d.istr()
 		case "status":
-			var s string
-			s, err = d.istr()
-			res.Status = d.intern([]byte(strings.ToLower(s)))
+			res.RawStatus, err = d.istr()
+			res.Status = d.lower(res.RawStatus)
+		case "node":
+			// dbt 0.18 and before embed the source; its unique_id is the
+			// result's.
+			err = d.object(func(name []byte) error {
+				if string(name) != "unique_id" {
+					return d.skip()
+				}
+				id, err := d.istr()
+				if res.UniqueID == "" {
+					res.UniqueID = id
+				}
+				return err
+			})
 		case "max_loaded_at":
 			res.MaxLoadedAt, err = d.timeVal()
 		case "snapshotted_at":
