@@ -79,7 +79,8 @@ func TestLegacyRunResults(t *testing.T) {
 }
 
 func TestLegacySourcesAndCatalog(t *testing.T) {
-	src, err := ReadSourcesFile(tdOld + "sources.json")
+	// The results list with the source embedded as node.
+	src, err := ReadSourcesFile(tdOld + "sources_results.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +94,40 @@ func TestLegacySourcesAndCatalog(t *testing.T) {
 	if diff := cmp.Diff([]string{"source.jaffle_shop.raw.orders pass", "source.jaffle_shop.raw.customers error"}, got); diff != "" {
 		t.Errorf("sources (-want +got)\n%s", diff)
 	}
-	if src.Results[1].MaxLoadedAtTimeAgoInS != 259200 || src.Results[1].Criteria == nil {
-		t.Errorf("freshness fields: %+v", src.Results[1])
+	if src.Results[1].MaxLoadedAtTimeAgoInS != 259200 || src.ElapsedTime != 0.61 {
+		t.Errorf("age or elapsed time not read: %+v, %v", src.Results[1], src.ElapsedTime)
+	}
+
+	// What dbt 0.14 to 0.18 wrote: meta, and results by id under sources.
+	src, err = ReadSourcesFile(tdOld + "sources.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2020, 9, 28, 11, 0, 2, 250000000, time.UTC); !src.Metadata.GeneratedAt.Equal(want) || src.ElapsedTime != 0.74 {
+		t.Errorf("meta: generated_at %v, elapsed %v", src.Metadata.GeneratedAt, src.ElapsedTime)
+	}
+	got = got[:0]
+	for _, r := range src.Results {
+		msg, _, _ := strings.Cut(r.Message, "\n")
+		got = append(got, r.UniqueID+" "+r.Status+" "+msg)
+	}
+	want := []string{"source.jaffle_shop.raw.orders pass ", "source.jaffle_shop.raw.payments warn ",
+		"source.jaffle_shop.raw.customers runtime error Database Error"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sources (-want +got)\n%s", diff)
+	}
+	if r := src.Results[1]; r.MaxLoadedAtTimeAgoInS != 39600 || r.Criteria == nil || r.MaxLoadedAt.IsZero() {
+		t.Errorf("freshness fields: %+v", r)
+	}
+	if k, _, err := detectFile(tdOld + "sources.json"); k != KindSources || err != nil {
+		t.Errorf("detected %v, %v; want sources", k, err)
+	}
+	s, err := Inspect(tdOld + "sources.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Failures) != 1 || s.Failures[0].UniqueID != "source.jaffle_shop.raw.customers" || s.GeneratedAt == nil {
+		t.Errorf("summary: failures %+v, generated_at %v", s.Failures, s.GeneratedAt)
 	}
 
 	cat, err := ReadCatalogFile(tdOld + "catalog.json")
@@ -136,4 +169,13 @@ func TestFusionStatusesShownAsWritten(t *testing.T) {
 	if len(s.Failures) != 1 || s.Failures[0].Status != "Error" {
 		t.Errorf("failures %+v, want one shown as Error", s.Failures)
 	}
+}
+
+func detectFile(path string) (Kind, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return KindUnknown, 0, err
+	}
+	defer f.Close()
+	return Detect(f)
 }

@@ -56,6 +56,37 @@ func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
 			return err
 		case "elapsed_time":
 			s.ElapsedTime, _, err = d.num()
+		case "meta":
+			// dbt 0.14 to 0.18 wrote {"meta": {...}, "sources": {id: result}}.
+			err = d.object(func(name []byte) error {
+				switch string(name) {
+				case "generated_at":
+					t, err := d.timeVal()
+					if s.Metadata.GeneratedAt.IsZero() {
+						s.Metadata.GeneratedAt = t
+					}
+					return err
+				case "elapsed_time":
+					var err error
+					s.ElapsedTime, _, err = d.num()
+					return err
+				}
+				return d.skip()
+			})
+		case "sources":
+			sawResults = true
+			err = d.object(func(key []byte) error {
+				if d.peek() != '{' {
+					return d.skip()
+				}
+				id := d.intern(key)
+				res, err := d.readFreshnessResult()
+				if res.UniqueID == "" {
+					res.UniqueID = id
+				}
+				s.Results = append(s.Results, res)
+				return err
+			})
 		case "results":
 			sawResults = true
 			err = d.array(func() error {
@@ -96,7 +127,7 @@ func (d *dec) readFreshnessResult() (FreshnessResult, error) {
 		switch string(name) {
 		case "unique_id":
 			res.UniqueID, err = d.istr()
-		case "status":
+		case "status", "state": // state: dbt 0.14 to 0.18
 			res.RawStatus, err = d.istr()
 			res.Status = d.lower(res.RawStatus)
 		case "node":
@@ -116,7 +147,7 @@ func (d *dec) readFreshnessResult() (FreshnessResult, error) {
 			res.MaxLoadedAt, err = d.timeVal()
 		case "snapshotted_at":
 			res.SnapshottedAt, err = d.timeVal()
-		case "max_loaded_at_time_ago_in_s":
+		case "max_loaded_at_time_ago_in_s", "age": // age: results written whole by dbt before 0.19
 			res.MaxLoadedAtTimeAgoInS, _, err = d.num()
 		case "criteria":
 			res.Criteria, err = d.readFreshness()
