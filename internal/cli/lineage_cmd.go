@@ -54,16 +54,18 @@ dbt's default): "orders" gives the model and its tests, "+orders" also the
 tests of everything upstream. --indirect-selection cautious adds a test only
 when all its parents are selected, buildable also when they are upstream of
 the selection, empty adds none. --exclude gets the same treatment, so
-excluding a model excludes its tests. Like 'dbt ls', analyses and hooks are
-left out unless --resource-type asks for them ("analysis", or "all").
+excluding a model excludes its tests. Like 'dbt ls', lineage leaves out
+analyses unless --resource-type asks for them ("analysis" or "all"), and
+never lists hooks.
 
 With --upstream or --downstream, SELECTOR is one node (a name, a unique id,
 package.name or source_name.table) and the output is that node and its
-ancestors or descendants, --depth generations deep. Both flags together give
-both directions.
+ancestors or descendants, --depth generations deep, with their tests as
+--indirect-selection says. Both flags together give both directions.
 
-A selector that matches nothing exits with status 6 and lists nodes with
-similar names; a selector that cannot be parsed exits with status 2.`,
+A selector that matches nothing exits with status 6 and suggests selectors
+for nodes with similar names (source:ecom.raw_orders for a source table
+given as a bare name); a selector that cannot be parsed exits with status 2.`,
 		Example: `  # Everything orders is built from, as a Graphviz picture
   dbtlink lineage +orders --manifest target/manifest.json --format dot | dot -Tsvg > orders.svg
 
