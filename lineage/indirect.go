@@ -294,18 +294,14 @@ func (g *Graph) expand(selected bitset, mode IndirectSelection) sel {
 	var buildable bitset
 	if mode == Buildable {
 		buildable = g.ancestorsOf(selected)
-		for i, n := range g.nodes {
-			if n.ResourceType == artifacts.Source {
-				buildable.add(int32(i))
-			}
-		}
+		buildable.or(g.sources)
 	}
 	selected.each(func(p int32) {
 		for _, c := range g.children(p) {
-			n := g.nodes[c]
-			if !canSelectIndirectly(n) {
+			if !g.testLike.has(c) || direct.has(c) {
 				continue
 			}
+			n := g.nodes[c]
 			switch {
 			case mode == Eager, g.dependsWithin(n, selected):
 				direct.add(c)
