@@ -26,8 +26,8 @@ type Graph struct {
 	// and sources the sources, which buildable mode counts as built; kept
 	// as bitsets so selection does not chase a node pointer per child.
 	testLike, sources bitset
-	dangling  []DanglingEdge
-	project   string // the root project's name, for package:this
+	dangling          []DanglingEdge
+	project           string // the root project's name, for package:this
 
 	scratch sync.Pool // *scratch
 
