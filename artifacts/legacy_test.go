@@ -179,3 +179,24 @@ func detectFile(path string) (Kind, int, error) {
 	defer f.Close()
 	return Detect(f)
 }
+
+// A status word wins over an old key a newer file might also carry, and
+// the old keys decide only where the status is not a word.
+func TestLegacyKeysDoNotOverrideStatusWords(t *testing.T) {
+	const in = `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v4.json"},
+		"results": [{"unique_id": "test.p.a", "status": "fail", "error": null, "fail": null},
+		            {"unique_id": "model.p.b", "status": "OK", "skip": false},
+		            {"unique_id": "test.p.c", "status": 0, "fail": null}],
+		"elapsed_time": 1}`
+	rr, err := ReadRunResults(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rr.Results {
+		got = append(got, r.Status)
+	}
+	if diff := cmp.Diff([]string{"fail", "success", "pass"}, got); diff != "" {
+		t.Errorf("statuses (-want +got)\n%s", diff)
+	}
+}

@@ -130,12 +130,12 @@ type legacyResult struct {
 // dbt-core 0.17/0.18's RunModelResult: skip, error, fail and warn say what
 // happened; a test's status is its failure count, and a node's the adapter's
 // response ("CREATE VIEW", "SELECT 10", "OK") or "ERROR".
-func legacyStatus(l legacyResult, raw, uniqueID string) string {
+func legacyStatus(l legacyResult, uniqueID string) string {
 	test := strings.HasPrefix(uniqueID, "test.")
 	switch {
 	case l.skip:
 		return "skipped"
-	case l.errText != "" || strings.EqualFold(raw, "error"):
+	case l.errText != "":
 		return "error"
 	case l.fail:
 		return "fail"
@@ -257,19 +257,32 @@ func (d *dec) readNodeResult() (NodeResult, error) {
 		}
 		return err
 	})
-	if old.seen {
-		res.Status = legacyStatus(old, res.RawStatus, res.UniqueID)
-		if res.Message == "" {
-			res.Message = old.errText
-		}
+	if st := d.lower(res.RawStatus); !old.seen || modernStatus(st) {
+		// A status word wins over the old keys, should a newer file
+		// carry one of them too.
+		res.Status = st
+	} else {
+		res.Status = legacyStatus(old, res.UniqueID)
 		if old.statusIsNum && res.Failures == nil && strings.HasPrefix(res.UniqueID, "test.") {
 			n := int(old.statusNum)
 			res.Failures = &n
 		}
-	} else {
-		res.Status = d.lower(res.RawStatus)
+	}
+	if res.Message == "" {
+		// Before message existed, an error's text was in error.
+		res.Message = old.errText
 	}
 	return res, err
+}
+
+// modernStatus reports whether s (lower-cased) is a status dbt 0.19 and
+// later write, rather than an adapter response or count from older files.
+func modernStatus(s string) bool {
+	switch s {
+	case "success", "error", "skipped", "pass", "fail", "warn", "runtime error", "partial success", "no-op", "reused":
+		return true
+	}
+	return false
 }
 
 // lower returns s lower-cased, interned; without a copy when it already is.
