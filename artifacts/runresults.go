@@ -119,11 +119,11 @@ func ReadRunResultsFile(path string, opts ...Option) (*RunResults, error) {
 
 // legacyResult holds what dbt 0.18 and older wrote about a result's outcome.
 type legacyResult struct {
-	seen                bool // a fail, warn, skip or error key, or a status that is not a string
-	fail, warn, skip    bool
-	errText             string
-	statusNum           float64
-	statusIsNum, isNull bool
+	seen             bool // a fail, warn, skip or error key, or a status that is not a string
+	fail, warn, skip bool
+	errText          string
+	statusNum        float64
+	statusIsNum      bool
 }
 
 // legacyStatus maps an old result to the status newer dbt writes, from
@@ -164,7 +164,7 @@ func (d *dec) readNodeResult() (NodeResult, error) {
 			case '"':
 				res.RawStatus, err = d.istr()
 			case 'n':
-				old.seen, old.isNull = true, true
+				old.seen = true
 				err = d.skip()
 			default:
 				old.seen = true
