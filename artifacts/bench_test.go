@@ -32,3 +32,20 @@ func BenchmarkReadManifest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadRunResults reads a real v6 run_results.json (dbt 1.12), whose
+// statuses go through the same status handling as the oldest files.
+func BenchmarkReadRunResults(b *testing.B) {
+	const p = "testdata/dap-run_results-v6-jaffle_shop/run_results_1.12.json"
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadRunResultsFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

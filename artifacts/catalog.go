@@ -105,6 +105,13 @@ func ReadCatalog(r io.Reader, opts ...Option) (*Catalog, error) {
 			l, err := d.strList()
 			c.Errors = l
 			return err
+		case "generated_at":
+			// Files from before metadata existed carried it at top level.
+			t, err := d.timeVal()
+			if c.Metadata.GeneratedAt.IsZero() {
+				c.Metadata.GeneratedAt = t
+			}
+			return err
 		default:
 			return d.skip()
 		}

@@ -24,7 +24,9 @@ func corpusFiles(t *testing.T, root string) []string {
 		if err != nil {
 			return err
 		}
-		if de.IsDir() && de.Name() == "fuzz" {
+		// Synthetic files are not real artifacts, and the oldest shapes carry
+		// no schema version to count by; legacy_test.go checks them.
+		if de.IsDir() && (de.Name() == "fuzz" || strings.HasPrefix(de.Name(), "synthetic-")) {
 			return filepath.SkipDir
 		}
 		if !de.IsDir() && strings.HasSuffix(p, ".json") {

@@ -14,7 +14,8 @@ var errDetected = errors.New("detected")
 // metadata.dbt_schema_version when present (it is usually first, so detection
 // stops there), else from the shape: manifest-only sections or nodes with a
 // resource_type make a manifest, nodes without one a catalog, results with
-// max_loaded_at or criteria a sources.json, other results a run_results.
+// max_loaded_at or criteria, or a top-level meta (dbt 0.14 to 0.18), a
+// sources.json, other results a run_results.
 // Input that is none of these gives KindUnknown and an error.
 func Detect(r io.Reader, opts ...Option) (Kind, int, error) {
 	d, done, err := start(r, KindUnknown, opts)
@@ -61,6 +62,13 @@ func Detect(r io.Reader, opts ...Option) (Kind, int, error) {
 				return errDetected
 			}
 			return err
+		case "meta":
+			// Only the sources.json of dbt 0.14 to 0.18 has a top-level meta
+			// (with its results under "sources").
+			if shape == KindUnknown {
+				shape = KindSources
+			}
+			return d.skip()
 		case "results":
 			if shape == KindUnknown {
 				shape = KindRunResults

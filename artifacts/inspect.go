@@ -114,7 +114,7 @@ func Summarize(path string, f *File) *Summary {
 		for i := range rr.Results {
 			r := &rr.Results[i]
 			s.Statuses[r.Status]++
-			line := ResultLine{UniqueID: r.UniqueID, Status: r.Status, Message: r.Message,
+			line := ResultLine{UniqueID: r.UniqueID, Status: statusLabel(r.Status, r.RawStatus), Message: r.Message,
 				Failures: r.Failures, ExecutionTime: r.ExecutionTime}
 			if isTestID(r.UniqueID) {
 				tests++
@@ -150,7 +150,7 @@ func Summarize(path string, f *File) *Summary {
 		for i := range src.Results {
 			r := &src.Results[i]
 			s.Statuses[r.Status]++
-			line := ResultLine{UniqueID: r.UniqueID, Status: r.Status, Message: r.Message, ExecutionTime: r.ExecutionTime}
+			line := ResultLine{UniqueID: r.UniqueID, Status: statusLabel(r.Status, r.RawStatus), Message: r.Message, ExecutionTime: r.ExecutionTime}
 			if failed(r.Status) {
 				s.Failures = append(s.Failures, line)
 			}
@@ -159,6 +159,16 @@ func Summarize(path string, f *File) *Summary {
 		s.Slowest = slowest(s.Slowest)
 	}
 	return s
+}
+
+// statusLabel is the status a result line shows: as dbt wrote it when it
+// is a spelling of the status (Fusion's "Error"), and the status otherwise
+// (an old file's "CREATE VIEW", "0.0" or null).
+func statusLabel(status, raw string) string {
+	if raw != "" && strings.EqualFold(raw, status) {
+		return raw
+	}
+	return status
 }
 
 func isTestID(id string) bool {

@@ -360,7 +360,7 @@ func TestCatalogAndSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := FreshnessResult{
-		UniqueID: "source.jaffle_shop.jaffle_shop.orders", Status: "warn",
+		UniqueID: "source.jaffle_shop.jaffle_shop.orders", Status: "warn", RawStatus: "warn",
 		MaxLoadedAt:           time.Date(2021, 11, 23, 16, 23, 27, 62923000, time.UTC),
 		SnapshottedAt:         time.Date(2021, 11, 24, 8, 23, 27, 62923000, time.UTC),
 		MaxLoadedAtTimeAgoInS: 57600,

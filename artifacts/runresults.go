@@ -2,6 +2,7 @@ package artifacts
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,11 +22,19 @@ type RunResults struct {
 // NodeResult is the result of one node in a run.
 type NodeResult struct {
 	UniqueID string
-	// Status is kept as dbt wrote it (success, error, skipped, pass, fail,
-	// warn, runtime error, partial success, no-op, reused, ...), lower-cased
-	// because dbt Fusion writes capitalised words (Error, Success).
-	Status  string
-	Message string
+	// Status is dbt's status (success, error, skipped, pass, fail, warn,
+	// runtime error, partial success, no-op, reused, ...), lower-cased
+	// because dbt Fusion writes capitalised words (Error, Success), so that
+	// it can be compared and counted. Files from dbt 0.18 and before, which
+	// wrote the adapter's response, a test's failure count or null as the
+	// status and the outcome in the fail, warn, skip and error keys, get
+	// the status a newer dbt would have written (see legacyStatus).
+	Status string
+	// RawStatus is the status as the file has it: Fusion's "Error", or in
+	// old files "CREATE VIEW", "0.0" or "" for null. Show it where dbt's own
+	// words are wanted; count with Status.
+	RawStatus string
+	Message   string
 	// Failures is the failing-row count of tests; nil when dbt wrote null.
 	Failures      *int
 	ExecutionTime float64
@@ -60,6 +69,14 @@ func ReadRunResults(r io.Reader, opts ...Option) (*RunResults, error) {
 		switch string(name) {
 		case "metadata":
 			err = d.readMetadata(&rr.Metadata)
+		case "generated_at":
+			// Files from before metadata existed (dbt 0.18 and older)
+			// carried it at top level.
+			t, err := d.timeVal()
+			if rr.Metadata.GeneratedAt.IsZero() {
+				rr.Metadata.GeneratedAt = t
+			}
+			return err
 		case "elapsed_time":
 			sawElapsed = true
 			rr.ElapsedTime, _, err = d.num()
@@ -100,17 +117,77 @@ func ReadRunResultsFile(path string, opts ...Option) (*RunResults, error) {
 	return readFileAs(path, KindRunResults, opts, ReadRunResults)
 }
 
+// legacyResult holds what dbt 0.18 and older wrote about a result's outcome.
+type legacyResult struct {
+	seen             bool // a fail, warn, skip or error key, or a status that is not a string
+	fail, warn, skip bool
+	errText          string
+	statusNum        float64
+	statusIsNum      bool
+}
+
+// legacyStatus maps an old result to the status newer dbt writes, from
+// dbt-core 0.17/0.18's RunModelResult: skip, error, fail and warn say what
+// happened; a test's status is its failure count, and a node's the adapter's
+// response ("CREATE VIEW", "SELECT 10", "OK") or "ERROR".
+func legacyStatus(l legacyResult, uniqueID string) string {
+	test := strings.HasPrefix(uniqueID, "test.")
+	switch {
+	case l.skip:
+		return "skipped"
+	case l.errText != "":
+		return "error"
+	case l.fail:
+		return "fail"
+	case l.warn:
+		return "warn"
+	case test && l.statusIsNum && l.statusNum > 0:
+		// A failure count without the fail flag: dbt before 0.17 wrote
+		// only the count.
+		return "fail"
+	case test:
+		return "pass"
+	}
+	return "success"
+}
+
 func (d *dec) readNodeResult() (NodeResult, error) {
 	var res NodeResult
+	var old legacyResult
 	err := d.object(func(name []byte) error {
 		var err error
 		switch string(name) {
 		case "unique_id":
 			res.UniqueID, err = d.istr()
 		case "status":
-			var s string
-			s, err = d.istr()
-			res.Status = d.intern([]byte(strings.ToLower(s)))
+			switch d.peek() {
+			case '"':
+				res.RawStatus, err = d.istr()
+			case 'n':
+				old.seen = true
+				err = d.skip()
+			default:
+				old.seen = true
+				res.RawStatus, err = d.istr()
+				if f, perr := strconv.ParseFloat(res.RawStatus, 64); perr == nil {
+					old.statusNum, old.statusIsNum = f, true
+				}
+			}
+		case "fail", "warn", "skip":
+			old.seen = true
+			var v bool
+			v, _, err = d.boolean()
+			switch name[0] {
+			case 'f':
+				old.fail = v
+			case 'w':
+				old.warn = v
+			default:
+				old.skip = v
+			}
+		case "error":
+			old.seen = true
+			old.errText, err = d.str()
 		case "message":
 			res.Message, err = d.str()
 		case "failures":
@@ -180,5 +257,40 @@ func (d *dec) readNodeResult() (NodeResult, error) {
 		}
 		return err
 	})
+	if st := d.lower(res.RawStatus); !old.seen || modernStatus(st) {
+		// A status word wins over the old keys, should a newer file
+		// carry one of them too.
+		res.Status = st
+	} else {
+		res.Status = legacyStatus(old, res.UniqueID)
+		if old.statusIsNum && res.Failures == nil && strings.HasPrefix(res.UniqueID, "test.") {
+			n := int(old.statusNum)
+			res.Failures = &n
+		}
+	}
+	if res.Message == "" {
+		// Before message existed, an error's text was in error.
+		res.Message = old.errText
+	}
 	return res, err
+}
+
+// modernStatus reports whether s (lower-cased) is a status dbt 0.19 and
+// later write, rather than an adapter response or count from older files.
+func modernStatus(s string) bool {
+	switch s {
+	case "success", "error", "skipped", "pass", "fail", "warn", "runtime error", "partial success", "no-op", "reused":
+		return true
+	}
+	return false
+}
+
+// lower returns s lower-cased, interned; without a copy when it already is.
+func (d *dec) lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return d.intern([]byte(strings.ToLower(s)))
+		}
+	}
+	return s
 }

@@ -2,7 +2,6 @@ package artifacts
 
 import (
 	"io"
-	"strings"
 	"time"
 )
 
@@ -17,8 +16,11 @@ type SourcesResults struct {
 // FreshnessResult is the freshness check of one source.
 type FreshnessResult struct {
 	UniqueID string
-	// Status is pass, warn, error or runtime error (lower-cased).
-	Status                string
+	// Status is pass, warn, error or runtime error, lower-cased for
+	// counting (dbt Fusion writes Pass, Error).
+	Status string
+	// RawStatus is the status as the file has it.
+	RawStatus             string
 	MaxLoadedAt           time.Time
 	SnapshottedAt         time.Time
 	MaxLoadedAtTimeAgoInS float64
@@ -45,8 +47,46 @@ func ReadSources(r io.Reader, opts ...Option) (*SourcesResults, error) {
 		switch string(name) {
 		case "metadata":
 			err = d.readMetadata(&s.Metadata)
+		case "generated_at":
+			// Files from before metadata existed carried it at top level.
+			t, err := d.timeVal()
+			if s.Metadata.GeneratedAt.IsZero() {
+				s.Metadata.GeneratedAt = t
+			}
+			return err
 		case "elapsed_time":
 			s.ElapsedTime, _, err = d.num()
+		case "meta":
+			// dbt 0.14 to 0.18 wrote {"meta": {...}, "sources": {id: result}}.
+			err = d.object(func(name []byte) error {
+				switch string(name) {
+				case "generated_at":
+					t, err := d.timeVal()
+					if s.Metadata.GeneratedAt.IsZero() {
+						s.Metadata.GeneratedAt = t
+					}
+					return err
+				case "elapsed_time":
+					var err error
+					s.ElapsedTime, _, err = d.num()
+					return err
+				}
+				return d.skip()
+			})
+		case "sources":
+			sawResults = true
+			err = d.object(func(key []byte) error {
+				if d.peek() != '{' {
+					return d.skip()
+				}
+				id := d.intern(key)
+				res, err := d.readFreshnessResult()
+				if res.UniqueID == "" {
+					res.UniqueID = id
+				}
+				s.Results = append(s.Results, res)
+				return err
+			})
 		case "results":
 			sawResults = true
 			err = d.array(func() error {
@@ -87,15 +127,27 @@ func (d *dec) readFreshnessResult() (FreshnessResult, error) {
 		switch string(name) {
 		case "unique_id":
 			res.UniqueID, err = d.istr()
-		case "status":
-			var s string
-			s, err = d.istr()
-			res.Status = d.intern([]byte(strings.ToLower(s)))
+		case "status", "state": // state: dbt 0.14 to 0.18
+			res.RawStatus, err = d.istr()
+			res.Status = d.lower(res.RawStatus)
+		case "node":
+			// dbt 0.18 and before embed the source; its unique_id is the
+			// result's.
+			err = d.object(func(name []byte) error {
+				if string(name) != "unique_id" {
+					return d.skip()
+				}
+				id, err := d.istr()
+				if res.UniqueID == "" {
+					res.UniqueID = id
+				}
+				return err
+			})
 		case "max_loaded_at":
 			res.MaxLoadedAt, err = d.timeVal()
 		case "snapshotted_at":
 			res.SnapshottedAt, err = d.timeVal()
-		case "max_loaded_at_time_ago_in_s":
+		case "max_loaded_at_time_ago_in_s", "age": // age: results written whole by dbt before 0.19
 			res.MaxLoadedAtTimeAgoInS, _, err = d.num()
 		case "criteria":
 			res.Criteria, err = d.readFreshness()

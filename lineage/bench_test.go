@@ -155,3 +155,22 @@ func BenchmarkSelectBareName(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSelectWith is BenchmarkSelect with dbt's indirect selection,
+// whose cost is the scan of the selection's children and, in buildable
+// mode, one more upstream closure.
+func BenchmarkSelectWith(b *testing.B) {
+	g := Build(synthManifest())
+	for _, mode := range []IndirectSelection{Eager, Buildable} {
+		for _, sel := range []string{"+m_19_0500", "@m_15_0500"} {
+			b.Run(mode.String()+"/"+sel, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := g.SelectWith(sel, SelectOptions{Indirect: mode}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

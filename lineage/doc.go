@@ -1,7 +1,9 @@
 // Package lineage builds the dependency graph of a dbt project from a normalised
 // manifest (package artifacts) and answers lineage questions on it: upstream and
 // downstream closures, shortest paths, roots and leaves, and dbt's node selection
-// syntax ("+orders", "tag:nightly,resource_type:model", "@stg_orders", ...).
+// syntax ("+orders", "tag:nightly,resource_type:model", "@stg_orders", ...),
+// with dbt's indirect test selection and the resource types `dbt ls` lists
+// (SelectWith).
 //
 // It is hand-written rather than built on a library because no Go library
 // implements dbt's selector grammar; the semantics follow dbt-core's graph

@@ -22,8 +22,12 @@ type Graph struct {
 	chOff, chEdges   []int32
 
 	ephemeral []bool
-	dangling  []DanglingEdge
-	project   string // the root project's name, for package:this
+	// testLike marks the tests and unit tests, which indirect selection adds,
+	// and sources the sources, which buildable mode counts as built; kept
+	// as bitsets so selection does not chase a node pointer per child.
+	testLike, sources bitset
+	dangling          []DanglingEdge
+	project           string // the root project's name, for package:this
 
 	scratch sync.Pool // *scratch
 
@@ -154,8 +158,15 @@ func (g *Graph) finish(edges []uint64) {
 		fill[c]++
 	}
 	g.ephemeral = make([]bool, n)
+	g.testLike, g.sources = newBitset(n), newBitset(n)
 	for i, nd := range g.nodes {
 		g.ephemeral[i] = nd.ResourceType == artifacts.Model && nd.Ephemeral()
+		if canSelectIndirectly(nd) {
+			g.testLike.add(int32(i))
+		}
+		if nd.ResourceType == artifacts.Source {
+			g.sources.add(int32(i))
+		}
 	}
 	g.scratch.New = func() any { return newScratch(n) }
 }

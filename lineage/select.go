@@ -56,9 +56,11 @@ type criterion struct {
 // resource_type, test_type (generic, singular, data, unit), test_name, exposure,
 // metric, semantic_model, saved_query, group and access.
 //
-// Semantics are those of `dbt ls` without indirect selection: graph operators
-// return every reachable node, tests included, and a bare selection does not add
-// the tests attached to it (dbt build's eager indirect selection does).
+// Select is what the selector itself matches, before dbt's indirect test
+// selection, over every resource type: SelectWith with Indirect: Empty and no
+// resource type filter. Graph operators return every reachable node, tests
+// included, and a bare name does not add its tests. For what `dbt ls` lists,
+// use SelectWith.
 //
 // Following dbt has surprising consequences: a wildcard fqn part matches the
 // rest of the dotted fqn, so "stg_*" finds only models at the top of a package

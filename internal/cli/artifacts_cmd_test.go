@@ -421,3 +421,21 @@ func TestArtifactsInspectSizeMatchesArtifactGet(t *testing.T) {
 		t.Errorf("inspect output lacks the size %q:\n%s", byteSize(fi.Size()), out)
 	}
 }
+
+// A run_results.json from dbt 0.18 (no dbt_schema_version; synthetic, see
+// its README) gets its time and test outcomes, and no blank status.
+func TestArtifactsInspectOldRunResults(t *testing.T) {
+	code, out, errOut := runOffline(t, false, "artifacts", "inspect", "../../artifacts/testdata/synthetic-dbt-0.18/run_results.json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"generated at:  2020-09-28T10:00:05Z", "tests: pass 1, warn 1, fail 1, error 1, skipped 1",
+		"failures (3):", "fail    test.jaffle_shop.not_null_stg_orders_order_id"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "other") || strings.Contains(out, "statuses:  ") {
+		t.Errorf("an old status was not mapped:\n%s", out)
+	}
+}

@@ -24,6 +24,8 @@ type LineageOptions struct {
 	Depth                int
 	Exclude              string
 	ResourceTypes        []string
+	ExcludeResourceTypes []string
+	IndirectSelection    string
 	Format               string
 	PassThroughEphemeral bool
 }
@@ -44,16 +46,26 @@ SELECTOR is what you would pass to 'dbt ls --select': a node name
 "@stg_orders"), methods ("tag:nightly", "source:ecom.raw_orders+",
 "path:models/staging", "resource_type:model", "config.materialized:view"),
 intersections with commas ("tag:nightly,resource_type:model") and unions
-with spaces (quote them, or give several SELECTOR arguments). Like 'dbt ls',
-graph operators include tests, and a bare name does not add its tests.
+with spaces (quote them, or give several SELECTOR arguments).
+
+The result is what 'dbt ls --select SELECTOR' lists. As in dbt, the tests and
+unit tests that sit on a selected node are added (--indirect-selection eager,
+dbt's default): "orders" gives the model and its tests, "+orders" also the
+tests of everything upstream. --indirect-selection cautious adds a test only
+when all its parents are selected, buildable also when they are upstream of
+the selection, empty adds none. --exclude gets the same treatment, so
+excluding a model excludes its tests. Like 'dbt ls', lineage leaves out
+analyses unless --resource-type asks for them ("analysis" or "all"), and
+never lists hooks.
 
 With --upstream or --downstream, SELECTOR is one node (a name, a unique id,
 package.name or source_name.table) and the output is that node and its
-ancestors or descendants, --depth generations deep. Both flags together give
-both directions.
+ancestors or descendants, --depth generations deep, with their tests as
+--indirect-selection says. Both flags together give both directions.
 
-A selector that matches nothing exits with status 6 and lists nodes with
-similar names; a selector that cannot be parsed exits with status 2.`,
+A selector that matches nothing exits with status 6 and suggests selectors
+for nodes with similar names (source:ecom.raw_orders for a source table
+given as a bare name); a selector that cannot be parsed exits with status 2.`,
 		Example: `  # Everything orders is built from, as a Graphviz picture
   dbtlink lineage +orders --manifest target/manifest.json --format dot | dot -Tsvg > orders.svg
 
@@ -61,10 +73,10 @@ similar names; a selector that cannot be parsed exits with status 2.`,
   dbtlink lineage stg_orders --downstream --depth 2 --resource-type model -m target/manifest.json
 
   # What a source feeds, without tests, as a Mermaid diagram for a pull request
-  dbtlink lineage source:ecom.raw_orders+ --exclude resource_type:test --format mermaid -m manifest.json
+  dbtlink lineage source:ecom.raw_orders+ --indirect-selection empty --format mermaid -m manifest.json
 
-  # Nightly models in the staging folder, for a script
-  dbtlink lineage 'tag:nightly,path:models/staging' --format json -m manifest.json | jq -r '.nodes[].unique_id'`,
+  # The staging views and their tests, for a script
+  dbtlink lineage 'path:models/staging,config.materialized:view' --format json -m manifest.json | jq -r '.nodes[].unique_id'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError("give a selector, e.g. 'dbtlink lineage +orders --manifest target/manifest.json'")
@@ -87,7 +99,14 @@ similar names; a selector that cannot be parsed exits with status 2.`,
 	fl.IntVar(&opts.Depth, "depth", 0, "with --upstream or --downstream: generations to follow; 0 means all")
 	fl.StringVar(&opts.Exclude, "exclude", "", "leave out the nodes this selector matches, like dbt's --exclude")
 	fl.StringSliceVar(&opts.ResourceTypes, "resource-type", nil,
-		"keep only nodes of these types, comma-separated (model, seed, snapshot, source, test, unit_test, exposure, metric, ...)")
+		"keep only nodes of these types, comma-separated, as dbt's --resource-type: model, seed, snapshot, source, test,\n"+
+			"unit_test, exposure, metric, semantic_model, saved_query, function, analysis, default or all\n"+
+			"(default: what 'dbt ls' lists, every type but analysis)")
+	fl.StringSliceVar(&opts.ExcludeResourceTypes, "exclude-resource-type", nil,
+		"leave out nodes of these types, comma-separated, as dbt's --exclude-resource-type")
+	fl.StringVar(&opts.IndirectSelection, "indirect-selection", "eager",
+		"which tests on selected nodes to add, as dbt's flag: eager (any parent selected), cautious (all parents),\n"+
+			"buildable (all parents selected or upstream of the selection) or empty (none)")
 	fl.StringVar(&opts.Format, "format", "text", "output format: text (indented tree), json, dot (Graphviz) or mermaid")
 	fl.BoolVar(&opts.PassThroughEphemeral, "pass-through-ephemeral", false,
 		"leave ephemeral models out: dbt inlines them into their children, so they are not in the warehouse;\n"+
@@ -123,17 +142,29 @@ func lineageRun(opts *LineageOptions) error {
 	}
 	g := lineage.Build(m)
 
-	types, err := lineageResourceTypes(g, opts.ResourceTypes)
+	types, err := lineage.ResourceTypesFromArgs(opts.ResourceTypes, opts.ExcludeResourceTypes)
 	if err != nil {
-		return err
+		return usageError("%w", err)
+	}
+	indirect, err := lineage.ParseIndirectSelection(opts.IndirectSelection)
+	if err != nil {
+		return usageError("--indirect-selection: %w", err)
 	}
 
-	var ids []string
-	if directional {
-		ids, err = lineageClosure(g, opts)
-	} else {
-		ids, err = g.Select(opts.Selector)
+	// Types are filtered here rather than in the selection, so that an empty
+	// result can say which flag emptied it.
+	sel := func(exclude string) ([]string, error) {
+		so := lineage.SelectOptions{Exclude: exclude, Indirect: indirect}
+		if !directional {
+			return g.SelectWith(opts.Selector, so)
+		}
+		closure, err := lineageClosure(g, opts)
+		if err != nil {
+			return nil, err
+		}
+		return g.SelectFrom(closure, so)
 	}
+	ids, err := sel("")
 	if err != nil {
 		return lineageError(err)
 	}
@@ -141,16 +172,13 @@ func lineageRun(opts *LineageOptions) error {
 		return lineageNoMatch(g, opts)
 	}
 	matched := len(ids)
-
-	if opts.Exclude != "" {
-		ex, err := g.Select(opts.Exclude)
-		if err != nil {
-			return lineageError(fmt.Errorf("--exclude: %w", err))
+	if strings.TrimSpace(opts.Exclude) != "" {
+		if ids, err = sel(opts.Exclude); err != nil {
+			return lineageError(err)
 		}
-		ids = slices.DeleteFunc(ids, func(id string) bool { _, found := slices.BinarySearch(ex, id); return found })
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool {
-		if len(types) > 0 && !slices.Contains(types, g.Node(id).ResourceType) {
+		if !slices.Contains(types, g.Node(id).ResourceType) {
 			return true
 		}
 		// The closure already dropped them but kept the start node; a
@@ -158,9 +186,13 @@ func lineageRun(opts *LineageOptions) error {
 		return opts.PassThroughEphemeral && g.IsEphemeral(id)
 	})
 	if len(ids) == 0 {
+		hint := "loosen those flags"
+		if len(opts.ResourceTypes) == 0 {
+			hint += "; analyses are listed only with --resource-type analysis or all, as in 'dbt ls'"
+		}
 		return withCode(ExitNotFound, fmt.Errorf(
-			"%q matched %d nodes, but --exclude, --resource-type or --pass-through-ephemeral left none; loosen those flags",
-			opts.Selector, matched))
+			"%q matched %d nodes, but --exclude, --resource-type or --pass-through-ephemeral left none; %s",
+			opts.Selector, matched, hint))
 	}
 	sg := g.Subgraph(ids)
 	if opts.PassThroughEphemeral {
@@ -222,12 +254,43 @@ func lineageError(err error) error {
 // in the selector, because the usual cause is a typo or a wrong method.
 func lineageNoMatch(g *lineage.Graph, opts *LineageOptions) error {
 	msg := fmt.Sprintf("selector %q matched no node in %s", opts.Selector, opts.Manifest)
-	if sug := lineageSimilarNames(g, lineageSelectorValues(opts.Selector), 5); len(sug) > 0 {
-		msg += "; similar names: " + strings.Join(sug, ", ")
+	if sug := lineageSimilarNames(g, lineageSelectorValues(opts.Selector), lineageSelectorTerms(opts.Selector), 5); len(sug) > 0 {
+		msg += "; similar: " + strings.Join(sug, ", ")
 	} else {
 		msg += "; check the name, or list the project's nodes with 'dbtlink lineage resource_type:model -m " + opts.Manifest + "'"
 	}
 	return withCode(ExitNotFound, errors.New(msg))
+}
+
+// lineageSelectorTerms returns each term of a selector without its graph
+// operators, lower-cased: the suggestions must not repeat one of them, since
+// it has just matched nothing.
+func lineageSelectorTerms(sel string) []string {
+	var out []string
+	for _, f := range strings.Fields(sel) {
+		for _, term := range strings.Split(f, ",") {
+			term = strings.TrimLeft(strings.TrimLeft(term, "@0123456789"), "+")
+			term = strings.TrimRight(strings.TrimRight(term, "0123456789"), "+")
+			out = append(out, strings.ToLower(term))
+		}
+	}
+	return out
+}
+
+// lineageSuggestion is how to select n on its own: its name, which dbt's
+// default fqn method finds, or, for the nodes that method does not search,
+// the method that does (source:ecom.raw_orders, metric:revenue, ...).
+func lineageSuggestion(n *artifacts.Node) string {
+	switch n.ResourceType {
+	case artifacts.Source:
+		if n.Source != nil && n.Source.SourceName != "" {
+			return "source:" + n.Source.SourceName + "." + n.Name
+		}
+		return "source:*." + n.Name
+	case artifacts.Exposure, artifacts.Metric, artifacts.SemanticModel, artifacts.SavedQuery:
+		return string(n.ResourceType) + ":" + n.Name
+	}
+	return n.Name
 }
 
 // lineageSelectorValues strips the graph operators and method from each term of a
@@ -257,12 +320,13 @@ func lineageSelectorValues(sel string) []string {
 	return out
 }
 
-// lineageSimilarNames returns up to limit distinct node names that contain one
-// of values (or are contained in it), or are within two edits of it, closest
-// first. A linear scan is fine: it runs once, on the error path.
-func lineageSimilarNames(g *lineage.Graph, values []string, limit int) []string {
+// lineageSimilarNames returns up to limit distinct selectors for nodes whose
+// name contains one of values (or is contained in it), or is within two edits
+// of it, closest first; a selector equal to one of skip is left out. A linear
+// scan is fine: it runs once, on the error path.
+func lineageSimilarNames(g *lineage.Graph, values, skip []string, limit int) []string {
 	type cand struct {
-		name string
+		sel  string
 		dist int
 		test bool
 	}
@@ -270,7 +334,11 @@ func lineageSimilarNames(g *lineage.Graph, values []string, limit int) []string 
 	var cands []cand
 	for _, id := range g.IDs() {
 		n := g.Node(id)
-		if n == nil || n.Name == "" || seen[n.Name] {
+		if n == nil || n.Name == "" {
+			continue
+		}
+		sug := lineageSuggestion(n)
+		if seen[sug] || slices.Contains(skip, strings.ToLower(sug)) {
 			continue
 		}
 		name := strings.ToLower(n.Name)
@@ -289,8 +357,8 @@ func lineageSimilarNames(g *lineage.Graph, values []string, limit int) []string 
 			}
 		}
 		if best >= 0 {
-			seen[n.Name] = true
-			cands = append(cands, cand{n.Name, best, n.ResourceType == artifacts.Test || n.ResourceType == artifacts.UnitTest})
+			seen[sug] = true
+			cands = append(cands, cand{sug, best, n.ResourceType == artifacts.Test || n.ResourceType == artifacts.UnitTest})
 		}
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
@@ -302,14 +370,14 @@ func lineageSimilarNames(g *lineage.Graph, values []string, limit int) []string 
 		if a.test != b.test {
 			return cmp.Compare(lineageBoolInt(a.test), lineageBoolInt(b.test))
 		}
-		if c := cmp.Compare(len(a.name), len(b.name)); c != 0 {
+		if c := cmp.Compare(len(a.sel), len(b.sel)); c != 0 {
 			return c
 		}
-		return strings.Compare(a.name, b.name)
+		return strings.Compare(a.sel, b.sel)
 	})
 	out := make([]string, 0, min(limit, len(cands)))
 	for _, c := range cands[:min(limit, len(cands))] {
-		out = append(out, c.name)
+		out = append(out, c.sel)
 	}
 	return out
 }
@@ -344,50 +412,6 @@ func lineageEditDistance(a, b string, limit int) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
-}
-
-// lineageKnownTypes are the graph node types dbt writes; --resource-type
-// also accepts any other type present in the manifest, since dbt adds types
-// in minor releases.
-var lineageKnownTypes = []artifacts.ResourceType{
-	artifacts.Analysis, artifacts.Exposure, artifacts.Function, artifacts.Metric, artifacts.Model,
-	artifacts.Operation, artifacts.SavedQuery, artifacts.Seed, artifacts.SemanticModel,
-	artifacts.Snapshot, artifacts.Source, artifacts.SQLOperation, artifacts.Test, artifacts.UnitTest,
-}
-
-// lineageResourceTypes checks --resource-type values, so that a typo such as
-// "models" is an error rather than an empty result.
-func lineageResourceTypes(g *lineage.Graph, raw []string) ([]artifacts.ResourceType, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	valid := slices.Clone(lineageKnownTypes)
-	for _, id := range g.IDs() {
-		if t := g.Node(id).ResourceType; !slices.Contains(valid, t) {
-			valid = append(valid, t)
-		}
-	}
-	var out []artifacts.ResourceType
-	for _, r := range raw {
-		t := artifacts.ResourceType(strings.ToLower(strings.TrimSpace(r)))
-		if t == "" {
-			continue
-		}
-		if !slices.Contains(valid, t) {
-			names := make([]string, len(valid))
-			for i, v := range valid {
-				names[i] = string(v)
-			}
-			slices.Sort(names)
-			hint := ""
-			if s, ok := strings.CutSuffix(string(t), "s"); ok && slices.Contains(valid, artifacts.ResourceType(s)) {
-				hint = fmt.Sprintf(" (did you mean %s?)", s)
-			}
-			return nil, usageError("--resource-type: unknown type %q%s; use one of %s", r, hint, strings.Join(names, ", "))
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 func lineageBoolInt(b bool) int {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -68,12 +69,12 @@ func TestLineageJSON(t *testing.T) {
 		},
 		{
 			name:  "upstream depth 2 from a unique id",
-			args:  []string{js + "customers", "--upstream", "--depth", "2"},
+			args:  []string{js + "customers", "--upstream", "--depth", "2", "--indirect-selection", "empty"},
 			nodes: []string{js + "customers", js + "order_items", js + "orders", js + "stg_customers", js + "stg_orders", "source.jaffle_shop.ecom.raw_customers"},
 		},
 		{
 			name:  "upstream and downstream of a source name",
-			args:  []string{"ecom.raw_orders", "--upstream", "--downstream", "--depth", "1"},
+			args:  []string{"ecom.raw_orders", "--upstream", "--downstream", "--depth", "1", "--indirect-selection", "empty"},
 			nodes: []string{js + "stg_orders", rawOrdersSrc},
 			edges: []string{rawOrdersSrc + " -> " + js + "stg_orders"},
 		},
@@ -96,18 +97,18 @@ func TestLineageJSON(t *testing.T) {
 		},
 		{
 			name:  "union of two arguments",
-			args:  []string{"stg_orders", "stg_customers"},
+			args:  []string{"stg_orders", "stg_customers", "--indirect-selection", "empty"},
 			nodes: []string{js + "stg_customers", js + "stg_orders"},
 			edges: []string{},
 		},
 		{
 			name:  "intersection, path method",
-			args:  []string{"path:models/staging,resource_type:model", "--exclude", "stg_orders stg_customers"},
+			args:  []string{"path:models/staging,resource_type:model", "--exclude", "stg_orders stg_customers", "--resource-type", "model"},
 			nodes: []string{js + "stg_locations", js + "stg_order_items", js + "stg_products", js + "stg_supplies"},
 		},
 		{
 			name: "exclude tests from an upstream selection",
-			args: []string{"+orders", "--exclude", "resource_type:test"},
+			args: []string{"+orders", "--exclude-resource-type", "test,unit_test"},
 			nodes: []string{js + "order_items", js + "orders", js + "stg_order_items", js + "stg_orders", js + "stg_products", js + "stg_supplies",
 				"source.jaffle_shop.ecom.raw_items", rawOrdersSrc, "source.jaffle_shop.ecom.raw_products", "source.jaffle_shop.ecom.raw_supplies"},
 		},
@@ -120,8 +121,47 @@ func TestLineageJSON(t *testing.T) {
 		},
 		{
 			name:       "every model",
-			args:       []string{"resource_type:model"},
+			args:       []string{"resource_type:model", "--resource-type", "model"},
 			nodesCount: 13,
+		},
+		{
+			// As dbt ls: the 13 models, the 27 data tests and the 3 unit
+			// tests that sit on them (eager indirect selection).
+			name:       "every model and its tests",
+			args:       []string{"resource_type:model"},
+			nodesCount: 43,
+		},
+		{
+			// Eager: every test on stg_orders, the relationships test to
+			// stg_order_items too.
+			name: "a bare name adds its tests",
+			args: []string{"stg_orders"},
+			nodes: []string{js + "stg_orders",
+				"test.jaffle_shop.dbt_utils_expression_is_true_stg_orders_order_total_tax_paid_subtotal.bfb885d7fc",
+				"test.jaffle_shop.not_null_stg_orders_order_id.81cfe2fe64",
+				"test.jaffle_shop.relationships_stg_order_items_order_id__order_id__ref_stg_orders_.dbe9930c54",
+				"test.jaffle_shop.unique_stg_orders_order_id.e3b841c71a"},
+		},
+		{
+			// Cautious: not the relationships test, whose other parent is
+			// not selected.
+			name: "cautious leaves out tests on unselected parents",
+			args: []string{"stg_orders", "--indirect-selection", "cautious"},
+			nodes: []string{js + "stg_orders",
+				"test.jaffle_shop.dbt_utils_expression_is_true_stg_orders_order_total_tax_paid_subtotal.bfb885d7fc",
+				"test.jaffle_shop.not_null_stg_orders_order_id.81cfe2fe64",
+				"test.jaffle_shop.unique_stg_orders_order_id.e3b841c71a"},
+		},
+		{
+			// The closure gets the tests of every node in it, as +stg_orders
+			// would; the source has none.
+			name: "upstream closure adds tests",
+			args: []string{"stg_orders", "--upstream"},
+			nodes: []string{js + "stg_orders", rawOrdersSrc,
+				"test.jaffle_shop.dbt_utils_expression_is_true_stg_orders_order_total_tax_paid_subtotal.bfb885d7fc",
+				"test.jaffle_shop.not_null_stg_orders_order_id.81cfe2fe64",
+				"test.jaffle_shop.relationships_stg_order_items_order_id__order_id__ref_stg_orders_.dbe9930c54",
+				"test.jaffle_shop.unique_stg_orders_order_id.e3b841c71a"},
 		},
 	}
 	for _, tt := range tests {
@@ -229,7 +269,7 @@ ecom.raw_customers [source] source.jaffle_shop.ecom.raw_customers
 
 func TestLineagePassThroughEphemeral(t *testing.T) {
 	const h = "model.hubspot."
-	args := []string{"hubspot__email_sends", "--upstream", "--depth", "1", "-m", hubspotPath}
+	args := []string{"hubspot__email_sends", "--upstream", "--depth", "1", "--indirect-selection", "empty", "-m", hubspotPath}
 	nodes, _ := lineageJSON(t, args...)
 	want := []string{h + "hubspot__email_event_sent", h + "hubspot__email_sends", h + "int_hubspot__email_aggregate_status_change", h + "int_hubspot__email_event_aggregates"}
 	if diff := cmp.Diff(want, nodes); diff != "" {
@@ -286,7 +326,7 @@ func TestLineagePassThroughEphemeral(t *testing.T) {
 	}
 	// A selector's result loses its ephemeral models too, which here leaves
 	// nothing: that is "not found", with the reason.
-	code, out, errOut = runOffline(t, false, "lineage", "config.materialized:ephemeral", "--pass-through-ephemeral", "-m", hubspotPath)
+	code, out, errOut = runOffline(t, false, "lineage", "config.materialized:ephemeral", "--pass-through-ephemeral", "--indirect-selection", "empty", "-m", hubspotPath)
 	if code != ExitNotFound || out != "" || !strings.Contains(errOut, "matched 4 nodes, but") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d and the ephemeral models left out", code, out, errOut, ExitNotFound)
 	}
@@ -302,13 +342,20 @@ func TestLineageErrors(t *testing.T) {
 		want []string // fragments of stderr
 	}{
 		{"no match suggests names", append([]string{"lineage", "+ordrs"}, m...), ExitNotFound,
-			[]string{`selector "+ordrs" matched no node`, "similar names: orders"}},
+			[]string{`selector "+ordrs" matched no node`, "similar: orders"}},
 		{"no match without similar names", append([]string{"lineage", "tag:zzzz_nothing"}, m...), ExitNotFound,
 			[]string{"matched no node", "dbtlink lineage resource_type:model"}},
 		{"unknown node for --upstream", append([]string{"lineage", "custmers", "--upstream"}, m...), ExitNotFound,
 			[]string{`no node "custmers"`}},
 		{"filters leave nothing", append([]string{"lineage", "stg_orders", "--exclude", "resource_type:model"}, m...), ExitNotFound,
-			[]string{"matched 1 nodes, but --exclude"}},
+			[]string{"matched 5 nodes, but --exclude"}},
+		// The two elementary hooks are nodes, but dbt ls never lists hooks.
+		{"hooks are not listed", []string{"lineage", "resource_type:operation", "-m", "../../lineage/testdata/jaffle_shop_1.8.json"}, ExitNotFound,
+			[]string{"matched 2 nodes, but", "--resource-type analysis or all"}},
+		{"bad --indirect-selection", append([]string{"lineage", "orders", "--indirect-selection", "lazy"}, m...), ExitUsage,
+			[]string{`unknown indirect selection "lazy"`, "eager"}},
+		{"bare source name suggests the source selector", append([]string{"lineage", "raw_orders"}, m...), ExitNotFound,
+			[]string{`similar: source:ecom.raw_orders`}},
 		{"bad selector", append([]string{"lineage", "bad:x"}, m...), ExitUsage,
 			[]string{`invalid selector "bad:x"`, `unknown method "bad"`}},
 		{"bad exclude", append([]string{"lineage", "orders", "--exclude", "+"}, m...), ExitUsage,
@@ -328,7 +375,7 @@ func TestLineageErrors(t *testing.T) {
 		{"bad --format", append([]string{"lineage", "orders", "--format", "svg"}, m...), ExitUsage,
 			[]string{`unknown output format "svg"`}},
 		{"bad --resource-type", append([]string{"lineage", "orders", "--resource-type", "models"}, m...), ExitUsage,
-			[]string{`unknown type "models" (did you mean model?)`}},
+			[]string{`unknown resource type "models" (did you mean model?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,7 +400,8 @@ func TestNewCmdLineage(t *testing.T) {
 	var got *LineageOptions
 	cmd := NewCmdLineage(NewFactory(ios), func(o *LineageOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"+orders", "tag:nightly", "-m", "m.json", "--exclude", "resource_type:test",
-		"--resource-type", "model,seed", "--resource-type", "source", "--format", "dot", "--pass-through-ephemeral"})
+		"--resource-type", "model,seed", "--resource-type", "source", "--format", "dot", "--pass-through-ephemeral",
+		"--indirect-selection", "cautious", "--exclude-resource-type", "test"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +410,8 @@ func TestNewCmdLineage(t *testing.T) {
 	}
 	got.IO = nil
 	want := &LineageOptions{Selector: "+orders tag:nightly", Manifest: "m.json", Exclude: "resource_type:test",
-		ResourceTypes: []string{"model", "seed", "source"}, Format: "dot", PassThroughEphemeral: true}
+		ResourceTypes: []string{"model", "seed", "source"}, ExcludeResourceTypes: []string{"test"}, IndirectSelection: "cautious",
+		Format: "dot", PassThroughEphemeral: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("options (-want +got)\n%s", diff)
 	}
@@ -404,4 +453,55 @@ func TestLineageEditDistance(t *testing.T) {
 			t.Errorf("lineageEditDistance(%q, %q, 2) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// Every lineage example in the README and in 'lineage --help' selects
+// something in the demo's manifest, the one the emulator serves.
+func TestLineageExamplesMatchTheDemo(t *testing.T) {
+	const demo = "../../dbtcloud/emulator/data/manifest.json"
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := TestStreams()
+	help := NewCmdLineage(NewFactory(ios), nil).Example
+	var lines []string
+	for _, l := range strings.Split(string(readme)+"\n"+help, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "dbtlink lineage ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 6 {
+		t.Fatalf("found %d lineage examples, want the README's and the help's", len(lines))
+	}
+	for _, l := range lines {
+		t.Run(l, func(t *testing.T) {
+			cmd, _, _ := strings.Cut(l, " | ")
+			cmd, _, _ = strings.Cut(cmd, " > ")
+			args := exampleArgs(t, cmd)
+			for i := range args {
+				if i > 0 && (args[i-1] == "-m" || args[i-1] == "--manifest") {
+					args[i] = demo
+				}
+			}
+			code, out, errOut := runOffline(t, false, args[1:]...)
+			if code != ExitOK || out == "" {
+				t.Errorf("exit %d, stdout %d bytes, stderr:\n%s", code, len(out), errOut)
+			}
+		})
+	}
+}
+
+// exampleArgs splits a shell command line with single quotes.
+func exampleArgs(t *testing.T, line string) []string {
+	t.Helper()
+	var args []string
+	for i, part := range strings.Split(line, "'") {
+		if i%2 == 1 {
+			args = append(args, part)
+		} else {
+			args = append(args, strings.Fields(part)...)
+		}
+	}
+	return args
 }
