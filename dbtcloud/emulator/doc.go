@@ -63,9 +63,22 @@
 //
 // Auth: "Authorization: Token X" or "Bearer X". A missing or unknown token, or a token without a scheme, is a 401
 // "Invalid token."; a token of one account asking about another gets 404 (objects it cannot see are "missing");
-// a seeded IP-restricted token gets 403 with data {"reason": "account_access_denied"}. Each account may make
+// a seeded IP-restricted token gets the 403 dbt Cloud documents ("Forbidden: Access denied", data with
+// "account_access_denied": true). Each account may make
 // RateLimitPerMinute requests per emulated minute (default 5,000, negative disables); past that, 429 in dbt's
 // envelope with Retry-After, and a five-minute cooldown (in emulated seconds).
+//
+// # Permission sets
+//
+// A seed's plain tokens carry Account Admin; its service_tokens name dbt Cloud permission sets (Analyst, Job Admin,
+// Job Runner, Metadata Only, Read-Only, ...; see PermissionSet and the table in permissions.go, which cites the
+// dbt docs each row comes from) and optionally the projects they are scoped to. A call the token's sets do not
+// allow gets dbt Cloud's 403 envelope (user_message "You do not have permission to perform this action.", data
+// null) before its body is read or its object looked up; an object of a project outside the token's scope is a
+// 404, as for any object a token cannot see; lists hold only the objects in scope. The default seed adds
+// DemoAnalystToken (Analyst: reads everything, runs nothing), DemoMetadataOnlyToken (Metadata Only: every Admin
+// API call is refused) and DemoJobRunnerToken (Job Runner on project 101: reads and runs jobs there, cannot list
+// projects or environments). Environment-level write permissions (the R* cells of dbt's tables) are not modelled.
 //
 // # Runs
 //
