@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +110,7 @@ func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
 	exports := fmt.Sprintf("export %s=%s\nexport %s=%d\nexport %s=%s\n",
 		connection.EnvHost, emulatorShellQuote(host),
 		connection.EnvAccountID, emu.AccountID(),
-		connection.EnvToken, emulatorShellQuote(emu.Token()))
+		connection.EnvToken, emulatorShellQuote(emu.Token())) + emulatorServiceTokenExports(emu)
 	if _, err := io.WriteString(opts.IO.Out, exports); err != nil {
 		return fmt.Errorf("print the connection variables: %w", err)
 	}
@@ -162,4 +163,51 @@ func emulatorShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// emulatorServiceTokenExports prints a variable per service token of the
+// default account, after the three lines scripts read with head -3, so the
+// narrower tokens (Analyst, Metadata Only, ...) are at hand for demos:
+//
+//	# service token "analyst": Analyst on all projects
+//	export DBTLINK_EMULATOR_TOKEN_ANALYST=dbtc_emulator_analyst_token
+func emulatorServiceTokenExports(emu *emulator.Emulator) string {
+	var b strings.Builder
+	for _, st := range emu.ServiceTokens() {
+		if st.AccountID != emu.AccountID() {
+			continue
+		}
+		sets := make([]string, len(st.PermissionSets))
+		for i, p := range st.PermissionSets {
+			sets[i] = p.String()
+		}
+		scope := "all projects"
+		if len(st.ProjectIDs) > 0 {
+			ids := make([]string, len(st.ProjectIDs))
+			for i, id := range st.ProjectIDs {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			scope = "project " + strings.Join(ids, ", ")
+		}
+		// The comment is a shell comment; strip line breaks a seed could put in a name.
+		name := strings.NewReplacer("\n", " ", "\r", " ").Replace(st.Name)
+		fmt.Fprintf(&b, "# service token %q: %s on %s\nexport %s=%s\n", name, strings.Join(sets, " + "), scope,
+			emulatorTokenVar(st.Name), emulatorShellQuote(st.Token))
+	}
+	return b.String()
+}
+
+// emulatorTokenVar turns a token name into DBTLINK_EMULATOR_TOKEN_NAME:
+// upper case, anything but letters and digits becomes an underscore.
+func emulatorTokenVar(name string) string {
+	var b strings.Builder
+	b.WriteString("DBTLINK_EMULATOR_TOKEN_")
+	for _, r := range strings.ToUpper(name) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }

@@ -64,8 +64,22 @@ func TestEmulatorCommand(t *testing.T) {
 		t.Errorf("exports = %v", ex)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[2], "export DBT_CLOUD_API_TOKEN=") {
-		t.Errorf("stdout must be the three export lines, token last (scripts wait for it):\n%s", stdout)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "export DBT_CLOUD_HOST=") ||
+		!strings.HasPrefix(lines[1], "export DBT_CLOUD_ACCOUNT_ID=") || !strings.HasPrefix(lines[2], "export DBT_CLOUD_API_TOKEN=") {
+		t.Errorf("stdout must start with the three export lines, token third (scripts read them with head -3):\n%s", stdout)
+	}
+	// The service tokens follow, each under a comment naming its permission sets.
+	for _, want := range []string{
+		`# service token "analyst": Analyst on all projects`,
+		"export DBTLINK_EMULATOR_TOKEN_ANALYST=" + emulator.DemoAnalystToken,
+		`# service token "metadata": Metadata Only on all projects`,
+		"export DBTLINK_EMULATOR_TOKEN_METADATA=" + emulator.DemoMetadataOnlyToken,
+		`# service token "runner": Job Runner on project 101`,
+		"export DBTLINK_EMULATOR_TOKEN_RUNNER=" + emulator.DemoJobRunnerToken,
+	} {
+		if !strings.Contains(stdout, want+"\n") {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
 	}
 	if s, ok := errOut.waitFor(ctx, `305 "daily build"`); !ok || !strings.Contains(s, `# account 1 jobs: 301 "daily build", 302 "failing build"`) {
 		t.Errorf("stderr lacks the seeded jobs:\n%s", s)
