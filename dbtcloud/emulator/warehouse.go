@@ -324,7 +324,9 @@ func (w *Warehouse) DDL(opts DDLOptions) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("emulator: warehouse: dialect %q is not duckdb or postgres", opts.Dialect)
 	}
-	name := func(r Relation) string { return quoteIdent(opts.SchemaPrefix+r.Schema) + "." + quoteIdent(r.Identifier) }
+	name := func(r Relation) string {
+		return quoteIdent(opts.SchemaPrefix+r.Schema) + "." + quoteIdent(r.Identifier)
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range append(append([]Relation{}, w.Relations...), w.Omitted...) {
