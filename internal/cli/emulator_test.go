@@ -97,6 +97,19 @@ func TestEmulatorCommand(t *testing.T) {
 	}
 	r := e.run("connection", "test", "env")
 	wantCode(t, r, ExitOK, "connection test env")
+	// The printed Analyst token reads but may not manage webhooks; the
+	// Metadata Only one is refused by the Admin API (exit 5).
+	e.env["DBT_CLOUD_API_TOKEN"] = ex["DBTLINK_EMULATOR_TOKEN_ANALYST"]
+	r = e.run("connection", "test", "env")
+	wantCode(t, r, ExitOK, "connection test env with the analyst token")
+	if !strings.Contains(r.stdout, "Token may: read the account, projects, environments, jobs and runs; may not: manage webhook subscriptions; not known until used:") ||
+		!strings.Contains(r.stdout, "trigger, cancel or rerun runs.") {
+		t.Errorf("connection test with the analyst token:\n%s", r.stdout)
+	}
+	e.env["DBT_CLOUD_API_TOKEN"] = ex["DBTLINK_EMULATOR_TOKEN_METADATA"]
+	r = e.run("connection", "test", "env")
+	wantCode(t, r, ExitAuth, "connection test env with the metadata-only token")
+	e.env["DBT_CLOUD_API_TOKEN"] = ex["DBT_CLOUD_API_TOKEN"]
 	if r := e.mustRun("job", "list"); !strings.Contains(r.stdout, "daily build") {
 		t.Errorf("job list through the emulator command:\n%s", r.stdout)
 	}

@@ -81,6 +81,7 @@ func TestDiagnoseAPI(t *testing.T) {
 		{"ok", 200, ok, "host=pass token=pass account=pass", "Account 42 (Acme) is readable", 0},
 		{"401", 401, `{"status": {"code": 401, "is_success": false, "user_message": "Invalid token."}, "data": null}`, "host=pass token=fail account=skip", "the token was rejected", 0},
 		{"403 ip", 403, `{"status": {"code": 403, "is_success": false, "user_message": "Forbidden"}, "data": {"reason": "account_access_denied"}}`, "host=pass token=pass account=fail", "restricts access by IP address", 2},
+		{"403 ip as documented", 403, `{"status": {"code": 403, "is_success": false, "user_message": "Forbidden: Access denied", "developer_message": null}, "data": {"account_id": 42, "user_id": null, "is_service_token": true, "account_access_denied": true}}`, "host=pass token=pass account=fail", "restricts access by IP address", 2},
 		{"403 plain", 403, `{"status": {"code": 403, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "lacks permission", 2},
 		{"404", 404, `{"status": {"code": 404, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "not visible to this token", 2},
 		{"500", 500, `oops`, "host=pass token=skip account=fail", "answered 500", 0},
