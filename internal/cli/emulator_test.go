@@ -326,3 +326,26 @@ func TestEmulatorWarehousePostgres(t *testing.T) {
 		t.Errorf("another table in the schema was dropped: %v", err)
 	}
 }
+
+// TestEmulatorWarehouseUnreachable checks that a warehouse that cannot be
+// reached stops the emulator before it serves (exit 7), without printing
+// the DSN's password.
+func TestEmulatorWarehouseUnreachable(t *testing.T) {
+	out, errOut, _, done := startEmulatorCmd(t, "--addr", "127.0.0.1:0", "--warehouse", "postgres://u:hunter2@"+refusedHost(t)[len("http://"):]+"/x")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	select {
+	case code := <-done:
+		if code != ExitUpstream {
+			t.Errorf("exit %d, want %d\n%s", code, ExitUpstream, errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("emulator kept running")
+	}
+	if s := errOut.String(); !strings.Contains(s, "postgres://u:xxxxx@") || strings.Contains(s, "hunter2") {
+		t.Errorf("stderr must name the warehouse without its password:\n%s", s)
+	}
+	if out.String() != "" {
+		t.Errorf("stdout not empty:\n%s", out.String())
+	}
+}
