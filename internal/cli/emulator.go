@@ -67,10 +67,10 @@ and views its project's models, seeds and sources would have built (columns
 and types as the project's catalog.json has them, no rows, no comments), in
 one transaction, then serves. DSN is duckdb:PATH (a DuckDB file; name it
 after the manifest's database, jaffle_shop.duckdb, so that
-database.schema.identifier matches) or a postgres:// URL. Only the project's
-own relations are dropped and recreated, so running it again is safe; other
-tables in those schemas are left alone. Standard error says where the
-warehouse is.`,
+database.schema.identifier matches) or a postgres:// URL. The relations the
+project names are dropped and recreated (whoever made a table of that name),
+so running it again is safe; other tables in those schemas are left alone.
+Standard error says where the warehouse is.`,
 		Example: `  eval "$(dbtlink emulator --addr 127.0.0.1:0 --speed 20 2>/dev/null | head -3)"   # in another shell
   dbtlink emulator --seed my-seed.yaml --speed 60
   dbtlink emulator --warehouse duckdb:./jaffle_shop.duckdb
