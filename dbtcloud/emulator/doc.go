@@ -63,9 +63,22 @@
 //
 // Auth: "Authorization: Token X" or "Bearer X". A missing or unknown token, or a token without a scheme, is a 401
 // "Invalid token."; a token of one account asking about another gets 404 (objects it cannot see are "missing");
-// a seeded IP-restricted token gets 403 with data {"reason": "account_access_denied"}. Each account may make
+// a seeded IP-restricted token gets the 403 dbt Cloud documents ("Forbidden: Access denied", data with
+// "account_access_denied": true). Each account may make
 // RateLimitPerMinute requests per emulated minute (default 5,000, negative disables); past that, 429 in dbt's
 // envelope with Retry-After, and a five-minute cooldown (in emulated seconds).
+//
+// # Permission sets
+//
+// A seed's plain tokens carry Account Admin; its service_tokens name dbt Cloud permission sets (Analyst, Job Admin,
+// Job Runner, Metadata Only, Read-Only, ...; see PermissionSet and the table in permissions.go, which cites the
+// dbt docs each row comes from) and optionally the projects they are scoped to. A call the token's sets do not
+// allow gets dbt Cloud's 403 envelope (user_message "You do not have permission to perform this action.", data
+// null) before its body is read or its object looked up; an object of a project outside the token's scope is a
+// 404, as for any object a token cannot see; lists hold only the objects in scope. The default seed adds
+// DemoAnalystToken (Analyst: reads everything, runs nothing), DemoMetadataOnlyToken (Metadata Only: every Admin
+// API call is refused) and DemoJobRunnerToken (Job Runner on project 101: reads and runs jobs there, cannot list
+// projects or environments). Environment-level write permissions (the R* cells of dbt's tables) are not modelled.
 //
 // # Runs
 //
@@ -104,13 +117,26 @@
 // A seed (YAML, or JSON with the same keys) nests accounts > projects > environments > jobs; see
 // testdata/seed.example.yaml for every key with comments. LoadSeed/ParseSeed reject unknown keys and report every
 // problem with its location, e.g. "accounts[0].projects[1].environments[0].deployment_type: ...". Ids are optional.
-// A job's behaviour block sets outcome (success|error), fail_step (1-based command index, 0 = dbt deps),
-// failing_node, step_seconds, queue_seconds and starting_seconds. DefaultSeed gives account 1 (token DemoToken,
-// 2 run slots) with project "analytics" (environments "Production" and "Staging") holding "daily build"
+// An account's service_tokens name permission sets (see Permission sets). A job's behaviour block sets outcome
+// (success|error), fail_step (1-based command index, 0 = dbt deps), failing_node, step_seconds, queue_seconds and
+// starting_seconds. DefaultSeed gives account 1 (token DemoToken, 2 run slots, and the service tokens under
+// Permission sets) with project "analytics" (environments "Production" and "Staging") holding "daily build"
 // (succeeds), "failing build" (dbt run then a failing dbt test), "slow build" (20 minutes, 15 minute timeout) and
 // "docs build" (docs and sources), a Staging "daily build", and a second project "analytics_legacy" (dbt 1.5,
 // also with a "Production" environment and a "daily build" job) so name lookups can be ambiguous. Account 2
 // (token OtherToken) exists for cross-account tests. The Demo* constants name all of these ids.
+//
+// # Warehouse
+//
+// ProjectWarehouse describes the relations the embedded project would have built (database "jaffle_shop", schemas
+// "main" for models and "raw" for seeds and the sources that read them): models by materialization (views,
+// tables; ephemeral ones none), seeds, snapshots and sources, with the columns and types of the embedded
+// catalog.json. WarehouseOptions.Omit leaves a node's relation out and Extra adds relations no node claims, so a
+// catalog can be tested on missing and unmanaged tables. Warehouse.DDL writes the SQL for "duckdb" or "postgres";
+// `dbtlink emulator --warehouse` runs it. See Warehouse for how the database name maps and why no comments are set.
+//
+// Jobs whose artifacts a catalog sync reads: "docs build" (304) writes catalog.json and sources.json on every
+// run; "failing build" (302) ends with a failed test in run_results.json.
 //
 // # Control endpoints and fault injection
 //

@@ -13,30 +13,30 @@ import (
 func (e *Emulator) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	// v2
-	m.HandleFunc("GET /api/v2/accounts/{$}", e.listAccounts)
-	m.HandleFunc("GET /api/v2/accounts/{a}/{$}", e.getAccount)
-	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{$}", e.listJobs)
-	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{j}/{$}", e.getJob)
-	m.HandleFunc("POST /api/v2/accounts/{a}/jobs/{j}/run/{$}", e.triggerRun)
-	m.HandleFunc("POST /api/v2/accounts/{a}/jobs/{j}/rerun/{$}", e.rerunJob)
-	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{j}/artifacts/{path...}", e.getJobArtifact)
-	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{$}", e.listRuns)
-	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/{$}", e.getRun)
-	m.HandleFunc("POST /api/v2/accounts/{a}/runs/{r}/cancel/{$}", e.cancelRun)
-	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/retry/{$}", e.getRetryDetails)
-	m.HandleFunc("POST /api/v2/accounts/{a}/runs/{r}/retry/{$}", e.retryRun)
-	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/artifacts/{$}", e.listRunArtifacts)
-	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/artifacts/{path...}", e.getRunArtifact)
+	m.HandleFunc("GET /api/v2/accounts/{$}", e.need(actReadAccount, e.listAccounts))
+	m.HandleFunc("GET /api/v2/accounts/{a}/{$}", e.need(actReadAccount, e.getAccount))
+	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{$}", e.need(actReadJobs, e.listJobs))
+	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{j}/{$}", e.need(actReadJobs, e.getJob))
+	m.HandleFunc("POST /api/v2/accounts/{a}/jobs/{j}/run/{$}", e.need(actWriteRuns, e.triggerRun))
+	m.HandleFunc("POST /api/v2/accounts/{a}/jobs/{j}/rerun/{$}", e.need(actWriteRuns, e.rerunJob))
+	m.HandleFunc("GET /api/v2/accounts/{a}/jobs/{j}/artifacts/{path...}", e.need(actReadRuns, e.getJobArtifact))
+	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{$}", e.need(actReadRuns, e.listRuns))
+	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/{$}", e.need(actReadRuns, e.getRun))
+	m.HandleFunc("POST /api/v2/accounts/{a}/runs/{r}/cancel/{$}", e.need(actWriteRuns, e.cancelRun))
+	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/retry/{$}", e.need(actReadRuns, e.getRetryDetails))
+	m.HandleFunc("POST /api/v2/accounts/{a}/runs/{r}/retry/{$}", e.need(actWriteRuns, e.retryRun))
+	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/artifacts/{$}", e.need(actReadRuns, e.listRunArtifacts))
+	m.HandleFunc("GET /api/v2/accounts/{a}/runs/{r}/artifacts/{path...}", e.need(actReadRuns, e.getRunArtifact))
 	// v3
-	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{$}", e.listProjects)
-	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/{$}", e.getProject)
-	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/environments/{$}", e.listEnvironments)
-	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/environments/{e}/{$}", e.getEnvironment)
-	m.HandleFunc("GET /api/v3/accounts/{a}/webhooks/subscriptions", e.listSubscriptions)
-	m.HandleFunc("POST /api/v3/accounts/{a}/webhooks/subscriptions", e.createSubscription)
-	m.HandleFunc("GET /api/v3/accounts/{a}/webhooks/subscription/{id}", e.getSubscription)
-	m.HandleFunc("PUT /api/v3/accounts/{a}/webhooks/subscription/{id}", e.updateSubscription)
-	m.HandleFunc("DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}", e.deleteSubscription)
+	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{$}", e.need(actReadProjects, e.listProjects))
+	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/{$}", e.need(actReadProjects, e.getProject))
+	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/environments/{$}", e.need(actReadEnvironments, e.listEnvironments))
+	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/environments/{e}/{$}", e.need(actReadEnvironments, e.getEnvironment))
+	m.HandleFunc("GET /api/v3/accounts/{a}/webhooks/subscriptions", e.need(actWebhooks, e.listSubscriptions))
+	m.HandleFunc("POST /api/v3/accounts/{a}/webhooks/subscriptions", e.need(actWebhooks, e.createSubscription))
+	m.HandleFunc("GET /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.getSubscription))
+	m.HandleFunc("PUT /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.updateSubscription))
+	m.HandleFunc("DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.deleteSubscription))
 	m.HandleFunc("/", e.fallback(m))
 	return m
 }
@@ -145,7 +145,7 @@ func (e *Emulator) listJobs(w http.ResponseWriter, r *http.Request) {
 	var out []wireJob
 	var picked []*job
 	for _, j := range e.jobsSorted() {
-		if !include || j.accountID != acct || (hasProject && j.projectID != projectID) || (hasEnv && j.envID != envID) {
+		if !include || j.accountID != acct || (hasProject && j.projectID != projectID) || (hasEnv && j.envID != envID) || !inScope(r, j.projectID) {
 			continue
 		}
 		if name != "" && !strings.Contains(strings.ToLower(j.name), strings.ToLower(name)) {
@@ -200,7 +200,7 @@ func (e *Emulator) findJob(r *http.Request) *job {
 		return nil
 	}
 	j := e.jobs[id]
-	if j == nil || j.accountID != acct {
+	if j == nil || j.accountID != acct || !inScope(r, j.projectID) {
 		return nil
 	}
 	return j
@@ -323,7 +323,7 @@ func (e *Emulator) findRun(r *http.Request) *run {
 	}
 	// Runs are appended in id order, so a binary search finds one.
 	i := sort.Search(len(e.runs), func(i int) bool { return e.runs[i].id >= id })
-	if i >= len(e.runs) || e.runs[i].id != id || e.runs[i].accountID != acct {
+	if i >= len(e.runs) || e.runs[i].id != id || e.runs[i].accountID != acct || !inScope(r, e.runs[i].projectID) {
 		return nil
 	}
 	return e.runs[i]
@@ -524,7 +524,7 @@ func (e *Emulator) listRuns(w http.ResponseWriter, r *http.Request) {
 	defer e.end()
 	var picked []*run
 	for _, run := range e.runs {
-		if run.accountID == acct && f.match(run) {
+		if run.accountID == acct && f.match(run) && inScope(r, run.projectID) {
 			picked = append(picked, run)
 		}
 	}
@@ -733,7 +733,7 @@ func (e *Emulator) listProjects(w http.ResponseWriter, r *http.Request) {
 	out := []wireProject{}
 	for _, id := range sortedKeys(e.projects) {
 		pr := e.projects[id]
-		if !include || pr.accountID != acct || (name != "" && !strings.Contains(strings.ToLower(pr.name), strings.ToLower(name))) {
+		if !include || pr.accountID != acct || !inScope(r, pr.id) || (name != "" && !strings.Contains(strings.ToLower(pr.name), strings.ToLower(name))) {
 			continue
 		}
 		out = append(out, e.wireProject(pr))
@@ -753,7 +753,7 @@ func (e *Emulator) findProject(r *http.Request) *project {
 		return nil
 	}
 	pr := e.projects[id]
-	if pr == nil || pr.accountID != acct {
+	if pr == nil || pr.accountID != acct || !inScope(r, pr.id) {
 		return nil
 	}
 	return pr

@@ -30,8 +30,23 @@ type SeedAccount struct {
 	Tokens []string `yaml:"tokens" json:"tokens"`
 	// IPRestrictedTokens authenticate but are refused with 403 account_access_denied, as dbt Cloud answers a caller
 	// outside the account's IP allow-list.
-	IPRestrictedTokens []string      `yaml:"ip_restricted_tokens" json:"ip_restricted_tokens"`
-	Projects           []SeedProject `yaml:"projects" json:"projects"`
+	IPRestrictedTokens []string `yaml:"ip_restricted_tokens" json:"ip_restricted_tokens"`
+	// Tokens carry the Account Admin permission set; ServiceTokens carry the permission sets they name, and the
+	// emulator answers dbt Cloud's 403 for calls those sets do not allow (see PermissionSet).
+	ServiceTokens []SeedServiceToken `yaml:"service_tokens" json:"service_tokens"`
+	Projects      []SeedProject      `yaml:"projects" json:"projects"`
+}
+
+// SeedServiceToken is a dbt Cloud service token with its permission sets.
+type SeedServiceToken struct {
+	// Name is the token's name in dbt Cloud's Service Tokens page; `dbtlink emulator` derives a variable name from it.
+	Name  string `yaml:"name" json:"name"`
+	Token string `yaml:"token" json:"token"`
+	// PermissionSets in the API's spelling ("job_admin") or the docs' ("Job Admin"); at least one.
+	PermissionSets []string `yaml:"permission_sets" json:"permission_sets"`
+	// ProjectIDs scopes the (project-level) permission sets to these projects; empty means all projects. Objects of
+	// other projects are invisible to the token (404), as in dbt Cloud.
+	ProjectIDs []int64 `yaml:"project_ids" json:"project_ids"`
 }
 
 // SeedProject is one project with its environments.
@@ -168,6 +183,41 @@ func (s *Seed) Validate() error {
 			}
 			tokens[t] = tw
 		}
+		names := map[string]bool{}
+		for ti, st := range a.ServiceTokens {
+			tw := fmt.Sprintf("%s.service_tokens[%d]", aw, ti)
+			if strings.TrimSpace(st.Name) == "" {
+				bad(tw+".name", "is required")
+			} else if names[strings.ToLower(st.Name)] {
+				bad(tw+".name", "%q is already the name of another service token of this account", st.Name)
+			}
+			names[strings.ToLower(st.Name)] = true
+			if strings.TrimSpace(st.Token) == "" || strings.ContainsAny(st.Token, " \t\r\n") {
+				bad(tw+".token", "a token must be non-empty and contain no spaces")
+			} else if prev, ok := tokens[st.Token]; ok {
+				bad(tw+".token", "token already used at %s", prev)
+			} else {
+				tokens[st.Token] = tw
+			}
+			if len(st.PermissionSets) == 0 {
+				bad(tw+".permission_sets", "give at least one permission set, e.g. [analyst]")
+			}
+			for pi, ps := range st.PermissionSets {
+				set, err := ParsePermissionSet(ps)
+				if err != nil {
+					bad(fmt.Sprintf("%s.permission_sets[%d]", tw, pi), "%v", err)
+					continue
+				}
+				if permissionTable[set].accountLevel && len(st.ProjectIDs) > 0 {
+					bad(fmt.Sprintf("%s.permission_sets[%d]", tw, pi), "%s is an account-level permission set and cannot be scoped to projects; drop project_ids or use a project-level set", set)
+				}
+			}
+			for pi, id := range st.ProjectIDs {
+				if id <= 0 {
+					bad(fmt.Sprintf("%s.project_ids[%d]", tw, pi), "must be a positive project id")
+				}
+			}
+		}
 		for pi, p := range a.Projects {
 			pw := fmt.Sprintf("%s.projects[%d]", aw, pi)
 			dup("project", p.ID, pw)
@@ -271,8 +321,12 @@ const (
 	DemoAccountID      = 1
 	DemoToken          = "dbtc_emulator_demo_token"
 	DemoIPBlockedToken = "dbtc_emulator_ip_restricted_token"
-	OtherAccountID     = 2
-	OtherToken         = "dbtc_emulator_other_account_token"
+	// Service tokens of account 1 with narrower permission sets than DemoToken's Account Admin.
+	DemoAnalystToken      = "dbtc_emulator_analyst_token"       // "analyst": Analyst on all projects (reads, never runs)
+	DemoMetadataOnlyToken = "dbtc_emulator_metadata_only_token" // "metadata": Metadata Only (Discovery API only: every Admin API call is a 403)
+	DemoJobRunnerToken    = "dbtc_emulator_job_runner_token"    // "runner": Job Runner on project 101 only
+	OtherAccountID        = 2
+	OtherToken            = "dbtc_emulator_other_account_token"
 
 	DemoProjectID       = 101 // "analytics"
 	DemoLegacyProjectID = 102 // "analytics_legacy": a second project so name lookups can be ambiguous
@@ -288,7 +342,8 @@ const (
 	DemoLegacyJobID  = 306 // "daily build" in analytics_legacy/Production
 )
 
-// DefaultSeed returns the demo seed: account 1 with token DemoToken, project "analytics" (environments "Production"
+// DefaultSeed returns the demo seed: account 1 with token DemoToken (Account Admin) and service tokens
+// DemoAnalystToken, DemoMetadataOnlyToken and DemoJobRunnerToken, project "analytics" (environments "Production"
 // and "Staging") holding a succeeding job, a failing job, a slow job that times out and a docs-generating job, and a
 // second project "analytics_legacy" whose names overlap, so callers can test ambiguous name lookups. Account 2 exists
 // so cross-account access can be tested.
@@ -299,6 +354,11 @@ func DefaultSeed() *Seed {
 		{
 			ID: DemoAccountID, Name: "Emulated Jaffle Shop", Plan: "team", RunSlots: 2,
 			Tokens: []string{DemoToken}, IPRestrictedTokens: []string{DemoIPBlockedToken},
+			ServiceTokens: []SeedServiceToken{
+				{Name: "analyst", Token: DemoAnalystToken, PermissionSets: []string{string(PermissionAnalyst)}},
+				{Name: "metadata", Token: DemoMetadataOnlyToken, PermissionSets: []string{string(PermissionMetadataOnly)}},
+				{Name: "runner", Token: DemoJobRunnerToken, PermissionSets: []string{string(PermissionJobRunner)}, ProjectIDs: []int64{DemoProjectID}},
+			},
 			Projects: []SeedProject{
 				{ID: DemoProjectID, Name: "analytics", Environments: []SeedEnvironment{
 					{ID: DemoProductionEnvID, Name: "Production", DeploymentType: "production", Jobs: []SeedJob{

@@ -69,7 +69,8 @@ type Emulator struct {
 	nextEventNum  int
 	defaultToken  string
 	defaultAcct   int64
-	pendingEvents []event // produced while e.mu is held, dispatched by end
+	serviceTokens []ServiceToken // the seed's service tokens, in seed order
+	pendingEvents []event        // produced while e.mu is held, dispatched by end
 
 	closing     chan struct{} // closed when shutdown starts, so injected latency does not hold it up
 	closingOnce sync.Once
@@ -149,6 +150,7 @@ func (e *Emulator) load(s *Seed) error {
 		used[fmt.Sprintf("%s:%d", kind, v)] = true
 		return v
 	}
+	var serviceTokens []accountServiceTokens
 	for _, sa := range s.Accounts {
 		a := &account{id: id("account", sa.ID), name: sa.Name, plan: sa.Plan, runSlots: sa.RunSlots,
 			queueLimit: sa.QueueLimit, createdAt: at()}
@@ -163,15 +165,17 @@ func (e *Emulator) load(s *Seed) error {
 		}
 		e.accounts[a.id] = a
 		e.accountOrder = append(e.accountOrder, a.id)
+		admin := []grant{{set: PermissionAccountAdmin}}
 		for _, t := range sa.Tokens {
-			e.tokens[t] = tokenInfo{accountID: a.id}
+			e.tokens[t] = tokenInfo{accountID: a.id, grants: admin}
 			if e.defaultToken == "" {
 				e.defaultToken, e.defaultAcct = t, a.id
 			}
 		}
 		for _, t := range sa.IPRestrictedTokens {
-			e.tokens[t] = tokenInfo{accountID: a.id, ipRestricted: true}
+			e.tokens[t] = tokenInfo{accountID: a.id, ipRestricted: true, grants: admin}
 		}
+		serviceTokens = append(serviceTokens, accountServiceTokens{a.id, sa.ServiceTokens})
 		for _, sp := range sa.Projects {
 			p := &project{id: id("project", sp.ID), accountID: a.id, name: sp.Name, createdAt: at()}
 			e.projects[p.id] = p
@@ -207,10 +211,42 @@ func (e *Emulator) load(s *Seed) error {
 			}
 		}
 	}
+	// Service tokens are loaded last, since their project scope may name projects whose ids were assigned.
+	for _, st := range serviceTokens {
+		for _, t := range st.tokens {
+			ti := tokenInfo{accountID: st.accountID, name: t.Name}
+			desc := ServiceToken{Name: t.Name, Token: t.Token, AccountID: st.accountID, ProjectIDs: t.ProjectIDs}
+			var projects map[int64]bool
+			if len(t.ProjectIDs) > 0 {
+				projects = map[int64]bool{}
+				for _, p := range t.ProjectIDs {
+					if pr := e.projects[p]; pr == nil || pr.accountID != st.accountID {
+						return fmt.Errorf("emulator: seed: service token %q: project %d is not a project of account %d", t.Name, p, st.accountID)
+					}
+					projects[p] = true
+				}
+			}
+			for _, name := range t.PermissionSets {
+				set, _ := ParsePermissionSet(name) // Validate checked it
+				ti.grants = append(ti.grants, grant{set: set, projects: projects})
+				desc.PermissionSets = append(desc.PermissionSets, set)
+			}
+			e.tokens[t.Token] = ti
+			e.serviceTokens = append(e.serviceTokens, desc)
+			if e.defaultToken == "" {
+				e.defaultToken, e.defaultAcct = t.Token, st.accountID
+			}
+		}
+	}
 	if e.defaultToken == "" {
 		return errors.New("emulator: seed: no account has a token, so no client could call the emulator")
 	}
 	return nil
+}
+
+type accountServiceTokens struct {
+	accountID int64
+	tokens    []SeedServiceToken
 }
 
 // tick lets runs move along when the clock moves, so webhooks fire even if nobody polls.
@@ -325,9 +361,12 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ti.ipRestricted {
+		// The body dbt Cloud documents for a caller outside the IP allow-list (docs.getdbt.com FAQ "I'm receiving
+		// a 403 error 'Forbidden: Access denied' when using service tokens").
 		writeJSON(w, http.StatusForbidden, map[string]any{
-			"status": errStatus(http.StatusForbidden, "Access to this account is restricted by IP address.", ""),
-			"data":   map[string]any{"reason": "account_access_denied", "account_id": ti.accountID},
+			"status": errStatus(http.StatusForbidden, "Forbidden: Access denied", ""),
+			"data": map[string]any{"account_id": ti.accountID, "user_id": nil, "is_service_token": ti.name != "",
+				"account_access_denied": true},
 		})
 		return
 	}

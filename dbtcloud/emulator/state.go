@@ -75,6 +75,8 @@ type job struct {
 type tokenInfo struct {
 	accountID    int64
 	ipRestricted bool
+	name         string  // a service token's name; empty for the seed's plain tokens
+	grants       []grant // plain tokens carry Account Admin on all projects
 }
 
 // trigger is what started a run: the trigger request body plus bookkeeping.

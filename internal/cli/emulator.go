@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,13 @@ type EmulatorOptions struct {
 	SeedFile  string
 	Speed     float64
 	RateLimit int
+
+	// Warehouse is a DSN (duckdb:PATH or postgres://...) to build the
+	// project's tables in before serving; empty builds nothing.
+	Warehouse             string
+	WarehouseSchemaPrefix string
+	WarehouseOmit         []string
+	WarehouseExtra        []string
 }
 
 // NewCmdEmulator builds `dbtlink emulator`.
@@ -45,14 +53,35 @@ Standard output gets only shell lines to paste or eval, with the real port when
   export DBT_CLOUD_ACCOUNT_ID=1
   export DBT_CLOUD_API_TOKEN=dbtc_emulator_demo_token
 
-The token is a throwaway secret of the emulator, printed on purpose. The
-seeded jobs and a request log go to standard error.`,
+The token is a throwaway secret of the emulator, printed on purpose. After
+these three lines come the default seed's service tokens with narrower
+permission sets, each under a comment naming its sets:
+
+  # service token "analyst": Analyst on all projects
+  export DBTLINK_EMULATOR_TOKEN_ANALYST=dbtc_emulator_analyst_token
+
+The seeded jobs and a request log go to standard error.
+
+With --warehouse DSN the emulator first builds, in that database, the tables
+and views its project's models, seeds and sources would have built (columns
+and types as the project's catalog.json has them, no rows, no comments), in
+one transaction, then serves. DSN is duckdb:PATH (a DuckDB file; name it
+after the manifest's database, jaffle_shop.duckdb, so that
+database.schema.identifier matches) or a postgres:// URL. The relations the
+project names are dropped and recreated (whoever made a table of that name),
+so running it again is safe; other tables in those schemas are left alone.
+Standard error says where the warehouse is.`,
 		Example: `  eval "$(dbtlink emulator --addr 127.0.0.1:0 --speed 20 2>/dev/null | head -3)"   # in another shell
-  dbtlink emulator --seed my-seed.yaml --speed 60`,
+  dbtlink emulator --seed my-seed.yaml --speed 60
+  dbtlink emulator --warehouse duckdb:./jaffle_shop.duckdb
+  dbtlink emulator --warehouse postgres://postgres@127.0.0.1:5432/test --warehouse-schema-prefix demo_ --warehouse-omit model.jaffle_shop.orders`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Speed <= 0 {
 				return usageError("--speed must be positive (emulated seconds per real second), got %v", opts.Speed)
+			}
+			if opts.Warehouse == "" && (opts.WarehouseSchemaPrefix != "" || len(opts.WarehouseOmit) > 0 || len(opts.WarehouseExtra) > 0) {
+				return usageError("--warehouse-schema-prefix, --warehouse-omit and --warehouse-extra need --warehouse")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -65,6 +94,10 @@ seeded jobs and a request log go to standard error.`,
 	fl.StringVar(&opts.SeedFile, "seed", "", "YAML or JSON `FILE` with the accounts, projects, environments and jobs to serve (default: the built-in demo seed)")
 	fl.Float64Var(&opts.Speed, "speed", 1, "emulated seconds per real second; 60 makes a ten-minute job finish in ten seconds")
 	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per account per emulated minute before 429s (0: dbt Cloud's 5000; negative: no limit)")
+	fl.StringVar(&opts.Warehouse, "warehouse", "", "build the project's tables in this `DSN` first: duckdb:PATH or a postgres:// URL")
+	fl.StringVar(&opts.WarehouseSchemaPrefix, "warehouse-schema-prefix", "", "put `PREFIX` before every schema --warehouse creates (e.g. to keep tests apart in one PostgreSQL database)")
+	fl.StringSliceVar(&opts.WarehouseOmit, "warehouse-omit", nil, "leave out the table of this node `UNIQUE_ID` (e.g. model.jaffle_shop.orders); repeatable")
+	fl.StringSliceVar(&opts.WarehouseExtra, "warehouse-extra", nil, "also create `SCHEMA.TABLE`, a table no node claims (one bigint column id); repeatable")
 	return cmd
 }
 
@@ -82,6 +115,22 @@ func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
 		}
 		seed = s
 	}
+	var warehouse *warehouseTarget
+	wopts := emulator.WarehouseOptions{Omit: opts.WarehouseOmit}
+	if opts.Warehouse != "" {
+		t, err := parseWarehouseDSN(opts.Warehouse)
+		if err != nil {
+			return usageError("%w", err)
+		}
+		warehouse = &t
+		for _, x := range opts.WarehouseExtra {
+			rel, err := emulatorExtraRelation(x)
+			if err != nil {
+				return usageError("%w", err)
+			}
+			wopts.Extra = append(wopts.Extra, rel)
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
 	emu, err := emulator.NewHandler(emulator.Options{
 		Seed:               seed,
@@ -93,6 +142,15 @@ func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
 		return usageError("start the emulator: %w", err)
 	}
 	defer emu.Close()
+
+	// The warehouse is ready before the export lines appear, so a script
+	// that waits for them can read it at once.
+	var built warehouseBuilt
+	if warehouse != nil {
+		if built, err = buildEmulatorWarehouse(ctx, *warehouse, opts.WarehouseSchemaPrefix, wopts); err != nil {
+			return err
+		}
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
@@ -109,7 +167,7 @@ func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
 	exports := fmt.Sprintf("export %s=%s\nexport %s=%d\nexport %s=%s\n",
 		connection.EnvHost, emulatorShellQuote(host),
 		connection.EnvAccountID, emu.AccountID(),
-		connection.EnvToken, emulatorShellQuote(emu.Token()))
+		connection.EnvToken, emulatorShellQuote(emu.Token())) + emulatorServiceTokenExports(emu)
 	if _, err := io.WriteString(opts.IO.Out, exports); err != nil {
 		return fmt.Errorf("print the connection variables: %w", err)
 	}
@@ -117,6 +175,9 @@ func emulatorRun(ctx context.Context, opts *EmulatorOptions) error {
 		_ = s.Sync() // a pipe or terminal has nothing to flush; a file does
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "# dbt Cloud emulator listening on %s (speed %gx); stop with Ctrl-C\n", host, opts.Speed)
+	if warehouse != nil {
+		fmt.Fprintln(opts.IO.ErrOut, built.describe(*warehouse))
+	}
 	emulatorPrintJobs(ctx, opts.IO.ErrOut, host, emu.Token(), emu.AccountID())
 
 	err = <-served
@@ -162,4 +223,51 @@ func emulatorShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// emulatorServiceTokenExports prints a variable per service token of the
+// default account, after the three lines scripts read with head -3, so the
+// narrower tokens (Analyst, Metadata Only, ...) are at hand for demos:
+//
+//	# service token "analyst": Analyst on all projects
+//	export DBTLINK_EMULATOR_TOKEN_ANALYST=dbtc_emulator_analyst_token
+func emulatorServiceTokenExports(emu *emulator.Emulator) string {
+	var b strings.Builder
+	for _, st := range emu.ServiceTokens() {
+		if st.AccountID != emu.AccountID() {
+			continue
+		}
+		sets := make([]string, len(st.PermissionSets))
+		for i, p := range st.PermissionSets {
+			sets[i] = p.String()
+		}
+		scope := "all projects"
+		if len(st.ProjectIDs) > 0 {
+			ids := make([]string, len(st.ProjectIDs))
+			for i, id := range st.ProjectIDs {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			scope = "project " + strings.Join(ids, ", ")
+		}
+		// The comment is a shell comment; strip line breaks a seed could put in a name.
+		name := strings.NewReplacer("\n", " ", "\r", " ").Replace(st.Name)
+		fmt.Fprintf(&b, "# service token %q: %s on %s\nexport %s=%s\n", name, strings.Join(sets, " + "), scope,
+			emulatorTokenVar(st.Name), emulatorShellQuote(st.Token))
+	}
+	return b.String()
+}
+
+// emulatorTokenVar turns a token name into DBTLINK_EMULATOR_TOKEN_NAME:
+// upper case, anything but letters and digits becomes an underscore.
+func emulatorTokenVar(name string) string {
+	var b strings.Builder
+	b.WriteString("DBTLINK_EMULATOR_TOKEN_")
+	for _, r := range strings.ToUpper(name) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }

@@ -59,6 +59,11 @@ type Report struct {
 	// Accounts lists the accounts the token can see, when dbt Cloud would
 	// say; it helps fix a wrong account id.
 	Accounts []AccountInfo
+	// Access is what the token was found to be allowed to do, once the
+	// account was readable; nil otherwise. Its summary is also the end of
+	// the account check's message, so every surface that shows checks
+	// (the CLI, --json, the server's API) shows it.
+	Access *Access
 }
 
 // OK reports whether every check passed.
@@ -96,10 +101,22 @@ func Diagnose(ctx context.Context, client *dbtcloud.Client, accountID int64) Rep
 	r := Report{Host: host, AccountID: accountID}
 	acct, _, err := client.Accounts.Get(ctx, accountID)
 	if err == nil {
+		access := probeAccess(ctx, client, accountID)
+		r.Access = &access
+		account := Check{Name: CheckAccount, Status: CheckPass,
+			Message: fmt.Sprintf("Account %d (%s) is readable with this token. %s.", accountID, acct.Name, access)}
+		if access.readsNeitherJobsNorRuns() {
+			// Every dbtlink command reads jobs or runs: a token that can
+			// do neither (Metadata Only, Security Admin, Webhooks Only,
+			// ...) is not usable, even though the account answers.
+			account.Status = CheckFail
+			account.Err = access.denied
+			account.Message = fmt.Sprintf("Account %d (%s) is readable, but this token may not read its jobs or runs, which dbtlink needs: give the service token a permission set that reads them (Analyst, Job Viewer or Read-Only to read; Job Runner or Job Admin to run jobs too). %s.", accountID, acct.Name, access)
+		}
 		r.Checks = []Check{
 			{Name: CheckHost, Status: CheckPass, Message: fmt.Sprintf("%s is reachable.", host)},
 			{Name: CheckToken, Status: CheckPass, Message: "The token was accepted."},
-			{Name: CheckAccount, Status: CheckPass, Message: fmt.Sprintf("Account %d (%s) is readable with this token.", accountID, acct.Name)},
+			account,
 		}
 		return r
 	}
@@ -134,7 +151,7 @@ func Diagnose(ctx context.Context, client *dbtcloud.Client, accountID int64) Rep
 		if bytes.Contains(ae.Body, []byte("account_access_denied")) {
 			msg += " with account_access_denied: the account restricts access by IP address and this machine's address is not allowed, or the token lacks permission on this account"
 		} else {
-			msg += ": the token lacks permission (give the service token at least a read-only permission set), the account restricts access by IP address (account_access_denied), or it is a deprecated user API key (use a personal access token or service token)"
+			msg += ": the token lacks permission (give the service token at least a read-only permission set such as Analyst or Read-Only; Metadata Only and Semantic Layer Only tokens reach only those APIs, never the Admin API), the account restricts access by IP address (account_access_denied), or it is a deprecated user API key (use a personal access token or service token)"
 		}
 		r.Checks = []Check{hostOK, tokenOK, {Name: CheckAccount, Status: CheckFail, Message: msg + ".", Err: err}}
 	case http.StatusNotFound:
@@ -217,4 +234,154 @@ func describeTransportError(ctx context.Context, host string, err error) string 
 // failure there almost always means a local, plain-http emulator.
 func loopbackHTTPS(host string) bool {
 	return strings.HasPrefix(host, "https://") && dbtcloud.IsLoopbackHost(host)
+}
+
+// Access says what a token may do through the Admin API, as far as
+// read-only probes can tell. dbt Cloud has no endpoint that tells a service
+// token its own permission sets (v3's service-tokens/{id}/permissions/
+// needs the token's id and a set that may read service tokens), so
+// [Diagnose] infers them:
+//
+//   - Reads are tried with one GET each (limit 1): the account, projects,
+//     environments of the first project, jobs, runs, the artifact list of
+//     the newest run, and webhook subscriptions. 200 means may, 403 may not.
+//   - Write access to runs (trigger, cancel, rerun) is never tried: a POST
+//     with an invalid body would tell only if dbt Cloud checked permissions
+//     before validating the body, and neither its docs nor CONTRACT.md say
+//     it does; triggering for real is out of the question. So it is "not
+//     known until used", except when runs cannot even be read: in dbt's
+//     permission tables Write includes Read, so no read means no write.
+//   - Webhook subscriptions are granted only as Write in those tables, so a
+//     list that answers means the token may manage them.
+type Access struct {
+	May, MayNot, Unknown []string
+	denied               error // a 403 seen, for the check's Err
+	jobs, runs           probeResult
+}
+
+type probeResult int
+
+const (
+	probeUnknown probeResult = iota
+	probeAllowed
+	probeDenied
+)
+
+func (a Access) readsNeitherJobsNorRuns() bool { return a.jobs == probeDenied && a.runs == probeDenied }
+
+// String renders "Token may: read the account, jobs and runs, download
+// artifacts; may not: manage webhook subscriptions; not known until used:
+// trigger, cancel or rerun runs".
+func (a Access) String() string {
+	var parts []string
+	if len(a.May) > 0 {
+		parts = append(parts, "may: "+strings.Join(a.May, ", "))
+	}
+	if len(a.MayNot) > 0 {
+		parts = append(parts, "may not: "+strings.Join(a.MayNot, ", "))
+	}
+	if len(a.Unknown) > 0 {
+		parts = append(parts, "not known until used: "+strings.Join(a.Unknown, ", "))
+	}
+	return "Token " + strings.Join(parts, "; ")
+}
+
+// probeAccess runs the read-only probes described at [Access].
+func probeAccess(ctx context.Context, client *dbtcloud.Client, accountID int64) Access {
+	var a Access
+	var reads, noReads []string
+	classify := func(err error) probeResult {
+		switch {
+		case err == nil:
+			return probeAllowed
+		case errors.Is(err, dbtcloud.ErrForbidden):
+			if a.denied == nil {
+				a.denied = err
+			}
+			return probeDenied
+		}
+		return probeUnknown
+	}
+	note := func(what string, res probeResult, err error) {
+		switch res {
+		case probeAllowed:
+			reads = append(reads, what)
+		case probeDenied:
+			noReads = append(noReads, what)
+		default:
+			a.Unknown = append(a.Unknown, fmt.Sprintf("read %s (the check failed: %v)", what, err))
+		}
+	}
+	reads = append(reads, "the account")
+	one := dbtcloud.ListOptions{Limit: 1}
+
+	projects, _, err := client.Projects.List(ctx, accountID, &dbtcloud.ProjectListOptions{ListOptions: one})
+	projRes := classify(err)
+	note("projects", projRes, err)
+	switch {
+	case projRes == probeAllowed && len(projects) > 0:
+		_, _, err := client.Environments.List(ctx, accountID, projects[0].ID, &dbtcloud.EnvironmentListOptions{ListOptions: one})
+		note("environments", classify(err), err)
+	default:
+		a.Unknown = append(a.Unknown, "read environments (no project to look in)")
+	}
+
+	_, _, err = client.Jobs.List(ctx, accountID, &dbtcloud.JobListOptions{ListOptions: one})
+	a.jobs = classify(err)
+	note("jobs", a.jobs, err)
+
+	runs, _, err := client.Runs.List(ctx, accountID, &dbtcloud.RunListOptions{OrderBy: "-id", ListOptions: one})
+	a.runs = classify(err)
+	note("runs", a.runs, err)
+
+	var other, otherNot []string
+	switch {
+	case a.runs == probeAllowed && len(runs) > 0:
+		_, _, err := client.Artifacts.List(ctx, accountID, runs[0].ID, 0)
+		switch classify(err) {
+		case probeAllowed:
+			other = append(other, "download artifacts")
+		case probeDenied:
+			otherNot = append(otherNot, "download artifacts")
+		default:
+			a.Unknown = append(a.Unknown, fmt.Sprintf("download artifacts (the check failed: %v)", err))
+		}
+	case a.runs == probeDenied:
+		otherNot = append(otherNot, "download artifacts")
+	default:
+		a.Unknown = append(a.Unknown, "download artifacts (no run to look at)")
+	}
+	if a.runs == probeDenied {
+		otherNot = append(otherNot, "trigger, cancel or rerun runs")
+	} else {
+		a.Unknown = append(a.Unknown, "trigger, cancel or rerun runs")
+	}
+
+	_, _, err = client.Webhooks.List(ctx, accountID, &one)
+	switch classify(err) {
+	case probeAllowed:
+		other = append(other, "manage webhook subscriptions")
+	case probeDenied:
+		otherNot = append(otherNot, "manage webhook subscriptions")
+	default:
+		a.Unknown = append(a.Unknown, fmt.Sprintf("manage webhook subscriptions (the check failed: %v)", err))
+	}
+
+	if len(reads) > 0 {
+		a.May = append(a.May, "read "+joinAnd(reads))
+	}
+	a.May = append(a.May, other...)
+	if len(noReads) > 0 {
+		a.MayNot = append(a.MayNot, "read "+joinAnd(noReads))
+	}
+	a.MayNot = append(a.MayNot, otherNot...)
+	return a
+}
+
+// joinAnd joins "a", "b", "c" as "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
 )
 
 // fakeCloud answers GET /api/v2/accounts/{id}/ with status (and body) and
@@ -30,6 +32,14 @@ func fakeCloud(t *testing.T, status int, body string) *httptest.Server {
 	mux.HandleFunc("GET /api/v2/accounts/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"status": {"code": 200, "is_success": true}, "data": [{"id": 1, "name": "Acme"}, {"id": 2, "name": "Beta"}]}`)
 	})
+	// The access probes that follow a readable account: empty lists.
+	empty := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status": {"code": 200, "is_success": true}, "data": [], "extra": {"pagination": {"count": 0, "total_count": 0}}}`)
+	}
+	mux.HandleFunc("GET /api/v3/accounts/{id}/projects/", empty)
+	mux.HandleFunc("GET /api/v2/accounts/{id}/jobs/", empty)
+	mux.HandleFunc("GET /api/v2/accounts/{id}/runs/", empty)
+	mux.HandleFunc("GET /api/v3/accounts/{id}/webhooks/subscriptions", empty)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("unexpected request %s %s", r.Method, r.URL)
 		w.WriteHeader(http.StatusTeapot)
@@ -71,6 +81,7 @@ func TestDiagnoseAPI(t *testing.T) {
 		{"ok", 200, ok, "host=pass token=pass account=pass", "Account 42 (Acme) is readable", 0},
 		{"401", 401, `{"status": {"code": 401, "is_success": false, "user_message": "Invalid token."}, "data": null}`, "host=pass token=fail account=skip", "the token was rejected", 0},
 		{"403 ip", 403, `{"status": {"code": 403, "is_success": false, "user_message": "Forbidden"}, "data": {"reason": "account_access_denied"}}`, "host=pass token=pass account=fail", "restricts access by IP address", 2},
+		{"403 ip as documented", 403, `{"status": {"code": 403, "is_success": false, "user_message": "Forbidden: Access denied", "developer_message": null}, "data": {"account_id": 42, "user_id": null, "is_service_token": true, "account_access_denied": true}}`, "host=pass token=pass account=fail", "restricts access by IP address", 2},
 		{"403 plain", 403, `{"status": {"code": 403, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "lacks permission", 2},
 		{"404", 404, `{"status": {"code": 404, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "not visible to this token", 2},
 		{"500", 500, `oops`, "host=pass token=skip account=fail", "answered 500", 0},
@@ -201,5 +212,84 @@ func TestDiagnoseTransport(t *testing.T) {
 				t.Errorf("host message %q, want %q (err %v)", r.Checks[0].Message, tt.want, r.Checks[0].Err)
 			}
 		})
+	}
+}
+
+// TestDiagnoseAccess checks what connection test says a token may do, for
+// several permission sets, against the emulator (which models dbt Cloud's
+// permission sets on its service tokens).
+func TestDiagnoseAccess(t *testing.T) {
+	t.Parallel()
+	seed := emulator.DefaultSeed()
+	seed.Accounts[0].ServiceTokens = append(seed.Accounts[0].ServiceTokens,
+		emulator.SeedServiceToken{Name: "hooks", Token: "dbtc_test_webhooks_only", PermissionSets: []string{"webhooks_only"}},
+		emulator.SeedServiceToken{Name: "viewer", Token: "dbtc_test_job_viewer", PermissionSets: []string{"Job Viewer"}})
+	srv, err := emulator.New(emulator.Options{Seed: seed, Clock: emulator.NewFakeClock(time.Date(2026, 3, 12, 6, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	// A run, so the artifact probe has something to look at.
+	admin, err := dbtcloud.NewClient(srv.URL, emulator.DemoToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := admin.Runs.Trigger(t.Context(), emulator.DemoAccountID, emulator.DemoDailyJobID, &dbtcloud.TriggerRunRequest{Cause: "diagnose test"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Advance(5 * time.Minute)
+	before := len(srv.Runs())
+
+	tests := []struct {
+		name, token  string
+		wantStatuses string
+		want         []string
+		wantNot      []string
+	}{
+		{"account admin", emulator.DemoToken, "host=pass token=pass account=pass",
+			[]string{"Token may: read the account, projects, environments, jobs and runs, download artifacts, manage webhook subscriptions", "not known until used: trigger, cancel or rerun runs"},
+			[]string{"may not"}},
+		{"analyst", emulator.DemoAnalystToken, "host=pass token=pass account=pass",
+			[]string{"Token may: read the account, projects, environments, jobs and runs, download artifacts; may not: manage webhook subscriptions; not known until used: trigger, cancel or rerun runs"},
+			nil},
+		{"job viewer", "dbtc_test_job_viewer", "host=pass token=pass account=pass",
+			[]string{"may: read the account, projects, environments, jobs and runs, download artifacts; may not: manage webhook subscriptions"}, nil},
+		{"job runner on one project", emulator.DemoJobRunnerToken, "host=pass token=pass account=pass",
+			[]string{"Token may: read the account, jobs and runs, download artifacts; may not: read projects, manage webhook subscriptions", "read environments (no project to look in)"},
+			nil},
+		{"webhooks only", "dbtc_test_webhooks_only", "host=pass token=pass account=fail",
+			[]string{"may not read its jobs or runs, which dbtlink needs", "Token may: read the account, manage webhook subscriptions; may not: read projects, jobs and runs, download artifacts, trigger, cancel or rerun runs"},
+			[]string{"not known until used: trigger"}},
+		{"metadata only", emulator.DemoMetadataOnlyToken, "host=pass token=pass account=fail",
+			[]string{"denied (403)", "Metadata Only and Semantic Layer Only tokens reach only those APIs"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := dbtcloud.NewClient(srv.URL, tt.token, dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Diagnose(t.Context(), c, emulator.DemoAccountID)
+			if got := statuses(r); got != tt.wantStatuses {
+				t.Errorf("statuses %s, want %s\n%s", got, tt.wantStatuses, r)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.String(), w) {
+					t.Errorf("report lacks %q:\n%s", w, r)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(r.String(), w) {
+					t.Errorf("report has %q:\n%s", w, r)
+				}
+			}
+			if strings.Contains(r.String(), tt.token) {
+				t.Error("report contains the token")
+			}
+		})
+	}
+	// Probing never starts (or cancels) anything.
+	if after := len(srv.Runs()); after != before {
+		t.Errorf("diagnosis changed the runs: %d before, %d after", before, after)
 	}
 }
