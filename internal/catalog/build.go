@@ -163,7 +163,8 @@ func BuildSnapshot(scope store.CatalogScope, in *Inputs, opts BuildOptions) (sto
 		explore = fmt.Sprintf("%s/explore/%d/projects/%d/environments/%s/details/", strings.TrimRight(opts.AccessURL, "/"), scope.AccountID, scope.ProjectID, env)
 	}
 
-	members := map[string]*artifacts.Node{}
+	members := make(map[string]*artifacts.Node, len(m.Nodes))
+	snap.Nodes = make([]store.CatalogNode, 0, len(m.Nodes)+len(m.Groups))
 	for _, n := range m.Nodes {
 		if n == nil {
 			continue
@@ -329,19 +330,35 @@ func mergeColumns(doc []artifacts.Column, t *artifacts.CatalogTable) []store.Nod
 	if len(doc) == 0 && (t == nil || len(t.Columns) == 0) {
 		return nil
 	}
-	byName := make(map[string]int, len(doc))
-	for i, c := range doc {
-		k := strings.ToLower(c.Name)
-		if _, dup := byName[k]; !dup {
-			byName[k] = i
+	// Few columns: a linear scan with EqualFold beats building a map.
+	used := make([]bool, len(doc))
+	var byName map[string]int
+	if len(doc) > 16 {
+		byName = make(map[string]int, len(doc))
+		for i, c := range doc {
+			k := strings.ToLower(c.Name)
+			if _, dup := byName[k]; !dup {
+				byName[k] = i
+			}
 		}
 	}
-	used := make([]bool, len(doc))
-	var out []store.NodeColumn
+	find := func(name string) (int, bool) {
+		if byName != nil {
+			i, ok := byName[strings.ToLower(name)]
+			return i, ok
+		}
+		for i := range doc {
+			if strings.EqualFold(doc[i].Name, name) {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	out := make([]store.NodeColumn, 0, len(doc)+catalogLen(t))
 	if t != nil {
 		for _, cc := range t.Columns {
 			nc := store.NodeColumn{Name: cc.Name, Position: len(out) + 1, DataType: cc.Type, Description: cc.Comment}
-			if i, ok := byName[strings.ToLower(cc.Name)]; ok && !used[i] {
+			if i, ok := find(cc.Name); ok && !used[i] {
 				used[i] = true
 				fillDoc(&nc, &doc[i])
 			}
@@ -357,6 +374,13 @@ func mergeColumns(doc []artifacts.Column, t *artifacts.CatalogTable) []store.Nod
 		out = append(out, nc)
 	}
 	return out
+}
+
+func catalogLen(t *artifacts.CatalogTable) int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Columns)
 }
 
 func fillDoc(nc *store.NodeColumn, c *artifacts.Column) {
@@ -413,57 +437,86 @@ func buildTest(n *artifacts.Node, es []execution) (store.CatalogTest, []store.Te
 }
 
 // buildEdges returns the direct edges between lineage members and the
-// through_ephemeral edges that contract ephemeral models, sorted.
+// through_ephemeral edges that contract ephemeral models, sorted. Nodes are
+// numbered so the walk uses slices, not maps keyed by id: a large project
+// has tens of thousands of edges.
 func buildEdges(m *artifacts.Manifest, members map[string]*artifacts.Node) []store.CatalogEdge {
-	parents := map[string][]string{}
-	direct := map[[2]string]bool{}
-	var edges []store.CatalogEdge
+	idx := make(map[string]int32, len(members))
+	var ids []string
+	var eph []bool
 	for _, n := range m.Nodes {
 		if n == nil || members[n.UniqueID] == nil {
 			continue
 		}
-		for _, p := range n.DependsOnNodes {
-			if members[p] == nil || p == n.UniqueID || direct[[2]string{p, n.UniqueID}] {
+		if _, dup := idx[n.UniqueID]; dup {
+			continue
+		}
+		idx[n.UniqueID] = int32(len(ids))
+		ids = append(ids, n.UniqueID)
+		eph = append(eph, n.ResourceType == artifacts.Model && n.Ephemeral())
+	}
+	parents := make([][]int32, len(ids))
+	var edges []store.CatalogEdge
+	for _, n := range m.Nodes {
+		if n == nil {
+			continue
+		}
+		c, ok := idx[n.UniqueID]
+		if !ok || members[n.UniqueID] != n {
+			continue
+		}
+		for _, pid := range n.DependsOnNodes {
+			p, ok := idx[pid]
+			if !ok || p == c || slices.Contains(parents[c], p) {
 				continue
 			}
-			direct[[2]string{p, n.UniqueID}] = true
-			parents[n.UniqueID] = append(parents[n.UniqueID], p)
-			edges = append(edges, store.CatalogEdge{ParentID: p, ChildID: n.UniqueID, Kind: store.EdgeDirect})
+			parents[c] = append(parents[c], p)
+			edges = append(edges, store.CatalogEdge{ParentID: pid, ChildID: n.UniqueID, Kind: store.EdgeDirect})
 		}
 	}
-	ephemeral := func(id string) bool { return members[id].ResourceType == artifacts.Model && members[id].Ephemeral() }
-	for id, ps := range parents {
-		if ephemeral(id) {
+	// stamp[i] == gen marks node i seen in the current walk; reached
+	// likewise marks the upstreams found.
+	stamp := make([]int32, len(ids))
+	reached := make([]int32, len(ids))
+	var gen int32
+	var stack, found []int32
+	for c := range parents {
+		if eph[c] {
+			continue
+		}
+		stack = stack[:0]
+		for _, p := range parents[c] {
+			if eph[p] {
+				stack = append(stack, p)
+			}
+		}
+		if len(stack) == 0 {
 			continue
 		}
 		// Walk up through ephemeral parents only; every non-ephemeral node
 		// met on the way is an upstream reached through ephemerals.
-		seen := map[string]bool{}
-		stack := []string{}
-		for _, p := range ps {
-			if ephemeral(p) {
-				stack = append(stack, p)
-			}
-		}
-		reached := map[string]bool{}
+		gen++
+		found = found[:0]
 		for len(stack) > 0 {
 			e := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if seen[e] {
+			if stamp[e] == gen {
 				continue
 			}
-			seen[e] = true
+			stamp[e] = gen
 			for _, up := range parents[e] {
-				if ephemeral(up) {
+				switch {
+				case eph[up]:
 					stack = append(stack, up)
-				} else {
-					reached[up] = true
+				case reached[up] != gen:
+					reached[up] = gen
+					found = append(found, up)
 				}
 			}
 		}
-		for up := range reached {
-			if !direct[[2]string{up, id}] {
-				edges = append(edges, store.CatalogEdge{ParentID: up, ChildID: id, Kind: store.EdgeThroughEphemeral})
+		for _, up := range found {
+			if !slices.Contains(parents[c], up) {
+				edges = append(edges, store.CatalogEdge{ParentID: ids[up], ChildID: ids[c], Kind: store.EdgeThroughEphemeral})
 			}
 		}
 	}

@@ -228,6 +228,7 @@ func Match(adapterType string, nodes []store.CatalogNode, tables []TableCandidat
 		t := tables[i]
 		return TableRef{ID: t.ID, Name: qualified(t.Database, t.Schema, t.Name)}
 	}
+	cands := newCandidateIndex(tables, rules)
 	claimed := make([]bool, len(tables))
 	matchedSchemas := map[[2]string]bool{}
 	schemaKey := func(t TableCandidate) [2]string {
@@ -282,7 +283,7 @@ func Match(adapterType string, nodes []store.CatalogNode, tables []TableCandidat
 		}
 		if chosen < 0 {
 			rep.Missing = append(rep.Missing, MissingTable{UniqueID: n.UniqueID, Expected: qualified(db, schema, name),
-				Candidates: nearest(tables, rules, db, schema, name, ref)})
+				Candidates: cands.nearest(tables, db, schema, name, ref)})
 			continue
 		}
 		n.TableID = tables[chosen].ID
@@ -313,52 +314,137 @@ func Match(adapterType string, nodes []store.CatalogNode, tables []TableCandidat
 	return rep
 }
 
-// nearest returns up to three tables of the same database (any database
-// when the node has none) nearest to schema.name by edit distance,
-// compared case-insensitively except on BigQuery.
-func nearest(tables []TableCandidate, rules adapterRules, db, schema, name string, ref func(int) TableRef) []TableRef {
-	norm := func(s string) string {
-		if rules.caseSensitive {
-			return s
-		}
-		return strings.ToLower(s)
+// candidateIndex groups a warehouse's tables for the nearest-candidate
+// search of missing nodes: by database, by database and schema (sorted by
+// name), and by database and name, with names normalised as the adapter
+// compares them.
+type candidateIndex struct {
+	norm     func(string) string
+	key      []string // normalised schema.name per table
+	names    []string // normalised name per table
+	byDB     map[string][]int
+	bySchema map[[2]string][]int
+	byName   map[[2]string][]int
+}
+
+// wholeDatabaseLimit bounds the databases searched in full for candidates.
+// Past it a missing node is compared with the tables of the same name in
+// other schemas and with the neighbourWindow tables on each side of its
+// name in its schema's sorted names (near names share prefixes), so a
+// missing node costs little in a warehouse of 100,000 tables.
+const (
+	wholeDatabaseLimit = 2000
+	neighbourWindow    = 32
+)
+
+func newCandidateIndex(tables []TableCandidate, rules adapterRules) *candidateIndex {
+	ci := &candidateIndex{norm: strings.ToLower, key: make([]string, len(tables)), names: make([]string, len(tables)),
+		byDB: map[string][]int{}, bySchema: map[[2]string][]int{}, byName: map[[2]string][]int{}}
+	if rules.caseSensitive {
+		ci.norm = func(s string) string { return s }
 	}
-	want := norm(schema + "." + name)
+	for i, t := range tables {
+		db, sc, n := ci.norm(t.Database), ci.norm(t.Schema), ci.norm(t.Name)
+		ci.key[i], ci.names[i] = sc+"."+n, n
+		ci.byDB[db] = append(ci.byDB[db], i)
+		ci.bySchema[[2]string{db, sc}] = append(ci.bySchema[[2]string{db, sc}], i)
+		ci.byName[[2]string{db, n}] = append(ci.byName[[2]string{db, n}], i)
+	}
+	for _, is := range ci.bySchema {
+		slices.SortFunc(is, func(a, b int) int { return strings.Compare(ci.names[a], ci.names[b]) })
+	}
+	return ci
+}
+
+// nearest returns up to three tables of the same database (any database
+// when the node has none) nearest to schema.name by edit distance.
+func (ci *candidateIndex) nearest(tables []TableCandidate, db, schema, name string, ref func(int) TableRef) []TableRef {
+	want := ci.norm(schema + "." + name)
+	var pool []int
+	if db == "" {
+		for _, is := range ci.byDB {
+			pool = append(pool, is...)
+		}
+	} else {
+		d := ci.norm(db)
+		pool = ci.byDB[d]
+	}
+	if len(pool) > wholeDatabaseLimit {
+		d, n := ci.norm(db), ci.norm(name)
+		same := ci.bySchema[[2]string{d, ci.norm(schema)}]
+		at, _ := slices.BinarySearchFunc(same, n, func(i int, n string) int { return strings.Compare(ci.names[i], n) })
+		pool = slices.Concat(ci.byName[[2]string{d, n}], same[max(0, at-neighbourWindow):min(len(same), at+neighbourWindow)])
+	}
 	type cand struct {
 		i, d int
+		name string
 	}
-	var cs []cand
-	for i, t := range tables {
-		if db != "" && norm(t.Database) != norm(db) {
+	var top []cand // at most 3, best first
+	var buf []int
+	for _, i := range pool {
+		got := ci.key[i]
+		limit := len(want) + len(got)
+		if len(top) == 3 {
+			limit = top[2].d
+			if diff := len(want) - len(got); diff > limit || -diff > limit {
+				continue
+			}
+		}
+		d := boundedLevenshtein(want, got, limit, &buf)
+		if d > limit || slices.ContainsFunc(top, func(x cand) bool { return x.i == i }) {
 			continue
 		}
-		cs = append(cs, cand{i, levenshtein(want, norm(t.Schema+"."+t.Name))})
+		t := tables[i]
+		c := cand{i, d, qualified(t.Database, t.Schema, t.Name)}
+		if len(top) == 3 && d == limit && c.name >= top[2].name {
+			continue
+		}
+		top = append(top, c)
+		slices.SortFunc(top, func(a, b cand) int { return cmp.Or(cmp.Compare(a.d, b.d), strings.Compare(a.name, b.name)) })
+		if len(top) > 3 {
+			top = top[:3]
+		}
 	}
-	slices.SortFunc(cs, func(a, b cand) int {
-		return cmp.Or(cmp.Compare(a.d, b.d), strings.Compare(ref(a.i).Name, ref(b.i).Name))
-	})
 	var out []TableRef
-	for _, c := range cs[:min(3, len(cs))] {
+	for _, c := range top {
 		out = append(out, ref(c.i))
 	}
 	return out
 }
 
 // levenshtein is the edit distance between two strings, by bytes.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+func levenshtein(a, b string) int { return boundedLevenshtein(a, b, len(a)+len(b), nil) }
+
+// boundedLevenshtein is the edit distance, or a value above max as soon as
+// every path exceeds max. buf is reused between calls when given.
+func boundedLevenshtein(a, b string, max int, buf *[]int) int {
+	n := len(b) + 1
+	var rows []int
+	if buf != nil && cap(*buf) >= 2*n {
+		rows = (*buf)[:2*n]
+	} else {
+		rows = make([]int, 2*n)
+		if buf != nil {
+			*buf = rows
+		}
+	}
+	prev, cur := rows[:n], rows[n:]
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		rowMin := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > max {
+			return max + 1
 		}
 		prev, cur = cur, prev
 	}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -247,5 +248,27 @@ func TestMatchColumns(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("MatchColumns(%s, %v, %v) = %v, want %v", tc.adapter, tc.dbt, tc.wh, got, tc.want)
 		}
+	}
+}
+
+// In a large database only the same name in other schemas and the
+// neighbours of the name in its own schema are compared.
+func TestMatchMissingCandidatesLargeDatabase(t *testing.T) {
+	t.Parallel()
+	tables := []TableCandidate{{1, "DB", "DBT", "ORDER"}, {2, "DB", "DBT", "ORDERSX"}, {3, "DB", "DBT_DEV", "ORDERS"}}
+	for i := range 3000 {
+		tables = append(tables, TableCandidate{int64(10 + i), "DB", "DBT", fmt.Sprintf("T%04d", i)})
+	}
+	nodes := []store.CatalogNode{{UniqueID: "model.p.orders", ResourceType: "model", Materialized: "table", Database: "db", Schema: "dbt", Identifier: "orders"}}
+	rep := Match("snowflake", nodes, tables)
+	if len(rep.Missing) != 1 {
+		t.Fatalf("missing %+v", rep.Missing)
+	}
+	var ids []int64
+	for _, c := range rep.Missing[0].Candidates {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, []int64{1, 2, 3}) {
+		t.Errorf("candidates %v (%+v), want [1 2 3]", ids, rep.Missing[0].Candidates)
 	}
 }
