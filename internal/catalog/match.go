@@ -65,7 +65,12 @@ type AmbiguousMatch struct {
 	UniqueID string     `json:"unique_id"`
 	Chosen   TableRef   `json:"chosen"`
 	Others   []TableRef `json:"others"`
+	// More counts the others left out past maxAmbiguousOthers.
+	More int `json:"more,omitempty"`
 }
+
+// maxAmbiguousOthers bounds the tables listed per ambiguous match.
+const maxAmbiguousOthers = 10
 
 // adapterRules is how an adapter treats identifiers.
 type adapterRules struct {
@@ -229,6 +234,7 @@ func Match(adapterType string, nodes []store.CatalogNode, tables []TableCandidat
 		return TableRef{ID: t.ID, Name: qualified(t.Database, t.Schema, t.Name)}
 	}
 	cands := newCandidateIndex(tables, rules)
+	nearestOf := map[string][]TableRef{} // nodes of one relation (versions, copies) share candidates
 	claimed := make([]bool, len(tables))
 	matchedSchemas := map[[2]string]bool{}
 	schemaKey := func(t TableCandidate) [2]string {
@@ -282,22 +288,37 @@ func Match(adapterType string, nodes []store.CatalogNode, tables []TableCandidat
 			}
 		}
 		if chosen < 0 {
-			rep.Missing = append(rep.Missing, MissingTable{UniqueID: n.UniqueID, Expected: qualified(db, schema, name),
-				Candidates: cands.nearest(tables, db, schema, name, ref)})
+			exp := qualified(db, schema, name)
+			near, ok := nearestOf[exp]
+			if !ok {
+				near = cands.nearest(tables, db, schema, name, ref)
+				nearestOf[exp] = near
+			}
+			rep.Missing = append(rep.Missing, MissingTable{UniqueID: n.UniqueID, Expected: exp, Candidates: near})
 			continue
 		}
 		n.TableID = tables[chosen].ID
 		claimed[chosen] = true
 		matchedSchemas[schemaKey(tables[chosen])] = true
 		rep.Matched[n.UniqueID] = ref(chosen)
-		others := []TableRef{}
-		for _, i := range slices.Concat(hits, folded) {
-			if i != chosen && !slices.ContainsFunc(others, func(r TableRef) bool { return r.ID == tables[i].ID }) {
-				others = append(others, ref(i))
-			}
+		// folded holds hits whenever it was looked up.
+		alts := hits
+		if len(folded) > 0 {
+			alts = folded
 		}
-		if len(others) > 0 {
-			rep.Ambiguous = append(rep.Ambiguous, AmbiguousMatch{UniqueID: n.UniqueID, Chosen: ref(chosen), Others: others})
+		if len(alts) > 1 {
+			a := AmbiguousMatch{UniqueID: n.UniqueID, Chosen: ref(chosen), Others: []TableRef{}}
+			for _, i := range alts {
+				if i == chosen {
+					continue
+				}
+				if len(a.Others) == maxAmbiguousOthers {
+					a.More++
+					continue
+				}
+				a.Others = append(a.Others, ref(i))
+			}
+			rep.Ambiguous = append(rep.Ambiguous, a)
 		}
 	}
 	for i, t := range tables {
