@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/dbtlink/dbtlink/artifacts"
@@ -50,6 +51,17 @@ type RunResultsInput struct {
 	Results       *artifacts.RunResults
 }
 
+// kept is an uploaded file's name and metadata, for the checks across files.
+type kept struct {
+	name string
+	md   artifacts.Metadata
+}
+
+// UploadScope is the store scope of an upload named name (--project).
+func UploadScope(name string) store.CatalogScope {
+	return store.CatalogScope{Key: "upload:" + name, Kind: store.ScopeUpload, ProjectName: name}
+}
+
 // UploadFile is one file of a dbt Core upload.
 type UploadFile struct {
 	// Name is how the user named it (a path), used in messages.
@@ -69,10 +81,6 @@ type UploadFile struct {
 func InputsFromFiles(files ...UploadFile) (*Inputs, error) {
 	in := &Inputs{}
 	h := sha256.New()
-	type kept struct {
-		name string
-		md   artifacts.Metadata
-	}
 	var manifestName string
 	var others []kept
 	for _, f := range files {
@@ -143,6 +151,46 @@ func InputsFromFiles(files ...UploadFile) (*Inputs, error) {
 			return nil, fmt.Errorf("upload %s: project_id %s differs from the manifest's (%s, in %s): the file belongs to another dbt project", o.name, o.md.ProjectID, pid, manifestName)
 		}
 	}
+	in.Warnings = append(in.Warnings, uploadWarnings(in, manifestName, others)...)
 	in.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	return in, nil
+}
+
+// uploadWarnings flags files that are probably not of the manifest's
+// project but cannot be refused for sure (catalog.json carries no
+// project_id; run_results of a dbt 0.x run neither): files describing
+// none of the manifest's nodes, or written by another dbt version.
+func uploadWarnings(in *Inputs, manifestName string, others []kept) []string {
+	var w []string
+	m := in.Manifest
+	if c := in.Catalog; c != nil && len(c.Nodes)+len(c.Sources) > 0 {
+		found := false
+		for _, t := range slices.Concat(c.Nodes, c.Sources) {
+			if m.Node(t.UniqueID) != nil {
+				found = true
+				break
+			}
+		}
+		if !found {
+			w = append(w, fmt.Sprintf("catalog.json describes none of the nodes of %s: is it of another project?", manifestName))
+		}
+	}
+	for i, rr := range in.Results {
+		found := false
+		for _, r := range rr.Results.Results {
+			if m.Node(r.UniqueID) != nil {
+				found = true
+				break
+			}
+		}
+		if !found && len(rr.Results.Results) > 0 {
+			w = append(w, fmt.Sprintf("run_results file %d has no result for a node of %s: is it of another project?", i+1, manifestName))
+		}
+	}
+	for _, o := range others {
+		if v := o.md.DBTVersion; v != "" && m.Metadata.DBTVersion != "" && v != m.Metadata.DBTVersion {
+			w = append(w, fmt.Sprintf("%s was written by dbt %s, the manifest by dbt %s", o.name, v, m.Metadata.DBTVersion))
+		}
+	}
+	return w
 }

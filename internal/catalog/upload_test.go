@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/dbtlink/dbtlink/internal/store"
 )
 
 func openFiles(t *testing.T, names ...string) ([]UploadFile, []byte) {
@@ -38,6 +36,10 @@ func TestRealArtifacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The build results are of dbt 1.9, the manifest of 1.11.
+	if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "dbt 1.9.0") {
+		t.Errorf("warnings %q", in.Warnings)
+	}
 	sum := sha256.Sum256(all)
 	if in.Fingerprint != "sha256:"+hex.EncodeToString(sum[:]) {
 		t.Errorf("fingerprint %s is not the sha256 of the files", in.Fingerprint)
@@ -45,11 +47,11 @@ func TestRealArtifacts(t *testing.T) {
 	if in.Manifest == nil || in.Catalog == nil || len(in.Results) != 2 {
 		t.Fatalf("inputs: manifest %v catalog %v results %d", in.Manifest != nil, in.Catalog != nil, len(in.Results))
 	}
-	snap, err := BuildSnapshot(store.CatalogScope{Key: "upload:jaffle", Kind: store.ScopeUpload}, in, BuildOptions{})
+	snap, err := BuildSnapshot(UploadScope("jaffle"), in, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap.Scope.AdapterType != "duckdb" || snap.Scope.ProjectName != "jaffle_shop" {
+	if snap.Scope.AdapterType != "duckdb" || snap.Scope.ProjectName != "jaffle" || snap.Scope.Key != "upload:jaffle" {
 		t.Errorf("scope %+v", snap.Scope)
 	}
 	types := map[string]int{}
@@ -106,6 +108,20 @@ func TestRealArtifacts(t *testing.T) {
 	}
 	if len(rep.Unclaimed) != 1 || rep.Unclaimed[0].ID != 2 || rep.Counts.Missing == 0 {
 		t.Errorf("report %+v", rep.Counts)
+	}
+}
+
+func TestInputsFromFilesWarnsOnForeignCatalog(t *testing.T) {
+	t.Parallel()
+	files, _ := openFiles(t, "manifest_1.11.json.gz")
+	files = append(files, UploadFile{Name: "catalog.json", R: strings.NewReader(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+		"nodes": {"model.other.x": {"metadata": {"type": "table", "schema": "s", "name": "x"}, "columns": {}, "stats": {}, "unique_id": "model.other.x"}}, "sources": {}}`)})
+	in, err := InputsFromFiles(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "none of the nodes") {
+		t.Errorf("warnings %q", in.Warnings)
 	}
 }
 
