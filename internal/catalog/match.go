@@ -433,9 +433,6 @@ func (ci *candidateIndex) nearest(tables []TableCandidate, db, schema, name stri
 	return out
 }
 
-// levenshtein is the edit distance between two strings, by bytes.
-func levenshtein(a, b string) int { return boundedLevenshtein(a, b, len(a)+len(b), nil) }
-
 // boundedLevenshtein is the edit distance, or a value above max as soon as
 // every path exceeds max. buf is reused between calls when given.
 func boundedLevenshtein(a, b string, max int, buf *[]int) int {

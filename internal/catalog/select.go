@@ -97,6 +97,19 @@ func (p *EnvPlan) Scope(conn string) store.CatalogScope {
 	}
 }
 
+// BuildOptions are the options to build this environment's snapshot with:
+// Explore links for production environments (the form CATALOG.md records:
+// .../environments/production/details/{unique_id}) and staging ones
+// (".../environments/staging/...", inferred from the same form); none for
+// other environments, which Explore does not show.
+func (p *EnvPlan) BuildOptions() BuildOptions {
+	switch p.Environment.DeploymentType {
+	case "production", "staging":
+		return BuildOptions{AccessURL: p.AccessURL, ExploreEnvironment: p.Environment.DeploymentType}
+	}
+	return BuildOptions{}
+}
+
 // JobPlan is one job and its latest completed run.
 type JobPlan struct {
 	Job dbtcloud.Job

@@ -183,7 +183,10 @@ func TestPlanFetchBuildAgainstEmulator(t *testing.T) {
 		t.Fatalf("fetched catalog %v sources %v manifest run %d; warnings %v", in.Catalog != nil, in.Sources != nil, in.ManifestRunID, in.Warnings)
 	}
 	scope := p.Scope("emu")
-	snap, err := BuildSnapshot(scope, in, BuildOptions{AccessURL: p.AccessURL})
+	if st := planFor(t, plans, stagingEnv); st.BuildOptions().ExploreEnvironment != "staging" {
+		t.Errorf("staging build options %+v", st.BuildOptions())
+	}
+	snap, err := BuildSnapshot(scope, in, p.BuildOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
