@@ -75,6 +75,23 @@
 // exactly first and then case-insensitively, except on BigQuery where
 // names are case-sensitive, so a Snowflake catalog in upper case matches a
 // manifest in lower case (the mismatch of OpenMetadata #8048 and DataHub
-// #7377); column names are paired the same way (MatchColumns). Upstreams in
-// other databases match like any other table (#8086).
+// #7377); column names are paired the same way (MatchColumns). A quoted
+// part must match exactly on adapters that honour quotes (all but Redshift,
+// Databricks and Spark). Upstreams in other databases match like any other
+// table (#8086). The Report says which nodes matched, which are missing
+// (with up to three nearest tables of the same database; in databases of
+// more than 2,000 tables only those of the same name and the name's
+// neighbours in its schema are compared, to keep a sync fast), which tables
+// of a schema holding a matched node no node claims, the ephemeral models
+// passed through, and matches where several tables fold to one key (the
+// exact spelling wins).
+//
+// # Uploads
+//
+// InputsFromFiles takes the files of `dbtlink catalog upload`, detects each
+// one's kind, and refuses what is clearly wrong (two manifests, no manifest,
+// a run_results or sources.json whose project_id is not the manifest's);
+// what is only suspicious (a catalog describing none of the manifest's
+// nodes, another dbt version) becomes a warning. Its fingerprint is the
+// sha256 of the files.
 package catalog
