@@ -401,3 +401,27 @@ func historyOf(s store.Snapshot, id string) []store.TestResult {
 	}
 	return out
 }
+
+// A catalog candidate that 404s is a warning, and the next one is read.
+func TestFetchCatalogNotFoundFallsBack(t *testing.T) {
+	t.Parallel()
+	e := newEmu(t)
+	e.run(t, docsJob, 0)
+	ci := e.run(t, ciJob, 0)
+	plans, err := Plan(t.Context(), e.client, accountID, PlanOptions{Environments: Filter{Allow: []string{"Production"}}, IncludeCI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plans[0]
+	if len(p.Catalogs) != 1 {
+		t.Fatalf("catalog candidates %v", p.Catalogs)
+	}
+	p.Catalogs = append([]ArtifactRef{{RunID: ci.ID, JobID: ciJob, Path: "catalog.json"}}, p.Catalogs...)
+	in, err := Fetch(t.Context(), e.client, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Catalog == nil || len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "catalog.json of run "+itoa(int(ci.ID))) {
+		t.Errorf("catalog %v, warnings %q", in.Catalog != nil, in.Warnings)
+	}
+}
