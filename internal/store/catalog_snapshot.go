@@ -252,10 +252,11 @@ func (q queries) maxParams() int {
 	return 65535
 }
 
-// maxBatchRows caps the rows of one INSERT below the parameter limit:
-// past a few thousand rows a larger statement costs more to parse and
-// plan than the round trips it saves.
-const maxBatchRows = 2000
+// maxBatchRows caps the rows of one INSERT below the parameter limits:
+// past a few hundred rows a larger statement saves no time (SQLite parses
+// every statement anew; a PostgreSQL round trip on a local network costs
+// less than the rows it carries) and holds more memory.
+const maxBatchRows = 500
 
 // insertRows inserts n rows of width values each, which row appends to a
 // for row i, in multi-row INSERTs: head is "INSERT INTO t (columns)", tail
@@ -264,6 +265,9 @@ const maxBatchRows = 2000
 func (q queries) insertRows(ctx context.Context, head, tail string, width, n int,
 	row func(i int, a []any) []any, scan func(*sql.Rows) error,
 ) error {
+	if n == 0 {
+		return nil
+	}
 	per := min(q.maxParams()/width, maxBatchRows, n)
 	var (
 		full     string // the statement of a batch of per rows, built once
@@ -281,7 +285,7 @@ func (q queries) insertRows(ctx context.Context, head, tail string, width, n int
 		}
 		query := full
 		if fullRows != count {
-			query = valuesStatement(head, tail, width, count)
+			query = valuesStatement(q.dialect, head, tail, width, count)
 			if fullRows == 0 {
 				full, fullRows = query, count
 			}
@@ -312,8 +316,11 @@ func (q queries) insertRows(ctx context.Context, head, tail string, width, n int
 	return nil
 }
 
-// valuesStatement is head VALUES ($1, ...), ... tail for rows rows.
-func valuesStatement(head, tail string, width, rows int) string {
+// valuesStatement is head VALUES ($1, ...), ... tail for rows rows. SQLite
+// gets plain ? placeholders: the driver looks up the name of every
+// parameter it binds, and a numbered one costs a walk through the list of
+// all of them, which for thousands is most of the time of the insert.
+func valuesStatement(dialect Dialect, head, tail string, width, rows int) string {
 	var b strings.Builder
 	b.Grow(len(head) + len(tail) + rows*width*8)
 	b.WriteString(head)
@@ -327,6 +334,10 @@ func valuesStatement(head, tail string, width, rows int) string {
 		for c := range width {
 			if c > 0 {
 				b.WriteString(", ")
+			}
+			if dialect == SQLite {
+				b.WriteByte('?')
+				continue
 			}
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(p))
