@@ -270,8 +270,7 @@ func (q queries) TestsForNodes(ctx context.Context, scopeID int64, uniqueIDs []s
 			a = append(a, id)
 		}
 		rows, err := q.query(ctx, `SELECT `+testColumns+` FROM catalog_tests t
-			WHERE t.scope_id = $1 AND t.attached_unique_id IN (`+placeholders(2, len(chunk))+`)
-			ORDER BY t.attached_unique_id, t.unique_id`, a...)
+			WHERE t.scope_id = $1 AND t.attached_unique_id IN (`+placeholders(2, len(chunk))+`)`, a...)
 		if err != nil {
 			return nil, wrap(err, "list the tests of %d nodes of catalog scope %d", len(uniqueIDs), scopeID)
 		}
@@ -281,10 +280,9 @@ func (q queries) TestsForNodes(ctx context.Context, scopeID int64, uniqueIDs []s
 		}
 		tests = append(tests, list...)
 	}
-	if len(uniqueIDs) > idChunk {
-		// Chunks come in the order of uniqueIDs, not of the nodes' ids.
-		sortTests(tests)
-	}
+	// Sorted here, not in SQL: the chunks come in the order of uniqueIDs,
+	// and PostgreSQL's collation may not order bytes as Go does.
+	sortTests(tests)
 	return tests, nil
 }
 
