@@ -17,8 +17,8 @@ import (
 // the test results, runs and node runs it does not have yet: history
 // survives re-syncs, and writing the same run twice adds nothing.
 //
-// The ScopeID and ID fields of the nodes and tests are ignored; the nodes
-// get new ids at every write. A node's TableID must name a catalog_tables
+// The ScopeID and ID fields of the nodes and tests are ignored; a node
+// keeps its id as long as the scope has it, a test gets a new one. A node's TableID must name a catalog_tables
 // row (0: none). A unique id twice among the nodes or the tests, or a job
 // id twice, is ErrExists; repeated tags and edges count once. On any
 // error, ctx cancelled included, the scope is left as it was.
@@ -38,8 +38,7 @@ func (q queries) WriteSnapshot(ctx context.Context, snap Snapshot) (CatalogScope
 			return fmt.Errorf("scope: %w", err)
 		}
 		w := snapshotWriter{q: q, scopeID: scope.ID}
-		// The nodes' columns and tags go with them (ON DELETE CASCADE).
-		for _, table := range []string{"catalog_nodes", "catalog_tests", "catalog_edges", "catalog_jobs"} {
+		for _, table := range []string{"catalog_tests", "catalog_edges", "catalog_jobs"} {
 			if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE scope_id = $1`, scope.ID); err != nil {
 				return fmt.Errorf("clear %s: %w", table, err)
 			}
@@ -98,15 +97,35 @@ type snapshotWriter struct {
 	scopeID int64
 }
 
+// nodeColumnNames are the columns nodes writes, after scope_id.
+var nodeColumnNames = []string{"unique_id", "resource_type", "name", "package_name", "database_name", "schema_name",
+	"identifier", "relation_name", "table_id", "materialized", "description", "owner", "meta",
+	"access", "group_name", "contract_enforced", "version", "file_path", "raw_sql", "compiled_sql",
+	"explore_url", "last_run_id", "last_run_status", "last_run_at",
+	"freshness_status", "freshness_max_loaded", "freshness_checked_at", "extra"}
+
+// upsertNodesSQL updates a node the scope has in place, so that a node
+// keeps its id across syncs (the search index and links refer to it) and
+// a re-sync rewrites each row once instead of deleting and inserting it.
+var upsertNodesHead, upsertNodesTail = func() (string, string) {
+	set := make([]string, 0, len(nodeColumnNames))
+	for _, c := range nodeColumnNames[1:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return `INSERT INTO catalog_nodes (scope_id, ` + strings.Join(nodeColumnNames, ", ") + `)`,
+		`ON CONFLICT (scope_id, unique_id) DO UPDATE SET ` + strings.Join(set, ", ") + ` RETURNING id, unique_id`
+}()
+
 func (w snapshotWriter) nodes(ctx context.Context, snap Snapshot) error {
 	ids := make(map[string]int64, len(snap.Nodes))
-	err := w.q.insertRows(ctx, `INSERT INTO catalog_nodes (
-			scope_id, unique_id, resource_type, name, package_name, database_name, schema_name,
-			identifier, relation_name, table_id, materialized, description, owner, meta,
-			access, group_name, contract_enforced, version, file_path, raw_sql, compiled_sql,
-			explore_url, last_run_id, last_run_status, last_run_at,
-			freshness_status, freshness_max_loaded, freshness_checked_at, extra)`,
-		`RETURNING id, unique_id`, 29, len(snap.Nodes),
+	for _, n := range snap.Nodes {
+		// An upsert would silently keep the last of two.
+		if _, dup := ids[n.UniqueID]; dup {
+			return fmt.Errorf("node %q twice: %w", n.UniqueID, ErrExists)
+		}
+		ids[n.UniqueID] = 0
+	}
+	err := w.q.insertRows(ctx, upsertNodesHead, upsertNodesTail, 1+len(nodeColumnNames), len(snap.Nodes),
 		func(i int, a []any) []any {
 			n := &snap.Nodes[i]
 			return append(a, w.scopeID, n.UniqueID, n.ResourceType, n.Name, n.PackageName, n.Database, n.Schema,
@@ -128,6 +147,42 @@ func (w snapshotWriter) nodes(ctx context.Context, snap Snapshot) error {
 		})
 	if err != nil {
 		return err
+	}
+
+	// The nodes the snapshot no longer has go, with their columns and tags
+	// (ON DELETE CASCADE); usually few.
+	rows, err := w.q.query(ctx, `SELECT id, unique_id FROM catalog_nodes WHERE scope_id = $1`, w.scopeID)
+	if err != nil {
+		return err
+	}
+	var stale []any
+	err = eachRow(rows, func(sc interface{ Scan(...any) error }) error {
+		var (
+			id  int64
+			uid string
+		)
+		if err := sc.Scan(&id, &uid); err != nil {
+			return err
+		}
+		if _, ok := ids[uid]; !ok {
+			stale = append(stale, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list the nodes to remove: %w", err)
+	}
+	for start := 0; start < len(stale); start += idChunk {
+		chunk := stale[start:min(start+idChunk, len(stale))]
+		if _, err := w.q.exec(ctx, `DELETE FROM catalog_nodes WHERE id IN (`+placeholders(1, len(chunk))+`)`, chunk...); err != nil {
+			return fmt.Errorf("remove %d nodes: %w", len(stale), err)
+		}
+	}
+	// The columns and tags of the nodes kept are replaced.
+	for _, table := range []string{"catalog_node_columns", "catalog_node_tags"} {
+		if _, err := w.q.exec(ctx, `DELETE FROM `+table+` WHERE node_id IN (SELECT id FROM catalog_nodes WHERE scope_id = $1)`, w.scopeID); err != nil {
+			return fmt.Errorf("clear %s: %w", table, err)
+		}
 	}
 
 	type column struct {

@@ -241,9 +241,17 @@ func TestWriteSnapshotResyncReplacesNodesKeepsHistory(t *testing.T) {
 		scope, err := s.WriteSnapshot(ctx, first)
 		must(t, err)
 
-		// The same snapshot again: nothing doubles.
+		before, err := s.GetNode(ctx, scope.ID, "model.shop.orders")
+		must(t, err)
+
+		// The same snapshot again: nothing doubles, nodes keep their ids.
 		_, err = s.WriteSnapshot(ctx, first)
 		must(t, err)
+		after, err := s.GetNode(ctx, scope.ID, "model.shop.orders")
+		must(t, err)
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Errorf("a node written again changed (-before +after):\n%s", diff)
+		}
 		for table, want := range map[string]int{
 			"catalog_nodes": 2, "catalog_node_columns": 2, "catalog_node_tags": 4, "catalog_tests": 2,
 			"catalog_test_results": 2, "catalog_edges": 2, "catalog_jobs": 2, "catalog_runs": 2, "catalog_node_runs": 2,
