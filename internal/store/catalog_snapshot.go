@@ -327,11 +327,19 @@ func (q queries) insertRows(ctx context.Context, head, tail string, width, n int
 		return nil
 	}
 	per := min(q.maxParams()/width, maxBatchRows, n)
-	var (
-		full     string // the statement of a batch of per rows, built once
-		fullRows int
-		a        = make([]any, 0, per*width)
-	)
+	// The statement of a full batch is prepared once: SQLite would parse
+	// it again at every batch (pgx caches it anyway).
+	var full *sql.Stmt
+	if p, ok := q.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}); ok && n >= 2*per {
+		var err error
+		if full, err = p.PrepareContext(ctx, q.rebind(valuesStatement(q.dialect, head, tail, width, per))); err != nil {
+			return err
+		}
+		defer full.Close()
+	}
+	a := make([]any, 0, per*width)
 	for start := 0; start < n; start += per {
 		count := min(per, n-start)
 		a = a[:0]
@@ -341,22 +349,25 @@ func (q queries) insertRows(ctx context.Context, head, tail string, width, n int
 		if len(a) != count*width {
 			return fmt.Errorf("internal error: %d values for %d rows of %d columns", len(a), count, width)
 		}
-		query := full
-		if fullRows != count {
-			query = valuesStatement(q.dialect, head, tail, width, count)
-			if fullRows == 0 {
-				full, fullRows = query, count
-			}
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		switch {
+		case full != nil && count == per && scan == nil:
+			_, err = full.ExecContext(ctx, a...)
+		case full != nil && count == per:
+			rows, err = full.QueryContext(ctx, a...)
+		case scan == nil:
+			_, err = q.exec(ctx, valuesStatement(q.dialect, head, tail, width, count), a...)
+		default:
+			rows, err = q.query(ctx, valuesStatement(q.dialect, head, tail, width, count), a...)
 		}
-		if scan == nil {
-			if _, err := q.exec(ctx, query, a...); err != nil {
-				return err
-			}
-			continue
-		}
-		rows, err := q.query(ctx, query, a...)
 		if err != nil {
 			return err
+		}
+		if rows == nil {
+			continue
 		}
 		for rows.Next() {
 			if err := scan(rows); err != nil {
