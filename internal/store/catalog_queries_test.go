@@ -14,9 +14,9 @@ import (
 func twoScopes(t *testing.T, s *store.Store) (cloud, upload store.CatalogScope, orders, customers int64) {
 	t.Helper()
 	ctx := t.Context()
-	orders = insertTable(t, s, "marts", "orders")
-	customers = insertTable(t, s, "marts", "customers")
-	insertTable(t, s, "marts", "unclaimed")
+	orders = insertCatalogTableRow(t, s, "marts", "orders")
+	customers = insertCatalogTableRow(t, s, "marts", "customers")
+	insertCatalogTableRow(t, s, "marts", "unclaimed")
 
 	snap := fullSnapshot("cloud:prod:3", orders)
 	snap.Nodes = append(snap.Nodes,
@@ -44,7 +44,7 @@ func twoScopes(t *testing.T, s *store.Store) (cloud, upload store.CatalogScope, 
 	return cloud, upload, orders, customers
 }
 
-func uniqueIDs(nodes []store.CatalogNode) []string {
+func nodeUniqueIDs(nodes []store.CatalogNode) []string {
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
 		ids[i] = n.UniqueID
@@ -60,7 +60,7 @@ func TestNodesForTable(t *testing.T) {
 		nodes, err := s.NodesForTable(ctx, orders)
 		must(t, err)
 		if len(nodes) != 2 || nodes[0].ScopeID != cloud.ID || nodes[1].ScopeID != upload.ID {
-			t.Fatalf("NodesForTable(orders) = %v, want the model of one scope and the source of the other", uniqueIDs(nodes))
+			t.Fatalf("NodesForTable(orders) = %v, want the model of one scope and the source of the other", nodeUniqueIDs(nodes))
 		}
 		want := storedNode(fullNode("model.shop.orders", orders), nodes[0].ID, cloud.ID)
 		if diff := cmp.Diff(want, nodes[0]); diff != "" {
@@ -99,7 +99,7 @@ func TestListNodes(t *testing.T) {
 		for _, c := range cases {
 			nodes, err := s.ListNodes(ctx, c.p)
 			must(t, err)
-			if got := uniqueIDs(nodes); !slices.Equal(got, c.want) {
+			if got := nodeUniqueIDs(nodes); !slices.Equal(got, c.want) {
 				t.Errorf("%s: ListNodes(%+v) = %v, want %v", c.name, c.p, got, c.want)
 			}
 		}
@@ -117,7 +117,7 @@ func TestListNodes(t *testing.T) {
 		}
 		next, err := s.ListNodes(ctx, store.ListNodesParams{ScopeID: cloud.ID, Limit: 2, AfterID: page[0].ID})
 		must(t, err)
-		if got := uniqueIDs(next); !slices.Equal(got, []string{"model.shop.stg_orders", "model.shop.customers"}) {
+		if got := nodeUniqueIDs(next); !slices.Equal(got, []string{"model.shop.stg_orders", "model.shop.customers"}) {
 			t.Errorf("the next page = %v", got)
 		}
 	})
