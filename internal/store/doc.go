@@ -10,7 +10,13 @@
 //     the artifacts stored when they end;
 //   - dbt Cloud webhook subscriptions and the events they delivered, once
 //     per event id;
-//   - the poller's cursor, the latest finished_at seen per connection.
+//   - the poller's cursor, the latest finished_at seen per connection;
+//   - the dbt half of the catalog, per scope (a dbt Cloud environment or an
+//     uploaded project): nodes with their columns and tags, tests with
+//     their latest result, graph edges and jobs, which [Store.WriteSnapshot]
+//     replaces in one transaction, and the history it only appends to
+//     (test results, runs, which run built which node), with a row per
+//     sync attempt.
 //
 // [Open] takes a postgres:// URL or a SQLite file path and migrates the
 // schema (goose, with SQL embedded per dialect under migrations/). It

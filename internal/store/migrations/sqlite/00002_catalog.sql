@@ -144,7 +144,7 @@ CREATE TABLE catalog_node_tags (
     column_name TEXT    NOT NULL DEFAULT '',
     tag         TEXT    NOT NULL,
     PRIMARY KEY (node_id, column_name, tag)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX catalog_node_tags_tag ON catalog_node_tags (tag);
 
@@ -157,7 +157,7 @@ CREATE TABLE catalog_node_columns (
     meta        BLOB,
     constraints BLOB,
     PRIMARY KEY (node_id, name)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Data tests and unit tests with their latest result; attached_unique_id
 -- is the node they test and column_name its column, if any.
@@ -197,7 +197,7 @@ CREATE TABLE catalog_test_results (
     executed_at    INTEGER,
     execution_time REAL    NOT NULL DEFAULT 0,
     PRIMARY KEY (scope_id, unique_id, run_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- dbt's graph edges between unique ids; kind 'through_ephemeral' marks an
 -- edge that contracts one or more ephemeral models (also kept as nodes).
@@ -207,7 +207,7 @@ CREATE TABLE catalog_edges (
     child_id  TEXT    NOT NULL,
     kind      TEXT    NOT NULL DEFAULT 'direct',
     PRIMARY KEY (scope_id, parent_id, child_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX catalog_edges_child ON catalog_edges (scope_id, child_id);
 
@@ -223,7 +223,7 @@ CREATE TABLE catalog_jobs (
     last_run_id     INTEGER,
     last_run_status TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (scope_id, job_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Runs whose artifacts a sync read, kept as history.
 CREATE TABLE catalog_runs (
@@ -237,7 +237,7 @@ CREATE TABLE catalog_runs (
     url         TEXT    NOT NULL DEFAULT '',
     git_sha     TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (scope_id, run_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 -- Which run built (or tried to build) which node, and how it ended.
 CREATE TABLE catalog_node_runs (
@@ -248,7 +248,7 @@ CREATE TABLE catalog_node_runs (
     execution_time REAL    NOT NULL DEFAULT 0,
     completed_at   INTEGER,
     PRIMARY KEY (scope_id, unique_id, run_id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX catalog_node_runs_run ON catalog_node_runs (scope_id, run_id);
 
