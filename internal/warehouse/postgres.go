@@ -1,0 +1,417 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func init() {
+	register(pgAdapter{typ: Postgres})
+	register(pgAdapter{typ: Redshift})
+}
+
+// pgAdapter serves PostgreSQL and Redshift, which speak the same protocol
+// and differ in their catalogs.
+type pgAdapter struct{ typ Type }
+
+func (a pgAdapter) Type() Type { return a.typ }
+
+// defaultConnectTimeout bounds a connection attempt when the
+// configuration does not set connect_timeout.
+const defaultConnectTimeout = 15 * time.Second
+
+func (a pgAdapter) Open(ctx context.Context, cfg Config, secret string) (Conn, error) {
+	if cfg.Type != a.typ {
+		return nil, fmt.Errorf("warehouse %s: is of type %q, not %q", cfg.Name, cfg.Type, a.typ)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pc, err := pgx.ParseConfig(cfg.connString())
+	if err != nil {
+		return nil, fmt.Errorf("warehouse %s: read the connection settings: %w", cfg.Name, redact(err, secret))
+	}
+	if secret != "" {
+		pc.Password = secret
+	}
+	if pc.ConnectTimeout == 0 {
+		pc.ConnectTimeout = defaultConnectTimeout
+	}
+	if _, ok := pc.RuntimeParams["application_name"]; !ok {
+		pc.RuntimeParams["application_name"] = "dbtlink"
+	}
+	if a.typ == Redshift {
+		// Redshift and the poolers in front of it handle the simple
+		// protocol best; it also avoids pgx describing every statement.
+		pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	}
+	c := &pgConn{cfg: cfg, pc: pc, secret: secret, redshift: a.typ == Redshift}
+	c.conn, err = c.connect(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// pgConn is a connection to PostgreSQL or Redshift.
+type pgConn struct {
+	cfg      Config
+	pc       *pgx.ConnConfig // holds the password: never print it
+	secret   string
+	redshift bool
+	conn     *pgx.Conn
+}
+
+func (c *pgConn) connect(ctx context.Context, pc *pgx.ConnConfig) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, pc)
+	if err != nil {
+		host := pc.Host + ":" + strconv.Itoa(int(pc.Port))
+		return nil, diagnosePG(c.cfg.Name, host, pc.Database, err, c.secret)
+	}
+	return conn, nil
+}
+
+func (c *pgConn) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.conn.Close(ctx)
+	c.conn = nil
+	return redact(err, c.secret)
+}
+
+// fail wraps err with what was being done, the secret removed.
+func (c *pgConn) fail(what string, err error) error {
+	return fmt.Errorf("warehouse %s: %s: %w", c.cfg.Name, what, redact(err, c.secret))
+}
+
+func (c *pgConn) Test(ctx context.Context) (Info, error) {
+	m, err := compileFilter(c.cfg.Filter)
+	if err != nil {
+		return Info{}, fmt.Errorf("warehouse %s: %w", c.cfg.Name, err)
+	}
+	info := Info{Type: Postgres}
+	if c.redshift {
+		info.Type = Redshift
+	}
+	err = c.conn.QueryRow(ctx, `SELECT version(), current_user, current_database()`).
+		Scan(&info.ServerVersion, &info.CurrentUser, &info.CurrentDatabase)
+	if err != nil {
+		return Info{}, c.fail("read the server version", err)
+	}
+	rows, err := c.conn.Query(ctx, `SELECT datname FROM pg_database ORDER BY datname`)
+	if err != nil {
+		return Info{}, c.fail("list databases", err)
+	}
+	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Info{}, c.fail("list databases", err)
+	}
+	for _, d := range dbs {
+		// Templates and Redshift's internal database cannot be crawled.
+		if d != "template0" && d != "template1" && d != "padb_harvest" {
+			info.Databases = append(info.Databases, d)
+		}
+	}
+	rows, err = c.conn.Query(ctx, `SELECT nspname FROM pg_namespace`)
+	if err != nil {
+		return Info{}, c.fail("list schemas", err)
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Info{}, c.fail("list schemas", err)
+	}
+	for _, s := range schemas {
+		if m.schema(info.CurrentDatabase, s) {
+			info.Schemas++
+		}
+	}
+	q := `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition`
+	if c.redshift {
+		q = `SELECT table_schema, table_name FROM svv_tables WHERE table_catalog = current_database()`
+	}
+	rows, err = c.conn.Query(ctx, q)
+	if err != nil {
+		return Info{}, c.fail("count tables", err)
+	}
+	var s, t string
+	_, err = pgx.ForEachRow(rows, []any{&s, &t}, func() error {
+		if m.table(info.CurrentDatabase, s, t) {
+			info.Tables++
+		}
+		return nil
+	})
+	if err != nil {
+		return Info{}, c.fail("count tables", err)
+	}
+	return info, nil
+}
+
+func (c *pgConn) Crawl(ctx context.Context, f Filter, fn func(Table) error) error {
+	m, err := compileFilter(f)
+	if err != nil {
+		return fmt.Errorf("warehouse %s: %w", c.cfg.Name, err)
+	}
+	crawl := c.crawlPostgres
+	if c.redshift {
+		crawl = c.crawlRedshift
+	}
+	if err := crawl(ctx, c.conn, m, fn); err != nil {
+		return err
+	}
+	for _, db := range c.cfg.Databases {
+		if db == c.pc.Database {
+			continue
+		}
+		pc := c.pc.Copy()
+		pc.Database = db
+		conn, err := c.connect(ctx, pc)
+		if err != nil {
+			return err
+		}
+		err = crawl(ctx, conn, m, fn)
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = conn.Close(cctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pgRel is a relation read by the first crawl query, waiting for its
+// columns.
+type pgRel struct {
+	oid   uint32
+	table Table
+	keep  bool // admitted by the filter
+}
+
+// crawlPostgres crawls the database conn is connected to in two queries
+// (relations, then all their columns) inside one read-only transaction,
+// so both see the same catalog.
+func (c *pgConn) crawlPostgres(ctx context.Context, conn *pgx.Conn, m *matcher, fn func(Table) error) (err error) {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return c.fail("begin the crawl", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var db string
+	var version int
+	if err := tx.QueryRow(ctx, `SELECT current_database(), current_setting('server_version_num')::int`).Scan(&db, &version); err != nil {
+		return c.fail("read the database name", err)
+	}
+	where, args, none := pgSchemaWhere(m, db)
+	if none {
+		return nil
+	}
+
+	// Row estimates: from PostgreSQL 14 reltuples is -1 when the table
+	// was never vacuumed or analyzed and 0 means empty; before, 0 also
+	// meant unknown.
+	minRows := "0"
+	if version < 140000 {
+		minRows = "1"
+	}
+	// A partitioned parent keeps no rows or storage of its own: report
+	// the sum over its leaf partitions (pg_partition_tree, PostgreSQL 12).
+	partRows, partSize := "NULL::bigint", "NULL::bigint"
+	if version >= 120000 {
+		partRows = `(SELECT CASE WHEN bool_and(l.reltuples < ` + minRows + `) THEN NULL ELSE sum(greatest(l.reltuples, 0))::bigint END
+			FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)`
+		partSize = `(SELECT sum(pg_total_relation_size(t.relid))::bigint FROM pg_partition_tree(c.oid) t WHERE t.isleaf)`
+	}
+	relQuery := `SELECT c.oid, n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner), d.description,
+		CASE c.relkind
+			WHEN 'p' THEN ` + partRows + `
+			WHEN 'v' THEN NULL
+			ELSE CASE WHEN c.reltuples >= ` + minRows + ` THEN c.reltuples::bigint END
+		END,
+		CASE c.relkind
+			WHEN 'p' THEN ` + partSize + `
+			WHEN 'r' THEN pg_total_relation_size(c.oid)
+			WHEN 'm' THEN pg_total_relation_size(c.oid)
+		END
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND ` + where + `
+		ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`
+	rows, err := tx.Query(ctx, relQuery, args...)
+	if err != nil {
+		return c.fail("list tables of "+db, err)
+	}
+	var (
+		rels             []pgRel
+		index            = map[uint32]int{}
+		oid              uint32
+		schema, name     string
+		kind, owner      string
+		comment          *string
+		rowEst, sizeByte *int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&oid, &schema, &name, &kind, &owner, &comment, &rowEst, &sizeByte}, func() error {
+		t := Table{Database: db, Schema: schema, Name: name, Kind: pgKind(kind), Owner: owner,
+			RowEstimate: rowEst, SizeBytes: sizeByte}
+		if comment != nil {
+			t.Comment = *comment
+		}
+		index[oid] = len(rels)
+		rels = append(rels, pgRel{oid: oid, table: t, keep: m.table(db, schema, name)})
+		return nil
+	})
+	if err != nil {
+		return c.fail("list tables of "+db, err)
+	}
+
+	// Column defaults: generated columns keep their expression in
+	// pg_attrdef too (PostgreSQL 12); identity columns have none.
+	def := `pg_get_expr(ad.adbin, ad.adrelid)`
+	if version >= 120000 {
+		def = `CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
+			WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
+			WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY'
+			ELSE pg_get_expr(ad.adbin, ad.adrelid) END`
+	}
+	colQuery := `SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull, ` + def + `, d.description
+		FROM pg_attribute a
+		JOIN pg_class c ON c.oid = a.attrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+		LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+		WHERE a.attnum > 0 AND NOT a.attisdropped
+		AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND ` + where + `
+		ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", a.attnum`
+	rows, err = tx.Query(ctx, colQuery, args...)
+	if err != nil {
+		return c.fail("list columns of "+db, err)
+	}
+	// Both queries are in the same order: a relation is complete when
+	// the first column of a later one arrives.
+	next := 0
+	emitUpTo := func(end int) error {
+		for ; next < end; next++ {
+			r := &rels[next]
+			if r.keep {
+				if err := fn(r.table); err != nil {
+					return callbackError{err}
+				}
+			}
+			r.table = Table{} // let the collector have it
+		}
+		return nil
+	}
+	var (
+		col              Column
+		attnum           int16
+		notNull          bool
+		defExpr, colDesc *string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&oid, &col.Name, &attnum, &col.DataType, &notNull, &defExpr, &colDesc}, func() error {
+		i, ok := index[oid]
+		if !ok || i < next {
+			return nil
+		}
+		if err := emitUpTo(i); err != nil {
+			return err
+		}
+		if !rels[i].keep {
+			return nil
+		}
+		col.Position = int(attnum)
+		col.Nullable = !notNull
+		col.Default, col.Comment = deref(defExpr), deref(colDesc)
+		rels[i].table.Columns = append(rels[i].table.Columns, col)
+		return nil
+	})
+	if err == nil {
+		err = emitUpTo(len(rels))
+	}
+	if cb, ok := err.(callbackError); ok {
+		return cb.err
+	}
+	if err != nil {
+		return c.fail("list columns of "+db, err)
+	}
+	return nil
+}
+
+// callbackError carries an error from the crawl's callback through pgx,
+// so it is returned as is.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func pgKind(relkind string) Kind {
+	switch relkind {
+	case "v":
+		return KindView
+	case "m":
+		return KindMaterializedView
+	case "f":
+		return KindForeign
+	}
+	return KindTable // r, p
+}
+
+// pgSchemaWhere is the SQL condition on n.nspname for the filter's
+// schema patterns that apply to db, and its arguments. System schemas are
+// always left out. Globs outside ASCII are left to the filter in Go, since
+// the server's lower() may fold them differently. none reports that the
+// filter admits nothing in db.
+func pgSchemaWhere(m *matcher, db string) (where string, args []any, none bool) {
+	conds := []string{
+		`n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
+		`n.nspname NOT LIKE 'pg\_temp\_%'`,
+		`n.nspname NOT LIKE 'pg\_toast\_temp\_%'`,
+	}
+	include, exclude, none := m.schemaGlobs(db)
+	if none {
+		return "", nil, true
+	}
+	likes := func(globs []string) ([]string, bool) {
+		var out []string
+		for _, g := range globs {
+			if strings.IndexFunc(g, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
+				return nil, false
+			}
+			out = append(out, likePattern(g))
+		}
+		return out, true
+	}
+	if ls, ok := likes(include); ok && len(ls) > 0 {
+		args = append(args, ls)
+		conds = append(conds, `lower(n.nspname) LIKE ANY($`+strconv.Itoa(len(args))+`::text[])`)
+	}
+	// An exclude glob outside ASCII is simply not pushed down.
+	var ex []string
+	for _, g := range exclude {
+		if ls, ok := likes([]string{g}); ok {
+			ex = append(ex, ls...)
+		}
+	}
+	if len(ex) > 0 {
+		args = append(args, slices.Clip(ex))
+		conds = append(conds, `NOT lower(n.nspname) LIKE ANY($`+strconv.Itoa(len(args))+`::text[])`)
+	}
+	return strings.Join(conds, " AND "), args, false
+}
