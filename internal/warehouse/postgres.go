@@ -209,41 +209,87 @@ func (c *pgConn) crawlPostgres(ctx context.Context, conn *pgx.Conn, m *matcher, 
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
 	var db string
-	var version int
-	if err := tx.QueryRow(ctx, `SELECT current_database(), current_setting('server_version_num')::int`).Scan(&db, &version); err != nil {
+	var version, blockSize int
+	if err := tx.QueryRow(ctx, `SELECT current_database(), current_setting('server_version_num')::int, current_setting('block_size')::int`).
+		Scan(&db, &version, &blockSize); err != nil {
 		return c.fail("read the database name", err)
 	}
 	where, args, none := pgSchemaWhere(m, db)
 	if none {
 		return nil
 	}
+	// Catalog queries gain nothing from parallel workers, which are slow
+	// to start on a busy server.
+	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return c.fail("set max_parallel_workers_per_gather", err)
+	}
 
-	relQuery := pgRelQuery(version, where)
-	rows, err := tx.Query(ctx, relQuery, args...)
+	// Row estimates are reltuples: from PostgreSQL 14 it is -1 when the
+	// table was never vacuumed or analyzed and 0 means empty; before, 0
+	// also meant unknown.
+	minRows := float32(0)
+	if version < 140000 {
+		minRows = 1
+	}
+	rows, err := tx.Query(ctx, pgRelQuery(version, where), args...)
 	if err != nil {
 		return c.fail("list tables of "+db, err)
 	}
+	type partSum struct {
+		rows, size int64
+		known      bool
+	}
 	var (
-		rels             []pgRel
-		index            = map[uint32]int{}
-		oid              uint32
-		schema, name     string
-		kind, owner      string
-		comment          *string
-		rowEst, sizeByte *int64
+		rels         []pgRel
+		index        = map[uint32]int{}
+		parts        = map[uint32]*partSum{} // by partition root
+		oid          uint32
+		root         *uint32
+		schema, name string
+		kind, owner  string
+		comment      *string
+		reltuples    float32
+		pages        int64
+		isPartition  bool
 	)
-	_, err = pgx.ForEachRow(rows, []any{&oid, &schema, &name, &kind, &owner, &comment, &rowEst, &sizeByte}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&oid, &schema, &name, &kind, &owner, &comment, &reltuples, &pages, &isPartition, &root}, func() error {
+		known := reltuples >= minRows && (kind == "r" || kind == "m")
+		if isPartition {
+			// A partition is reported in its root's sums, not on its own.
+			if root != nil && known {
+				s := parts[*root]
+				if s == nil {
+					s = &partSum{}
+					parts[*root] = s
+				}
+				s.rows += int64(reltuples)
+				s.size += pages * int64(blockSize)
+				s.known = true
+			}
+			return nil
+		}
 		if !m.table(db, schema, name) {
 			return nil
 		}
-		t := Table{Database: db, Schema: schema, Name: name, Kind: pgKind(kind), Owner: owner,
-			RowEstimate: copyPtr(rowEst), SizeBytes: copyPtr(sizeByte), Comment: deref(comment)}
+		t := Table{Database: db, Schema: schema, Name: name, Kind: pgKind(kind), Owner: owner, Comment: deref(comment)}
+		if known {
+			t.RowEstimate = ptr(int64(reltuples))
+			t.SizeBytes = ptr(pages * int64(blockSize))
+		} else if kind == "f" && reltuples >= minRows {
+			t.RowEstimate = ptr(int64(reltuples))
+		}
 		index[oid] = len(rels)
 		rels = append(rels, pgRel{oid: oid, table: t})
 		return nil
 	})
 	if err != nil {
 		return c.fail("list tables of "+db, err)
+	}
+	for rootOID, s := range parts {
+		if i, ok := index[rootOID]; ok && s.known {
+			rels[i].table.RowEstimate = ptr(s.rows)
+			rels[i].table.SizeBytes = ptr(s.size)
+		}
 	}
 
 	colQuery := pgColumnQuery(version, where)
@@ -373,44 +419,36 @@ func pgSchemaWhere(m *matcher, db string) (where string, args []any, none bool) 
 	return strings.Join(conds, " AND "), args, false
 }
 
-// pgRelQuery lists the relations of the schemas where admits.
+// pgRelQuery lists the relations of the schemas where admits, partitions
+// included (with their root, PostgreSQL 12) so that a partitioned table
+// can report the sums of its partitions, as it keeps no rows or storage of
+// its own.
 //
-// Row estimates are reltuples: from PostgreSQL 14 it is -1 when the table
-// was never vacuumed or analyzed and 0 means empty; before, 0 also meant
-// unknown. Sizes come from the same statistics: relpages of the table, its
-// TOAST table and all their indexes, times the block size, as of the last
-// VACUUM, ANALYZE or CREATE INDEX. pg_total_relation_size would be exact
-// but opens every relation: 3 s of the server's time for 20,000 tables
-// (bench/crawlbench), against 0.3 s for the statistics.
-//
-// A partitioned parent keeps no rows or storage of its own: it reports the
-// sums over its leaf partitions (pg_partition_tree, PostgreSQL 12).
+// Sizes come from the statistics, like row estimates: relpages of the
+// table, its TOAST table and all their indexes (times the block size), as
+// of the last VACUUM, ANALYZE or CREATE INDEX. pg_total_relation_size
+// would be exact but opens every relation: 3 s of the server's time for
+// 20,000 tables (bench/crawlbench), against 0.3 s for the statistics.
+// Index pages are summed in one pass over pg_index, not per relation.
 func pgRelQuery(version int, where string) string {
-	minRows := "0"
-	if version < 140000 {
-		minRows = "1"
-	}
-	rows := func(rel string) string {
-		return `CASE WHEN ` + rel + `.reltuples >= ` + minRows + ` THEN ` + rel + `.reltuples::bigint END`
-	}
-	size := func(rel string) string {
-		return `CASE WHEN ` + rel + `.reltuples >= ` + minRows + ` THEN (` + rel + `.relpages::bigint
-			+ coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = ` + rel + `.reltoastrelid), 0)
-			+ coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-				WHERE x.indrelid IN (` + rel + `.oid, ` + rel + `.reltoastrelid)), 0)) * current_setting('block_size')::bigint END`
-	}
-	partRows, partSize := "NULL::bigint", "NULL::bigint"
+	root := "NULL::oid"
 	if version >= 120000 {
-		partRows = `(SELECT sum(` + rows("l") + `)::bigint FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)`
-		partSize = `(SELECT sum(` + size("l") + `)::bigint FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)`
+		root = "CASE WHEN c.relispartition THEN pg_partition_root(c.oid)::oid END"
 	}
-	return `SELECT c.oid, n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner), d.description,
-		CASE c.relkind WHEN 'p' THEN ` + partRows + ` WHEN 'v' THEN NULL ELSE ` + rows("c") + ` END,
-		CASE c.relkind WHEN 'p' THEN ` + partSize + ` WHEN 'r' THEN ` + size("c") + ` WHEN 'm' THEN ` + size("c") + ` END
+	return `WITH ix AS (
+			SELECT x.indrelid, sum(i.relpages)::bigint AS pages
+			FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid GROUP BY x.indrelid
+		)
+		SELECT c.oid, n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner), d.description,
+			c.reltuples, c.relpages::bigint + coalesce(t.relpages, 0) + coalesce(ix.pages, 0) + coalesce(tix.pages, 0),
+			c.relispartition, ` + root + `
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND ` + where + `
+		LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+		LEFT JOIN ix ON ix.indrelid = c.oid
+		LEFT JOIN ix tix ON tix.indrelid = c.reltoastrelid
+		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ` + where + `
 		ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`
 }
 
