@@ -87,7 +87,6 @@ func crawlAll(t *testing.T, cfg Config, secret string, f Filter) []Table {
 	return got
 }
 
-func ptr[T any](v T) *T { return &v }
 
 func names(ts []Table) []string {
 	var out []string

@@ -349,6 +349,8 @@ func (c *pgConn) crawlPostgres(ctx context.Context, conn *pgx.Conn, m *matcher, 
 
 func byPosition(a, b Column) int { return cmp.Compare(a.Position, b.Position) }
 
+func ptr[T any](v T) *T { return &v }
+
 func copyPtr[T any](p *T) *T {
 	if p == nil {
 		return nil
