@@ -61,8 +61,8 @@ func (duckAdapter) Open(ctx context.Context, cfg Config, secret string) (Conn, e
 		}
 		msg := err.Error()
 		switch {
-		case strings.Contains(msg, "lock"):
-			return nil, fail(ErrFileLocked, fmt.Sprintf("DuckDB file %q is open for writing in another process (DuckDB allows one writer and no readers beside it): retry when it is done, for example after dbt run", cfg.DSN), err)
+		case strings.Contains(msg, "lock"), strings.Contains(msg, "different configuration"):
+			return nil, fail(ErrFileLocked, fmt.Sprintf("DuckDB file %q is open for writing elsewhere (DuckDB lets no reader open a file beside its writer): retry when it is done, for example after dbt run", cfg.DSN), err)
 		default:
 			return nil, fail(ErrUnknownFailure, fmt.Sprintf("DuckDB could not open %q (is it a DuckDB database of a version this dbtlink reads?)", cfg.DSN), err)
 		}
@@ -113,7 +113,7 @@ func (c *duckConn) Test(ctx context.Context) (Info, error) {
 	if err := rows.Err(); err != nil {
 		return Info{}, c.fail("list databases", err)
 	}
-	srows, err := c.db.QueryContext(ctx, `SELECT database_name, schema_name FROM duckdb_schemas() WHERE NOT internal`)
+	srows, err := c.db.QueryContext(ctx, `SELECT database_name, schema_name FROM duckdb_schemas()`)
 	if err != nil {
 		return Info{}, c.fail("list schemas", err)
 	}
@@ -195,8 +195,9 @@ func (c *duckConn) Crawl(ctx context.Context, f Filter, fn func(Table) error) er
 		return err
 	}
 	rows, err := c.db.QueryContext(ctx, `
-		SELECT database_name, schema_name, table_name, column_name, column_index, data_type, is_nullable, column_default, comment
-		FROM duckdb_columns() WHERE NOT internal AND NOT temporary`)
+		SELECT database_name, schema_name, table_name, column_name, column_index, data_type, is_nullable,
+			coalesce('GENERATED ALWAYS AS (' || generation_expression || ') VIRTUAL', column_default), comment
+		FROM duckdb_columns() WHERE NOT internal`)
 	if err != nil {
 		return c.fail("list columns", err)
 	}
