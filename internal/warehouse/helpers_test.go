@@ -87,7 +87,6 @@ func crawlAll(t *testing.T, cfg Config, secret string, f Filter) []Table {
 	return got
 }
 
-
 func names(ts []Table) []string {
 	var out []string
 	for _, t := range ts {
