@@ -351,14 +351,6 @@ func byPosition(a, b Column) int { return cmp.Compare(a.Position, b.Position) }
 
 func ptr[T any](v T) *T { return &v }
 
-func copyPtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
 func deref(s *string) string {
 	if s == nil {
 		return ""
