@@ -5,6 +5,7 @@ package warehouse
 import (
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,3 +170,5 @@ func TestDuckDBOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

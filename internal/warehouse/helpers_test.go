@@ -94,5 +94,3 @@ func names(ts []Table) []string {
 	}
 	return out
 }
-
-func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

@@ -167,11 +167,15 @@ func (c *pgConn) Crawl(ctx context.Context, f Filter, fn func(Table) error) erro
 	if c.redshift {
 		crawl = c.crawlRedshift
 	}
+	var current string
+	if err := c.conn.QueryRow(ctx, `SELECT current_database()`).Scan(&current); err != nil {
+		return c.fail("read the database name", err)
+	}
 	if err := crawl(ctx, c.conn, m, fn); err != nil {
 		return err
 	}
 	for _, db := range c.cfg.Databases {
-		if db == c.pc.Database {
+		if db == current {
 			continue
 		}
 		pc := c.pc.Copy()
