@@ -24,7 +24,8 @@
 // type implementing [Adapter] and [Conn] and a call to [register] in its
 // init function. Its Crawl must:
 //   - call fn once per table, view or materialized view the filter admits,
-//     with every column, in (database, schema, name) order;
+//     with every column in position order, database by database and within
+//     one in (schema, name) byte order;
 //   - report names exactly as the warehouse stores them (no case folding);
 //   - never put the secret in an error (use [redact]).
 package warehouse
@@ -117,10 +118,12 @@ type Adapter interface {
 type Conn interface {
 	// Test checks that the connection works and says what it sees.
 	Test(ctx context.Context) (Info, error)
-	// Crawl calls fn for each relation f admits, in the current database
-	// and then in each of Config.Databases, in (database, schema, name)
+	// Crawl calls fn for each relation f admits, with all its columns:
+	// first those of the current database, then those of each of
+	// Config.Databases in turn, each database's in (schema, name) byte
 	// order. The Table passed to fn is fn's to keep. An error from fn
-	// stops the crawl and is returned as is.
+	// stops the crawl and is returned as is. Crawl reports what exists
+	// now; it keeps no history.
 	Crawl(ctx context.Context, f Filter, fn func(Table) error) error
 	Close() error
 }
