@@ -83,17 +83,18 @@ func (c *pgConn) crawlRedshift(ctx context.Context, conn *pgx.Conn, m *matcher, 
 		return c.fail("list external tables of "+db+" (svv_external_tables)", err)
 	}
 
+	// svv_mv_info came with materialized views (2019); without it every
+	// view is reported as a view.
 	rows, err = conn.Query(ctx, `SELECT schema_name, name FROM svv_mv_info WHERE database_name = current_database()`)
-	if err != nil {
-		return c.fail("list materialized views of "+db+" (svv_mv_info)", err)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&schema, &name}, func() error {
+			if t, ok := tables[key{schema, name}]; ok {
+				t.Kind = KindMaterializedView
+			}
+			return nil
+		})
 	}
-	_, err = pgx.ForEachRow(rows, []any{&schema, &name}, func() error {
-		if t, ok := tables[key{schema, name}]; ok {
-			t.Kind = KindMaterializedView
-		}
-		return nil
-	})
-	if err != nil {
+	if err != nil && !isUndefinedTable(err) {
 		return c.fail("list materialized views of "+db+" (svv_mv_info)", err)
 	}
 
@@ -209,4 +210,9 @@ func redshiftType(dataType string, charLen, precision, scale *int) string {
 func isPermissionDenied(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "42501"
+}
+
+func isUndefinedTable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42P01"
 }

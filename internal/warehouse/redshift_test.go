@@ -102,6 +102,12 @@ func TestRedshiftCrawl(t *testing.T) {
 		t.Errorf("crawl of another database's schema found %v", names(got))
 	}
 
+	// Without svv_mv_info, a materialized view is reported as a view.
+	exec(t, conn, `DROP VIEW `+system+`.svv_mv_info`)
+	if got := crawlAll(t, cfg, "", Filter{IncludeSchemas: []string{data}, IncludeTables: []string{"mv_totals"}}); len(got) != 1 || got[0].Kind != KindView {
+		t.Errorf("without svv_mv_info, the crawl of mv_totals found %+v, want one view", got)
+	}
+
 	a, _ := Lookup(Redshift)
 	c, err := a.Open(t.Context(), Config{Name: "rs", Type: Redshift, DSN: dsn, Options: cfg.Options, Filter: Filter{IncludeSchemas: []string{data}}}, "")
 	if err != nil {
