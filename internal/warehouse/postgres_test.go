@@ -325,3 +325,35 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+// TestPostgresCrawlOneConnection checks the crawl when the second
+// connection for the columns cannot be opened: it reads them after the
+// relations on the first, with the same result.
+func TestPostgresCrawlOneConnection(t *testing.T) {
+	dsn, conn := testPostgres(t)
+	s := pgFixture(t, conn)
+	cfg := Config{Name: "pg", Type: Postgres, DSN: dsn}
+	f := Filter{IncludeSchemas: []string{s}}
+	want := crawlAll(t, cfg, "", f)
+
+	a, _ := Lookup(Postgres)
+	c, err := a.Open(t.Context(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc := c.(*pgConn)
+	unreachable := pc.pc.Copy()
+	unreachable.Host, unreachable.Port = "127.0.0.1", 1
+	pc.pc = unreachable
+	var got []Table
+	if err := c.Crawl(t.Context(), f, func(tb Table) error { got = append(got, tb); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 6 {
+		t.Fatalf("the crawl found %v", names(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("crawl on one connection (-two connections +one):\n%s", diff)
+	}
+}

@@ -32,7 +32,7 @@ import (
 // Each query is a plain statement (no transaction): svv_table_info may be
 // denied to users without the privilege to see it, and the crawl then goes
 // on without sizes and row counts.
-func (c *pgConn) crawlRedshift(ctx context.Context, conn *pgx.Conn, m *matcher, fn func(Table) error) error {
+func (c *pgConn) crawlRedshift(ctx context.Context, conn *pgx.Conn, _ *pgx.ConnConfig, m *matcher, fn func(Table) error) error {
 	var db string
 	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
 		return c.fail("read the database name", err)
