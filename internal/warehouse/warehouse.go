@@ -12,9 +12,12 @@
 //	info, err := conn.Test(ctx)
 //	err = conn.Crawl(ctx, cfg.Filter, func(t warehouse.Table) error { ... })
 //
-// PostgreSQL (postgres.go) and Redshift (redshift.go) share one pgx
-// connection; Redshift has its own catalog queries over its svv_* system
-// views. DuckDB (duckdb.go) uses the official duckdb-go driver, which is a
+// PostgreSQL (postgres.go) and Redshift (redshift.go) share the pgx
+// connection code; Redshift has its own catalog queries over its svv_*
+// system views. A PostgreSQL crawl reads one database in three queries
+// (relations, columns, and the snapshot to share) inside a read-only
+// transaction, the columns on a second short-lived connection in parallel
+// when it can open one. DuckDB (duckdb.go) uses the official duckdb-go driver, which is a
 // cgo package wrapping DuckDB's C++ library: go install builds it when a C
 // compiler is present, and a binary built with CGO_ENABLED=0 still lists
 // the DuckDB adapter but answers a clear error saying to rebuild with cgo
