@@ -56,9 +56,8 @@ func main() {
 		fail("connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	ident := pgx.Identifier{*schema}.Sanitize()
 	if *drop {
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident+` CASCADE`); err != nil {
+		if err := dropSchema(ctx, conn, *schema); err != nil {
 			fail("drop schema %s: %v", *schema, err)
 		}
 		fmt.Printf("dropped schema %s\n", *schema)
@@ -180,7 +179,10 @@ var columnTypes = []string{
 // its first column a column comment.
 func create(ctx context.Context, conn *pgx.Conn, schema string, n, cols int) error {
 	ident := pgx.Identifier{schema}.Sanitize()
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident+` CASCADE; CREATE SCHEMA `+ident); err != nil {
+	if err := dropSchema(ctx, conn, schema); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+ident); err != nil {
 		return err
 	}
 	const batch = 250
@@ -212,6 +214,32 @@ func create(ctx context.Context, conn *pgx.Conn, schema string, n, cols int) err
 		}
 	}
 	return nil
+}
+
+// dropSchema drops schema's tables a few hundred per transaction, then
+// the schema: one DROP SCHEMA ... CASCADE of 20,000 tables needs more
+// locks than the server's default max_locks_per_transaction allows.
+func dropSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
+	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for batch := range slices.Chunk(tables, 250) {
+		var idents []string
+		for _, t := range batch {
+			idents = append(idents, pgx.Identifier{schema, t}.Sanitize())
+		}
+		if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS `+strings.Join(idents, ", ")+` CASCADE`); err != nil {
+			return err
+		}
+	}
+	_, err = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+	return err
 }
 
 // sampleHeap records the largest heap in use until stop is closed.
