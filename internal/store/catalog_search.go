@@ -311,9 +311,13 @@ func searchTerms(query string) []string {
 	return terms
 }
 
+// pgWeights are the tsvector weights of the fields, as the schema sets
+// them.
+var pgWeights = map[string]string{"name": "A", "description": "B", "columns": "C"}
+
 // matchExpr is the FTS5 or tsquery expression of terms, the last one a
-// prefix; inName restricts it to the name field.
-func (q queries) matchExpr(terms []string, inName bool) string {
+// prefix; a field restricts it to that field.
+func (q queries) matchExpr(terms []string, field string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
 		last := i == len(terms)-1
@@ -326,19 +330,18 @@ func (q queries) matchExpr(terms []string, inName bool) string {
 		}
 		// A term holds only letters and digits, so quoting it is enough.
 		parts[i] = "'" + t + "'"
-		switch {
-		case last && inName:
-			parts[i] += ":*A"
-		case last:
-			parts[i] += ":*"
-		case inName:
-			parts[i] += ":A"
+		if last || field != "" {
+			parts[i] += ":"
 		}
+		if last {
+			parts[i] += "*"
+		}
+		parts[i] += pgWeights[field]
 	}
 	if q.dialect == SQLite {
 		expr := strings.Join(parts, " AND ")
-		if inName {
-			return "name : (" + expr + ")"
+		if field != "" {
+			return field + " : (" + expr + ")"
 		}
 		return expr
 	}
@@ -346,9 +349,11 @@ func (q queries) matchExpr(terms []string, inName bool) string {
 }
 
 // Search returns the documents matching p.Query, best first: documents
-// whose name has every word, then by a rank weighing the name above the
-// description, the columns, the tags and owners (FTS5's bm25 on SQLite,
-// ts_rank_cd on PostgreSQL). A query with no word returns no hit.
+// whose name has every word, then those whose description has, then
+// their columns, then the others; within each, by a rank weighing the
+// name above the description, the columns, the tags and owners (FTS5's
+// bm25 on SQLite, ts_rank_cd on PostgreSQL). A query with no word returns
+// no hit.
 //
 // The two databases cut and fold words alike, except that SQLite also
 // folds diacritics (cafe finds café), and PostgreSQL does not.
@@ -363,18 +368,28 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 		a    args
 		cond []string
 	)
-	var query string
-	all, name := a.add(q.matchExpr(terms, false)), a.add(q.matchExpr(terms, true))
+	var (
+		query string
+		all   = a.add(q.matchExpr(terms, ""))
+		tiers [3]string // placeholders of the query within one field
+	)
+	for i, field := range searchFields[:3] {
+		tiers[i] = a.add(q.matchExpr(terms, field))
+	}
 	if q.dialect == SQLite {
+		in := func(ph string) string {
+			return `rowid IN (SELECT rowid FROM catalog_search WHERE catalog_search MATCH ` + ph + `)`
+		}
 		query = `SELECT kind, ref, name, description, columns, tags, owners,
 			-bm25(catalog_search, 10.0, 4.0, 2.0, 1.0, 1.0),
-			rowid IN (SELECT rowid FROM catalog_search WHERE catalog_search MATCH ` + name + `)
+			CASE WHEN ` + in(tiers[0]) + ` THEN 3 WHEN ` + in(tiers[1]) + ` THEN 2 WHEN ` + in(tiers[2]) + ` THEN 1 ELSE 0 END
 			FROM catalog_search WHERE catalog_search MATCH ` + all
 	} else {
+		in := func(ph string) string { return `doc @@ to_tsquery('simple', ` + ph + `)` }
 		query = `SELECT kind, ref, name, description, columns, tags, owners,
 			ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', doc, to_tsquery('simple', ` + all + `)),
-			doc @@ to_tsquery('simple', ` + name + `)
-			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + all + `)`
+			CASE WHEN ` + in(tiers[0]) + ` THEN 3 WHEN ` + in(tiers[1]) + ` THEN 2 WHEN ` + in(tiers[2]) + ` THEN 1 ELSE 0 END
+			FROM catalog_search WHERE ` + in(all)
 	}
 	if len(p.Kinds) > 0 {
 		cond = append(cond, "kind IN ("+a.list(p.Kinds)+")")
@@ -428,9 +443,9 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 		var (
 			h      SearchHit
 			fields [5]string
-			inName bool
+			tier   int
 		)
-		err := sc.Scan(&h.Kind, &h.Ref, &fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &h.Rank, &inName)
+		err := sc.Scan(&h.Kind, &h.Ref, &fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &h.Rank, &tier)
 		h.Name = fields[0]
 		h.Field, h.Snippet = matchedField(fields, terms)
 		return h, err
