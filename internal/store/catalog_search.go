@@ -69,10 +69,10 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 			}
 		}
 		for i, d := range batch {
-			v := []string{a.add(d.Kind), a.add(d.Ref), a.add(d.Name), a.add(d.Description),
-				a.add(d.Columns), a.add(d.Tags), a.add(d.Owners)}
+			v := []string{q.bind(&a, d.Kind), q.bind(&a, d.Ref), q.bind(&a, d.Name), q.bind(&a, d.Description),
+				q.bind(&a, d.Columns), q.bind(&a, d.Tags), q.bind(&a, d.Owners)}
 			if q.dialect == SQLite {
-				v = append(v, a.add(searchRowID(d.Kind, d.Ref)))
+				v = append(v, q.bind(&a, searchRowID(d.Kind, d.Ref)))
 			}
 			values[i] = "(" + strings.Join(v, ", ") + ")"
 		}
@@ -186,7 +186,7 @@ func (q queries) composeTableDocs(ctx context.Context, ids []int64) (map[int64]*
 	var a args
 	ph := make([]string, len(ids))
 	for i, id := range ids {
-		ph[i] = a.add(id)
+		ph[i] = q.bind(&a, id)
 	}
 	in := "(" + strings.Join(ph, ", ") + ")"
 	docs := map[int64]*docBuilder{}

@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -202,4 +204,101 @@ func TestRefreshTableSearch(t *testing.T) {
 			t.Errorf("table back (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// benchWords is a vocabulary of made-up words of two or three syllables.
+func benchWords(n int, rng *rand.Rand) []string {
+	syllables := []string{"ka", "lo", "mi", "ne", "su", "ta", "ri", "do", "pe", "va", "zo", "qui", "bra", "sto", "fle", "gri", "mun", "tor", "pla", "der"}
+	seen := map[string]bool{}
+	var out []string
+	for len(out) < n {
+		w := ""
+		for range 2 + rng.IntN(2) {
+			w += syllables[rng.IntN(len(syllables))]
+		}
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// benchDocs is n table documents whose words follow a Zipf law, as in real
+// catalogs where a few words (id, date, order) are everywhere.
+func benchDocs(n int) ([]store.SearchDoc, []string) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := benchWords(3000, rng)
+	zipf := rand.NewZipf(rng, 1.1, 2, uint64(len(words)-1))
+	word := func() string { return words[zipf.Uint64()] }
+	phrase := func(k int, sep string) string {
+		p := make([]string, k)
+		for i := range p {
+			p[i] = word()
+		}
+		return strings.Join(p, sep)
+	}
+	docs := make([]store.SearchDoc, n)
+	for i := range docs {
+		cols := make([]string, 20)
+		for j := range cols {
+			cols[j] = phrase(2, "_") + " " + phrase(4, " ")
+		}
+		docs[i] = store.SearchDoc{
+			Kind: "table", Ref: int64(i + 1),
+			Name:        fmt.Sprintf("%s_%d", phrase(2, "_"), i),
+			Description: phrase(12, " "),
+			Columns:     strings.Join(cols, "\n"),
+			Tags:        phrase(2, " "),
+			Owners:      words[i%20],
+		}
+	}
+	return docs, words
+}
+
+// BenchmarkSearch searches 50,000 table documents with queries as a user
+// types them (prefixes of 2 to 6 letters of frequent and rare words, one
+// or two words) and reports the p50 and p95 latency.
+func BenchmarkSearch(b *testing.B) {
+	docs, words := benchDocs(50_000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var queries []string
+	for range 200 {
+		// Frequent words are searched more, as they are typed first.
+		w := words[rng.IntN(len(words))]
+		if rng.IntN(2) == 0 {
+			w = words[rng.IntN(30)]
+		}
+		q := w[:min(len(w), 2+rng.IntN(5))]
+		if rng.IntN(3) == 0 {
+			q = words[rng.IntN(len(words))] + " " + q
+		}
+		queries = append(queries, q)
+	}
+	for _, backend := range storetest.Backends(b) {
+		b.Run(backend.Name, func(b *testing.B) {
+			s := storetest.Open(b, backend)
+			if err := s.PutSearchDocs(b.Context(), docs); err != nil {
+				b.Fatal(err)
+			}
+			if s.Dialect() == store.Postgres {
+				if _, err := s.DB().ExecContext(b.Context(), `ANALYZE catalog_search`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var took []time.Duration
+			i := 0
+			for b.Loop() {
+				start := time.Now()
+				if _, err := s.Search(b.Context(), store.SearchParams{Query: queries[i%len(queries)]}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+				i++
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+		})
+	}
 }

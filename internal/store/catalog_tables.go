@@ -56,6 +56,19 @@ func (q queries) maxParams() int {
 	return 65000
 }
 
+// bind adds v to a and returns its placeholder, for statements binding
+// many values: SQLite gets an anonymous ?, which takes the number after
+// the highest so far, as the driver looks up the name of every numbered
+// parameter in a list of them, which is quadratic in their count. Values
+// must be bound in the order their placeholders appear.
+func (q queries) bind(a *args, v any) string {
+	if q.dialect == SQLite {
+		*a = append(*a, v)
+		return "?"
+	}
+	return a.add(v)
+}
+
 // storedTable is a table as ApplyCrawl finds it before writing.
 type storedTable struct {
 	ref         CatalogTableRef
@@ -238,7 +251,7 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 	// The present columns of a table seen that were not just written were
 	// seen unchanged.
 	if err := q.updateIn(ctx, `UPDATE catalog_columns SET last_seen_at = $1
-		WHERE removed_at IS NULL AND last_seen_at <> $1 AND table_id IN `, colSeenIDs, crawledAt); err != nil {
+		WHERE removed_at IS NULL AND last_seen_at <> $2 AND table_id IN `, colSeenIDs, crawledAt, crawledAt); err != nil {
 		return Crawl{}, fmt.Errorf("mark columns seen: %w", err)
 	}
 
@@ -343,9 +356,9 @@ func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawl
 		)
 		for i, t := range batch {
 			values[i] = "(" + strings.Join([]string{
-				a.add(t.Warehouse), a.add(t.Database), a.add(t.Schema), a.add(t.Name), a.add(t.Kind),
-				a.add(t.Comment), a.add(t.Owner), a.add(ptrArg(t.RowEstimate)), a.add(ptrArg(t.SizeBytes)),
-				a.add(crawledAt), a.add(crawledAt), a.add(now),
+				q.bind(&a, t.Warehouse), q.bind(&a, t.Database), q.bind(&a, t.Schema), q.bind(&a, t.Name), q.bind(&a, t.Kind),
+				q.bind(&a, t.Comment), q.bind(&a, t.Owner), q.bind(&a, ptrArg(t.RowEstimate)), q.bind(&a, ptrArg(t.SizeBytes)),
+				q.bind(&a, crawledAt), q.bind(&a, crawledAt), q.bind(&a, now),
 			}, ", ") + ")"
 		}
 		rows, err := q.query(ctx, `INSERT INTO catalog_tables (warehouse, database_name, schema_name, name, kind,
@@ -396,8 +409,8 @@ func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledA
 				lastSeen = c.LastSeenAt
 			}
 			values[i] = "(" + strings.Join([]string{
-				a.add(w.tableID), a.add(c.Name), a.add(c.Position), a.add(c.DataType), a.add(c.Nullable),
-				a.add(c.Default), a.add(c.Comment), a.add(q.t(lastSeen)), a.add(q.t(c.RemovedAt)),
+				q.bind(&a, w.tableID), q.bind(&a, c.Name), q.bind(&a, c.Position), q.bind(&a, c.DataType), q.bind(&a, c.Nullable),
+				q.bind(&a, c.Default), q.bind(&a, c.Comment), q.bind(&a, q.t(lastSeen)), q.bind(&a, q.t(c.RemovedAt)),
 			}, ", ") + ")"
 		}
 		_, err := q.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
@@ -415,13 +428,14 @@ func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledA
 }
 
 // updateIn runs prefix followed by a list of ids, in batches; the list's
-// placeholders follow those of fixed.
+// placeholders follow those of fixed, which prefix uses each once, in
+// order.
 func (q queries) updateIn(ctx context.Context, prefix string, ids []int64, fixed ...any) error {
 	for batch := range slices.Chunk(ids, q.maxParams()-len(fixed)) {
 		a := args(slices.Clone(fixed))
 		ph := make([]string, len(batch))
 		for i, id := range batch {
-			ph[i] = a.add(id)
+			ph[i] = q.bind(&a, id)
 		}
 		if _, err := q.exec(ctx, prefix+"("+strings.Join(ph, ", ")+")", a...); err != nil {
 			return err
@@ -689,7 +703,7 @@ func (q queries) ListCatalogTables(ctx context.Context, p ListTablesParams) ([]C
 		}
 		ph := make([]string, len(p.IDs))
 		for i, id := range p.IDs {
-			ph[i] = a.add(id)
+			ph[i] = q.bind(&a, id)
 		}
 		cond = append(cond, "t.id IN ("+strings.Join(ph, ", ")+")")
 	}

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -514,4 +518,77 @@ func TestDescriptionsSurviveCrawls(t *testing.T) {
 		_, err := s.GetCatalogTable(ctx, id+100)
 		wantErr(t, err, store.ErrNotFound)
 	})
+}
+
+// benchTables is a warehouse of n tables of cols columns each; round
+// changes every row estimate, as a busy warehouse would between crawls.
+func benchTables(n, cols int, round int64) []store.CatalogTable {
+	tables := make([]store.CatalogTable, n)
+	for i := range tables {
+		rows := int64(i)*10 + round
+		t := store.CatalogTable{
+			TableKey:    store.TableKey{Database: "analytics", Schema: fmt.Sprintf("schema_%02d", i%20), Name: fmt.Sprintf("table_%05d", i)},
+			Kind:        "table",
+			Comment:     fmt.Sprintf("Table number %d of the benchmark", i),
+			Owner:       "etl",
+			RowEstimate: &rows,
+			Columns:     make([]store.CatalogColumn, cols),
+		}
+		for j := range t.Columns {
+			t.Columns[j] = store.CatalogColumn{Name: fmt.Sprintf("column_%02d", j), Position: j + 1, DataType: "bigint",
+				Nullable: j%2 == 0, Comment: fmt.Sprintf("Column %d", j)}
+		}
+		tables[i] = t
+	}
+	return tables
+}
+
+// BenchmarkApplyCrawl applies a crawl of 20,000 tables of 20 columns: the
+// first one (everything inserted) and later ones (every table's row
+// estimate changed, columns unchanged). Run it with -benchtime=3x.
+func BenchmarkApplyCrawl(b *testing.B) {
+	tables, cols := benchSize(20_000), 20
+	for _, backend := range storetest.Backends(b) {
+		b.Run(backend.Name+"/first", func(b *testing.B) {
+			crawlAt := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+			data := benchTables(tables, cols, 0)
+			i := slices.IndexFunc(storetest.Backends(b), func(x storetest.Backend) bool { return x.Name == backend.Name })
+			for b.Loop() {
+				b.StopTimer()
+				s := storetest.Open(b, storetest.Backends(b)[i])
+				b.StartTimer()
+				c, err := s.ApplyCrawl(b.Context(), store.ApplyCrawlParams{Warehouse: "wh", CrawledAt: crawlAt, Tables: data})
+				if err != nil || c.Added != tables {
+					b.Fatalf("ApplyCrawl = %+v, %v", c, err)
+				}
+			}
+		})
+		b.Run(backend.Name+"/again", func(b *testing.B) {
+			s := storetest.Open(b, backend)
+			crawlAt := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+			if _, err := s.ApplyCrawl(b.Context(), store.ApplyCrawlParams{Warehouse: "wh", CrawledAt: crawlAt, Tables: benchTables(tables, cols, 0)}); err != nil {
+				b.Fatal(err)
+			}
+			round := int64(0)
+			for b.Loop() {
+				b.StopTimer()
+				round++
+				data := benchTables(tables, cols, round)
+				b.StartTimer()
+				c, err := s.ApplyCrawl(b.Context(), store.ApplyCrawlParams{Warehouse: "wh", CrawledAt: crawlAt.Add(time.Duration(round) * time.Hour), Tables: data})
+				if err != nil || c.Changed != tables {
+					b.Fatalf("ApplyCrawl = %+v, %v", c, err)
+				}
+			}
+		})
+	}
+}
+
+// benchSize is n, or the count in DBTLINK_BENCH_TABLES, to try smaller
+// catalogs.
+func benchSize(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("DBTLINK_BENCH_TABLES")); err == nil && v > 0 {
+		return v
+	}
+	return n
 }
