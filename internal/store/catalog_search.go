@@ -53,36 +53,28 @@ func (q queries) PutSearchDocs(ctx context.Context, docs []SearchDoc) error {
 }
 
 func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
-	const perRow = 8
-	for batch := range slices.Chunk(docs, q.maxParams()/perRow) {
-		var (
-			a      args
-			values = make([]string, len(batch))
-		)
+	columns := "kind, ref, name, description, columns, tags, owners"
+	types := []string{"text", "bigint", "text", "text", "text", "text", "text"}
+	if q.dialect == SQLite {
+		columns += ", rowid"
+		types = append(types, "bigint")
+	}
+	for batch := range slices.Chunk(docs, q.batchRows(len(types))) {
+		values := make([][]any, len(batch))
+		rowIDs := make([]int64, len(batch))
+		for i, d := range batch {
+			rowIDs[i] = searchRowID(d.Kind, d.Ref)
+			values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, rowIDs[i]}[:len(types)]
+		}
+		var a args
+		var err error
 		if q.dialect == SQLite {
-			rowIDs := make([]int64, len(batch))
-			for i, d := range batch {
-				rowIDs[i] = searchRowID(d.Kind, d.Ref)
-			}
 			if err := q.updateIn(ctx, `DELETE FROM catalog_search WHERE rowid IN `, rowIDs); err != nil {
 				return err
 			}
-		}
-		for i, d := range batch {
-			v := []string{q.bind(&a, d.Kind), q.bind(&a, d.Ref), q.bind(&a, d.Name), q.bind(&a, d.Description),
-				q.bind(&a, d.Columns), q.bind(&a, d.Tags), q.bind(&a, d.Owners)}
-			if q.dialect == SQLite {
-				v = append(v, q.bind(&a, searchRowID(d.Kind, d.Ref)))
-			}
-			values[i] = "(" + strings.Join(v, ", ") + ")"
-		}
-		var err error
-		if q.dialect == SQLite {
-			_, err = q.exec(ctx, `INSERT INTO catalog_search (kind, ref, name, description, columns, tags, owners, rowid)
-				VALUES `+strings.Join(values, ", "), a...)
+			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values), a...)
 		} else {
-			_, err = q.exec(ctx, `INSERT INTO catalog_search (kind, ref, name, description, columns, tags, owners)
-				VALUES `+strings.Join(values, ", ")+`
+			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values)+`
 				ON CONFLICT (kind, ref) DO UPDATE SET name = excluded.name, description = excluded.description,
 					columns = excluded.columns, tags = excluded.tags, owners = excluded.owners`, a...)
 		}

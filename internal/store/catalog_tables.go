@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +68,69 @@ func (q queries) bind(a *args, v any) string {
 		return "?"
 	}
 	return a.add(v)
+}
+
+// batchRows is how many rows of perRow values one statement writes.
+func (q queries) batchRows(perRow int) int {
+	if q.dialect == SQLite {
+		return q.maxParams() / perRow
+	}
+	return 20_000
+}
+
+// rowSource binds rows to a and returns the SQL that yields them to an
+// INSERT: a VALUES list on SQLite; on PostgreSQL, one text array per
+// column, unnested and cast to types, as parsing and planning thousands
+// of placeholders costs PostgreSQL more than the insert itself.
+func (q queries) rowSource(a *args, types []string, rows [][]any) string {
+	if q.dialect == SQLite {
+		values := make([]string, len(rows))
+		ph := make([]string, len(types))
+		for i, row := range rows {
+			for j, v := range row {
+				ph[j] = q.bind(a, v)
+			}
+			values[i] = "(" + strings.Join(ph, ", ") + ")"
+		}
+		return "VALUES " + strings.Join(values, ", ")
+	}
+	arrays := make([]string, len(types))
+	casts := make([]string, len(types))
+	for j, typ := range types {
+		col := make([]*string, len(rows))
+		for i, row := range rows {
+			col[i] = pgText(row[j])
+		}
+		arrays[j] = a.add(col) + "::text[]"
+		casts[j] = "v" + strconv.Itoa(j) + "::" + typ
+	}
+	names := make([]string, len(types))
+	for j := range names {
+		names[j] = "v" + strconv.Itoa(j)
+	}
+	return "SELECT " + strings.Join(casts, ", ") + " FROM unnest(" + strings.Join(arrays, ", ") + ") AS v (" + strings.Join(names, ", ") + ")"
+}
+
+// pgText is v as PostgreSQL reads it from text; nil is NULL.
+func pgText(v any) *string {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		s = v
+	case int64:
+		s = strconv.FormatInt(v, 10)
+	case int:
+		s = strconv.Itoa(v)
+	case bool:
+		s = strconv.FormatBool(v)
+	case time.Time:
+		s = v.Format(time.RFC3339Nano)
+	default:
+		panic(fmt.Sprintf("store: no text form for %T", v))
+	}
+	return &s
 }
 
 // storedTable is a table as ApplyCrawl finds it before writing.
@@ -347,23 +411,18 @@ func ptrArg(v *int64) any {
 // upsertTables inserts or updates tables, seen at crawledAt, and returns
 // their ids. user_description and first_seen_at are left as they are.
 func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawledAt, now any) (map[TableKey]int64, error) {
-	const perRow = 12
+	types := []string{"text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "timestamptz", "timestamptz", "timestamptz"}
 	ids := make(map[TableKey]int64, len(tables))
-	for batch := range slices.Chunk(tables, q.maxParams()/perRow) {
-		var (
-			a      args
-			values = make([]string, len(batch))
-		)
+	for batch := range slices.Chunk(tables, q.batchRows(len(types))) {
+		values := make([][]any, len(batch))
 		for i, t := range batch {
-			values[i] = "(" + strings.Join([]string{
-				q.bind(&a, t.Warehouse), q.bind(&a, t.Database), q.bind(&a, t.Schema), q.bind(&a, t.Name), q.bind(&a, t.Kind),
-				q.bind(&a, t.Comment), q.bind(&a, t.Owner), q.bind(&a, ptrArg(t.RowEstimate)), q.bind(&a, ptrArg(t.SizeBytes)),
-				q.bind(&a, crawledAt), q.bind(&a, crawledAt), q.bind(&a, now),
-			}, ", ") + ")"
+			values[i] = []any{t.Warehouse, t.Database, t.Schema, t.Name, t.Kind, t.Comment, t.Owner,
+				ptrArg(t.RowEstimate), ptrArg(t.SizeBytes), crawledAt, crawledAt, now}
 		}
+		var a args
 		rows, err := q.query(ctx, `INSERT INTO catalog_tables (warehouse, database_name, schema_name, name, kind,
 				comment, owner, row_estimate, size_bytes, first_seen_at, last_seen_at, updated_at)
-			VALUES `+strings.Join(values, ", ")+`
+			`+q.rowSource(&a, types, values)+`
 			ON CONFLICT (warehouse, database_name, schema_name, name) DO UPDATE SET
 				kind = excluded.kind, comment = excluded.comment, owner = excluded.owner,
 				row_estimate = excluded.row_estimate, size_bytes = excluded.size_bytes,
@@ -396,26 +455,22 @@ func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawl
 // upsertColumns writes columns: those without RemovedAt as seen at
 // crawledAt, the others as they are.
 func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledAt time.Time) error {
-	const perRow = 9
-	for batch := range slices.Chunk(cols, q.maxParams()/perRow) {
-		var (
-			a      args
-			values = make([]string, len(batch))
-		)
+	types := []string{"bigint", "text", "bigint", "text", "boolean", "text", "text", "timestamptz", "timestamptz"}
+	for batch := range slices.Chunk(cols, q.batchRows(len(types))) {
+		values := make([][]any, len(batch))
 		for i, w := range batch {
 			c := w.col
 			lastSeen := crawledAt
 			if !c.RemovedAt.IsZero() {
 				lastSeen = c.LastSeenAt
 			}
-			values[i] = "(" + strings.Join([]string{
-				q.bind(&a, w.tableID), q.bind(&a, c.Name), q.bind(&a, c.Position), q.bind(&a, c.DataType), q.bind(&a, c.Nullable),
-				q.bind(&a, c.Default), q.bind(&a, c.Comment), q.bind(&a, q.t(lastSeen)), q.bind(&a, q.t(c.RemovedAt)),
-			}, ", ") + ")"
+			values[i] = []any{w.tableID, c.Name, c.Position, c.DataType, c.Nullable, c.Default, c.Comment,
+				q.t(lastSeen), q.t(c.RemovedAt)}
 		}
+		var a args
 		_, err := q.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
 				default_value, comment, last_seen_at, removed_at)
-			VALUES `+strings.Join(values, ", ")+`
+			`+q.rowSource(&a, types, values)+`
 			ON CONFLICT (table_id, name) DO UPDATE SET
 				position = excluded.position, data_type = excluded.data_type, nullable = excluded.nullable,
 				default_value = excluded.default_value, comment = excluded.comment,
@@ -431,6 +486,14 @@ func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledA
 // placeholders follow those of fixed, which prefix uses each once, in
 // order.
 func (q queries) updateIn(ctx context.Context, prefix string, ids []int64, fixed ...any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if q.dialect == Postgres {
+		a := args(slices.Clone(fixed))
+		_, err := q.exec(ctx, prefix+"(SELECT unnest("+a.add(ids)+"::bigint[]))", a...)
+		return err
+	}
 	for batch := range slices.Chunk(ids, q.maxParams()-len(fixed)) {
 		a := args(slices.Clone(fixed))
 		ph := make([]string, len(batch))
