@@ -38,12 +38,23 @@ func checkSearchDoc(d SearchDoc) error {
 }
 
 // PutSearchDocs adds docs to the full-text index, replacing the documents
-// of the same kind and ref.
+// of the same kind and ref; of two in docs, the last one is kept.
 func (q queries) PutSearchDocs(ctx context.Context, docs []SearchDoc) error {
-	for _, d := range docs {
+	last := make(map[int64]int, len(docs))
+	for i, d := range docs {
 		if err := checkSearchDoc(d); err != nil {
 			return fmt.Errorf("store: put search documents: %w", err)
 		}
+		last[searchRowID(d.Kind, d.Ref)] = i
+	}
+	if len(last) < len(docs) {
+		unique := make([]SearchDoc, 0, len(last))
+		for i, d := range docs {
+			if last[searchRowID(d.Kind, d.Ref)] == i {
+				unique = append(unique, d)
+			}
+		}
+		docs = unique
 	}
 	err := q.atomic(ctx, func(q queries) error { return q.putSearchDocs(ctx, docs) })
 	if err != nil {

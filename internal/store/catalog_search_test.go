@@ -97,7 +97,7 @@ func TestSearchRanksAndMatchesAsYouType(t *testing.T) {
 		if got := searchRefs(t, s, store.SearchParams{Query: "orders", Limit: 2}); len(got) != 2 {
 			t.Errorf("Limit 2 returned %v", got)
 		}
-		must(t, s.PutSearchDocs(ctx, []store.SearchDoc{{Kind: "table", Ref: 3, Name: "fct_sales"}}))
+		must(t, s.PutSearchDocs(ctx, []store.SearchDoc{{Kind: "table", Ref: 3, Name: "fct_orders_old"}, {Kind: "table", Ref: 3, Name: "fct_sales"}}))
 		if diff := cmp.Diff([]int64{4, 2, 1}, searchRefs(t, s, store.SearchParams{Query: "orders"})); diff != "" {
 			t.Errorf("after replacing doc 3 (-want +got):\n%s", diff)
 		}
