@@ -70,6 +70,8 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		columns += ", rowid"
 		types = append(types, "bigint")
 	}
+	stmts := q.batchStmts()
+	defer stmts.Close()
 	for batch := range slices.Chunk(docs, q.batchRows(len(types))) {
 		values := make([][]any, len(batch))
 		rowIDs := make([]int64, len(batch))
@@ -83,7 +85,7 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 			if err := q.updateIn(ctx, `DELETE FROM catalog_search WHERE rowid IN `, rowIDs); err != nil {
 				return err
 			}
-			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values), a...)
+			err = stmts.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values), a...)
 		} else {
 			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values)+`
 				ON CONFLICT (kind, ref) DO UPDATE SET name = excluded.name, description = excluded.description,

@@ -133,6 +133,65 @@ func pgText(v any) *string {
 	return &s
 }
 
+// batchStmts keeps the statements of a batched write prepared on SQLite,
+// where every full batch has the same text: parsing a statement of
+// thousands of placeholders costs more than running it. (pgx keeps its
+// own cache of prepared statements on PostgreSQL.)
+type batchStmts struct {
+	q     queries
+	stmts map[string]*sql.Stmt
+}
+
+func (q queries) batchStmts() *batchStmts { return &batchStmts{q: q, stmts: map[string]*sql.Stmt{}} }
+
+func (b *batchStmts) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	p, ok := b.q.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if b.q.dialect != SQLite || !ok {
+		return nil, nil
+	}
+	if st := b.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := p.PrepareContext(ctx, b.q.rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	b.stmts[query] = st
+	return st, nil
+}
+
+func (b *batchStmts) exec(ctx context.Context, query string, a ...any) error {
+	st, err := b.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		_, err = st.ExecContext(ctx, a...)
+	} else {
+		_, err = b.q.exec(ctx, query, a...)
+	}
+	return err
+}
+
+func (b *batchStmts) query(ctx context.Context, query string, a ...any) (*sql.Rows, error) {
+	st, err := b.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(ctx, a...)
+	}
+	return b.q.query(ctx, query, a...)
+}
+
+func (b *batchStmts) Close() {
+	for _, st := range b.stmts {
+		_ = st.Close()
+	}
+}
+
 // storedTable is a table as ApplyCrawl finds it before writing.
 type storedTable struct {
 	ref         CatalogTableRef
@@ -141,6 +200,7 @@ type storedTable struct {
 	owner       string
 	rowEstimate *int64
 	sizeBytes   *int64
+	lastSeen    time.Time
 	columns     map[string]*CatalogColumn
 }
 
@@ -229,7 +289,6 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 		upserts     []*CatalogTable // new, changed or back
 		unchanged   []int64         // ids of tables seen as stored
 		colWrites   []columnWrite
-		colSeenIDs  []int64 // existing tables whose unchanged columns were seen
 		searchStale []int64 // ids, or 0 for new tables, resolved after insert
 		newSearch   []TableKey
 	)
@@ -270,12 +329,9 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 			if !names[name] && oc.RemovedAt.IsZero() {
 				colsChanged, textChanged = true, true
 				gone := *oc
-				gone.RemovedAt = p.CrawledAt
+				gone.RemovedAt, gone.LastSeenAt = p.CrawledAt, old.lastSeen
 				colWrites = append(colWrites, columnWrite{tableID: old.ref.ID, col: gone})
 			}
-		}
-		if len(old.columns) > 0 {
-			colSeenIDs = append(colSeenIDs, old.ref.ID)
 		}
 		switch {
 		case old.ref.Removed:
@@ -312,12 +368,6 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 	if err := q.upsertColumns(ctx, colWrites, p.CrawledAt); err != nil {
 		return Crawl{}, err
 	}
-	// The present columns of a table seen that were not just written were
-	// seen unchanged.
-	if err := q.updateIn(ctx, `UPDATE catalog_columns SET last_seen_at = $1
-		WHERE removed_at IS NULL AND last_seen_at <> $2 AND table_id IN `, colSeenIDs, crawledAt, crawledAt); err != nil {
-		return Crawl{}, fmt.Errorf("mark columns seen: %w", err)
-	}
 
 	var removed []int64
 	for k, old := range stored {
@@ -348,7 +398,7 @@ func equalPtr(a, b *int64) bool {
 // columns, keyed by name.
 func (q queries) loadWarehouseTables(ctx context.Context, warehouse string) (map[TableKey]*storedTable, error) {
 	rows, err := q.query(ctx, `SELECT id, database_name, schema_name, name, kind, comment, owner,
-		row_estimate, size_bytes, removed_at IS NOT NULL
+		row_estimate, size_bytes, last_seen_at, removed_at IS NOT NULL
 		FROM catalog_tables WHERE warehouse = $1`, warehouse)
 	if err != nil {
 		return nil, fmt.Errorf("read stored tables: %w", err)
@@ -362,7 +412,7 @@ func (q queries) loadWarehouseTables(ctx context.Context, warehouse string) (map
 			st.ref.Warehouse = warehouse
 			var rowEst, size sql.Null[int64]
 			if err := rows.Scan(&st.ref.ID, &st.ref.Database, &st.ref.Schema, &st.ref.Name, &st.kind, &st.comment, &st.owner,
-				&rowEst, &size, &st.ref.Removed); err != nil {
+				&rowEst, &size, scanTime(&st.lastSeen), &st.ref.Removed); err != nil {
 				return err
 			}
 			st.rowEstimate, st.sizeBytes = nullPtr(rowEst), nullPtr(size)
@@ -413,6 +463,8 @@ func ptrArg(v *int64) any {
 func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawledAt, now any) (map[TableKey]int64, error) {
 	types := []string{"text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "timestamptz", "timestamptz", "timestamptz"}
 	ids := make(map[TableKey]int64, len(tables))
+	stmts := q.batchStmts()
+	defer stmts.Close()
 	for batch := range slices.Chunk(tables, q.batchRows(len(types))) {
 		values := make([][]any, len(batch))
 		for i, t := range batch {
@@ -420,7 +472,7 @@ func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawl
 				ptrArg(t.RowEstimate), ptrArg(t.SizeBytes), crawledAt, crawledAt, now}
 		}
 		var a args
-		rows, err := q.query(ctx, `INSERT INTO catalog_tables (warehouse, database_name, schema_name, name, kind,
+		rows, err := stmts.query(ctx, `INSERT INTO catalog_tables (warehouse, database_name, schema_name, name, kind,
 				comment, owner, row_estimate, size_bytes, first_seen_at, last_seen_at, updated_at)
 			`+q.rowSource(&a, types, values)+`
 			ON CONFLICT (warehouse, database_name, schema_name, name) DO UPDATE SET
@@ -456,6 +508,8 @@ func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawl
 // crawledAt, the others as they are.
 func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledAt time.Time) error {
 	types := []string{"bigint", "text", "bigint", "text", "boolean", "text", "text", "timestamptz", "timestamptz"}
+	stmts := q.batchStmts()
+	defer stmts.Close()
 	for batch := range slices.Chunk(cols, q.batchRows(len(types))) {
 		values := make([][]any, len(batch))
 		for i, w := range batch {
@@ -468,7 +522,7 @@ func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledA
 				q.t(lastSeen), q.t(c.RemovedAt)}
 		}
 		var a args
-		_, err := q.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
+		err := stmts.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
 				default_value, comment, last_seen_at, removed_at)
 			`+q.rowSource(&a, types, values)+`
 			ON CONFLICT (table_id, name) DO UPDATE SET
@@ -639,8 +693,18 @@ func scanTable(sc interface{ Scan(...any) error }) (CatalogTable, error) {
 	return t, err
 }
 
+// columnColumns are the columns of catalog_columns c as stored. A present
+// column was seen when its table was, so its last_seen_at is not written
+// by every crawl (which would rewrite every column of the warehouse), only
+// when the column is written: read it with columnLastSeen. A removed
+// column's last_seen_at is when its table was last seen with it.
 const columnColumns = `c.name, c.position, c.data_type, c.nullable, c.default_value, c.comment,
 	c.user_description, c.last_seen_at, c.removed_at`
+
+// columnLastSeen replaces c.last_seen_at in columnColumns, for reads that
+// join the table t.
+var columnLastSeen = strings.NewReplacer("c.last_seen_at",
+	"CASE WHEN c.removed_at IS NULL THEN t.last_seen_at ELSE c.last_seen_at END").Replace(columnColumns)
 
 // scanColumn reads columnColumns, after the table id when tableID is set.
 func scanColumn(sc interface{ Scan(...any) error }, tableID *int64) (CatalogColumn, error) {
@@ -661,7 +725,8 @@ func (q queries) GetCatalogTable(ctx context.Context, id int64) (CatalogTable, e
 	if err != nil {
 		return CatalogTable{}, wrap(err, "get catalog table %d", id)
 	}
-	rows, err := q.query(ctx, `SELECT `+columnColumns+` FROM catalog_columns c WHERE c.table_id = $1
+	rows, err := q.query(ctx, `SELECT `+columnLastSeen+` FROM catalog_columns c
+		JOIN catalog_tables t ON t.id = c.table_id WHERE c.table_id = $1
 		ORDER BY c.removed_at IS NOT NULL, c.position, c.name`, id)
 	if err != nil {
 		return CatalogTable{}, wrap(err, "get the columns of catalog table %d", id)
