@@ -254,7 +254,7 @@ func checkCrawl(p *ApplyCrawlParams) error {
 		case t.Name == "" || t.Schema == "":
 			return fmt.Errorf("table %d of the crawl has no schema or name (%q.%q.%q)", i, t.Database, t.Schema, t.Name)
 		case t.Kind == "":
-			return fmt.Errorf("table %s.%s.%s has no kind: say table, view, materialized_view, ...", t.Database, t.Schema, t.Name)
+			return fmt.Errorf("table %s.%s.%s has no kind: say table, view, materialized_view or another kind", t.Database, t.Schema, t.Name)
 		case seen[t.TableKey]:
 			return fmt.Errorf("the crawl lists table %s.%s.%s twice", t.Database, t.Schema, t.Name)
 		}
