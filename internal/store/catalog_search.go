@@ -316,16 +316,13 @@ func searchTerms(query string) []string {
 	return terms
 }
 
-// pgWeights are the tsvector weights of the fields, as the schema sets
-// them.
-var pgWeights = map[string]string{"name": "A", "description": "B", "columns": "C"}
-
-// matchExpr is the FTS5 or tsquery expression of terms, the last one a
-// prefix; a field restricts it to that field.
-func (q queries) matchExpr(terms []string, field string) string {
+// matchExpr is the FTS5 or tsquery expression of terms, all required,
+// the last one a prefix.
+func (q queries) matchExpr(terms []string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
 		last := i == len(terms)-1
+		// A term holds only letters and digits, so quoting it is enough.
 		if q.dialect == SQLite {
 			parts[i] = `"` + t + `"`
 			if last {
@@ -333,32 +330,21 @@ func (q queries) matchExpr(terms []string, field string) string {
 			}
 			continue
 		}
-		// A term holds only letters and digits, so quoting it is enough.
 		parts[i] = "'" + t + "'"
-		if last || field != "" {
-			parts[i] += ":"
-		}
 		if last {
-			parts[i] += "*"
+			parts[i] += ":*"
 		}
-		parts[i] += pgWeights[field]
 	}
 	if q.dialect == SQLite {
-		expr := strings.Join(parts, " AND ")
-		if field != "" {
-			return field + " : (" + expr + ")"
-		}
-		return expr
+		return strings.Join(parts, " AND ")
 	}
 	return strings.Join(parts, " & ")
 }
 
-// Search returns the documents matching p.Query, best first: documents
-// whose name has every word, then those whose description has, then
-// their columns, then the others; within each, by a rank weighing the
-// name above the description, the columns, the tags and owners (FTS5's
-// bm25 on SQLite, ts_rank_cd on PostgreSQL). A query with no word returns
-// no hit.
+// Search returns the documents matching p.Query, best first, by a rank
+// weighing a match in the name far above one in the description, the
+// columns, then the tags and owners (FTS5's bm25 on SQLite, ts_rank_cd on
+// PostgreSQL). A query with no word returns no hit.
 //
 // The two databases cut and fold words alike, except that SQLite also
 // folds diacritics (cafe finds café), and PostgreSQL does not.
@@ -375,26 +361,19 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	)
 	var (
 		query string
-		all   = a.add(q.matchExpr(terms, ""))
-		tiers [3]string // placeholders of the query within one field
+		all   = a.add(q.matchExpr(terms))
 	)
-	for i, field := range searchFields[:3] {
-		tiers[i] = a.add(q.matchExpr(terms, field))
-	}
+	// The weights are far apart so that a match in the name outranks any in
+	// the description, and so on; each has to be computed only for the
+	// matching documents, with no other pass over the index.
 	if q.dialect == SQLite {
-		in := func(ph string) string {
-			return `rowid IN (SELECT rowid FROM catalog_search WHERE catalog_search MATCH ` + ph + `)`
-		}
 		query = `SELECT kind, ref, name, description, columns, tags, owners,
-			-bm25(catalog_search, 10.0, 4.0, 2.0, 1.0, 1.0),
-			CASE WHEN ` + in(tiers[0]) + ` THEN 3 WHEN ` + in(tiers[1]) + ` THEN 2 WHEN ` + in(tiers[2]) + ` THEN 1 ELSE 0 END
+			-bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0)
 			FROM catalog_search WHERE catalog_search MATCH ` + all
 	} else {
-		in := func(ph string) string { return `doc @@ to_tsquery('simple', ` + ph + `)` }
 		query = `SELECT kind, ref, name, description, columns, tags, owners,
-			ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', doc, to_tsquery('simple', ` + all + `)),
-			CASE WHEN ` + in(tiers[0]) + ` THEN 3 WHEN ` + in(tiers[1]) + ` THEN 2 WHEN ` + in(tiers[2]) + ` THEN 1 ELSE 0 END
-			FROM catalog_search WHERE ` + in(all)
+			ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + all + `))
+			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + all + `)`
 	}
 	if len(p.Kinds) > 0 {
 		cond = append(cond, "kind IN ("+a.list(p.Kinds)+")")
@@ -439,7 +418,7 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	for _, c := range cond {
 		query += " AND " + c
 	}
-	order := " ORDER BY 9 DESC, 8 DESC, ref LIMIT "
+	order := " ORDER BY 8 DESC, ref LIMIT "
 	rows, err := q.query(ctx, query+order+a.add(limit), a...)
 	if err != nil {
 		return nil, wrap(err, "search %q", p.Query)
@@ -448,9 +427,8 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 		var (
 			h      SearchHit
 			fields [5]string
-			tier   int
 		)
-		err := sc.Scan(&h.Kind, &h.Ref, &fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &h.Rank, &tier)
+		err := sc.Scan(&h.Kind, &h.Ref, &fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &h.Rank)
 		h.Name = fields[0]
 		h.Field, h.Snippet = matchedField(fields, terms)
 		return h, err
