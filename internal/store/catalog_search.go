@@ -367,12 +367,10 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	// the description, and so on; each has to be computed only for the
 	// matching documents, with no other pass over the index.
 	if q.dialect == SQLite {
-		query = `SELECT kind, ref, name, description, columns, tags, owners,
-			-bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0)
+		query = `SELECT rowid AS hit, ref, -bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0) AS score
 			FROM catalog_search WHERE catalog_search MATCH ` + all
 	} else {
-		query = `SELECT kind, ref, name, description, columns, tags, owners,
-			ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + all + `))
+		query = `SELECT kind, ref, ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + all + `)) AS score
 			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + all + `)`
 	}
 	if len(p.Kinds) > 0 {
@@ -418,8 +416,18 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	for _, c := range cond {
 		query += " AND " + c
 	}
-	order := " ORDER BY 8 DESC, ref LIMIT "
-	rows, err := q.query(ctx, query+order+a.add(limit), a...)
+	// The texts are read for the hits only: sorting every match with its
+	// texts would copy the whole index when a short prefix matches most of
+	// it.
+	join := "s.kind = h.kind AND s.ref = h.ref"
+	if q.dialect == SQLite {
+		join = "s.rowid = h.hit" // FTS5 finds a row by nothing else without a scan
+	}
+	query = `SELECT s.kind, s.ref, s.name, s.description, s.columns, s.tags, s.owners, h.score
+		FROM (` + query + ` ORDER BY score DESC, ref LIMIT ` + a.add(limit) + `) h
+		JOIN catalog_search s ON ` + join + `
+		ORDER BY h.score DESC, h.ref`
+	rows, err := q.query(ctx, query, a...)
 	if err != nil {
 		return nil, wrap(err, "search %q", p.Query)
 	}
