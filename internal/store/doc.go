@@ -11,6 +11,17 @@
 //   - dbt Cloud webhook subscriptions and the events they delivered, once
 //     per event id;
 //   - the poller's cursor, the latest finished_at seen per connection;
+//   - the warehouse half of the catalog: warehouse connections (their
+//     passwords sealed like tokens), and the tables, views and columns each
+//     crawl found. [Store.ApplyCrawl] writes a crawl incrementally in one
+//     transaction: what it saw is added or updated, a table or column no
+//     longer seen gets removed_at and stays, with last_seen_at; a crawl
+//     never writes the users' descriptions, and records its counts in
+//     catalog_crawls. Tables are read by id, by a name as a user types it
+//     ([Store.FindCatalogTables]) or by filters with keyset paging, and
+//     found by full-text search over one document per table, composed
+//     from the crawl, the user's descriptions and the dbt nodes matched to
+//     it (FTS5 on SQLite, a weighted tsvector on PostgreSQL);
 //   - the dbt half of the catalog, per scope (a dbt Cloud environment or an
 //     uploaded project): nodes with their columns and tags, tests with
 //     their latest result, graph edges and jobs, which [Store.WriteSnapshot]
