@@ -1,0 +1,767 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Crawl statuses.
+const (
+	CrawlRunning = "running"
+	CrawlOK      = "ok"
+	CrawlError   = "error"
+)
+
+// CatalogTableRef is a crawled table's id and name, for matching dbt
+// relations to tables without reading whole rows.
+type CatalogTableRef struct {
+	ID int64
+	TableKey
+	Removed bool
+}
+
+// ApplyCrawlParams is what a crawl of one warehouse found.
+type ApplyCrawlParams struct {
+	Warehouse string
+	// CrawlID is the crawl [queries.StartCrawl] recorded, which ApplyCrawl
+	// finishes; 0 records a new one that started at StartedAt (zero:
+	// CrawledAt).
+	CrawlID   int64
+	StartedAt time.Time
+	// CrawledAt stamps last_seen_at of what was seen and removed_at of
+	// what was not. Required.
+	CrawledAt time.Time
+	// Tables are the tables seen, each with all of its columns. Their
+	// Warehouse is empty or Warehouse; ID, UserDescription and the times
+	// are ignored, as are those of the columns.
+	Tables []CatalogTable
+	// InScope says which stored tables the crawl covered: a stored table
+	// in scope and not seen is marked removed; one out of scope (a schema
+	// the crawl skipped) is left alone. Nil: every table of the warehouse.
+	InScope func(TableKey) bool
+}
+
+// Batches are cut to stay within the parameters one statement may bind:
+// 32766 in SQLite, 65535 in PostgreSQL.
+func (q queries) maxParams() int {
+	if q.dialect == SQLite {
+		return 32000
+	}
+	return 65000
+}
+
+// storedTable is a table as ApplyCrawl finds it before writing.
+type storedTable struct {
+	ref         CatalogTableRef
+	kind        string
+	comment     string
+	owner       string
+	rowEstimate *int64
+	sizeBytes   *int64
+	columns     map[string]*CatalogColumn
+}
+
+// ApplyCrawl writes what a crawl of p.Warehouse found, in one transaction,
+// and returns the crawl as recorded in catalog_crawls.
+//
+// A table seen is added, or its crawled fields updated, and is no longer
+// removed if it was; likewise its columns, and its stored columns not
+// seen are marked removed. A stored table in scope and not seen is marked
+// removed at p.CrawledAt and kept, with LastSeenAt telling when it was
+// last seen. User descriptions are never written. Added counts new tables
+// and tables back after a removal; Changed, tables whose crawled fields
+// or columns differ from the stored ones; Removed, tables newly removed.
+// The search documents of the tables whose searchable text changed are
+// refreshed in the same transaction.
+//
+// When ApplyCrawl fails, nothing of it is written: the caller should then
+// record the failure with [queries.FailCrawl].
+func (q queries) ApplyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, error) {
+	if err := checkCrawl(&p); err != nil {
+		return Crawl{}, wrap(err, "apply crawl of warehouse %q", p.Warehouse)
+	}
+	var crawl Crawl
+	err := q.atomic(ctx, func(q queries) error {
+		var err error
+		crawl, err = q.applyCrawl(ctx, p)
+		return err
+	})
+	if err != nil {
+		return Crawl{}, wrap(err, "apply crawl of warehouse %q", p.Warehouse)
+	}
+	return crawl, nil
+}
+
+func checkCrawl(p *ApplyCrawlParams) error {
+	if p.Warehouse == "" {
+		return errors.New("no warehouse named")
+	}
+	if p.CrawledAt.IsZero() {
+		return errors.New("no CrawledAt: say when the crawl read the warehouse")
+	}
+	seen := make(map[TableKey]bool, len(p.Tables))
+	for i := range p.Tables {
+		t := &p.Tables[i]
+		if t.Warehouse == "" {
+			t.Warehouse = p.Warehouse
+		}
+		switch {
+		case t.Warehouse != p.Warehouse:
+			return fmt.Errorf("table %s.%s.%s is of warehouse %q, not %q", t.Database, t.Schema, t.Name, t.Warehouse, p.Warehouse)
+		case t.Name == "" || t.Schema == "":
+			return fmt.Errorf("table %d of the crawl has no schema or name (%q.%q.%q)", i, t.Database, t.Schema, t.Name)
+		case t.Kind == "":
+			return fmt.Errorf("table %s.%s.%s has no kind: say table, view, materialized_view, ...", t.Database, t.Schema, t.Name)
+		case seen[t.TableKey]:
+			return fmt.Errorf("the crawl lists table %s.%s.%s twice", t.Database, t.Schema, t.Name)
+		}
+		seen[t.TableKey] = true
+		cols := make(map[string]bool, len(t.Columns))
+		for _, c := range t.Columns {
+			if c.Name == "" || cols[c.Name] {
+				return fmt.Errorf("table %s.%s.%s: column %q is empty or listed twice", t.Database, t.Schema, t.Name, c.Name)
+			}
+			cols[c.Name] = true
+		}
+	}
+	return nil
+}
+
+// columnWrite is a column row to upsert.
+type columnWrite struct {
+	tableKey TableKey // to find the id of a table inserted in this crawl
+	tableID  int64
+	col      CatalogColumn
+}
+
+func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, error) {
+	stored, err := q.loadWarehouseTables(ctx, p.Warehouse)
+	if err != nil {
+		return Crawl{}, err
+	}
+	now, _ := q.nowArg()
+	crawledAt := q.t(p.CrawledAt)
+	var (
+		crawl       = Crawl{Warehouse: p.Warehouse, TablesSeen: len(p.Tables), Status: CrawlOK}
+		upserts     []*CatalogTable // new, changed or back
+		unchanged   []int64         // ids of tables seen as stored
+		colWrites   []columnWrite
+		colSeenIDs  []int64 // existing tables whose unchanged columns were seen
+		searchStale []int64 // ids, or 0 for new tables, resolved after insert
+		newSearch   []TableKey
+	)
+	seen := make(map[TableKey]bool, len(p.Tables))
+	for i := range p.Tables {
+		t := &p.Tables[i]
+		seen[t.TableKey] = true
+		old := stored[t.TableKey]
+		if old == nil {
+			crawl.Added++
+			upserts = append(upserts, t)
+			newSearch = append(newSearch, t.TableKey)
+			for _, c := range t.Columns {
+				colWrites = append(colWrites, columnWrite{tableKey: t.TableKey, col: c})
+			}
+			continue
+		}
+		tableChanged := old.kind != t.Kind || old.comment != t.Comment || old.owner != t.Owner ||
+			!equalPtr(old.rowEstimate, t.RowEstimate) || !equalPtr(old.sizeBytes, t.SizeBytes)
+		textChanged := old.comment != t.Comment || old.owner != t.Owner
+		colsChanged := false
+		for _, c := range t.Columns {
+			oc := old.columns[c.Name]
+			if oc == nil || !oc.RemovedAt.IsZero() || oc.Position != c.Position || oc.DataType != c.DataType ||
+				oc.Nullable != c.Nullable || oc.Default != c.Default || oc.Comment != c.Comment {
+				colsChanged = true
+				if oc == nil || !oc.RemovedAt.IsZero() || oc.Comment != c.Comment {
+					textChanged = true
+				}
+				colWrites = append(colWrites, columnWrite{tableID: old.ref.ID, col: c})
+			}
+		}
+		names := make(map[string]bool, len(t.Columns))
+		for _, c := range t.Columns {
+			names[c.Name] = true
+		}
+		for name, oc := range old.columns {
+			if !names[name] && oc.RemovedAt.IsZero() {
+				colsChanged, textChanged = true, true
+				gone := *oc
+				gone.RemovedAt = p.CrawledAt
+				colWrites = append(colWrites, columnWrite{tableID: old.ref.ID, col: gone})
+			}
+		}
+		if len(old.columns) > 0 {
+			colSeenIDs = append(colSeenIDs, old.ref.ID)
+		}
+		switch {
+		case old.ref.Removed:
+			crawl.Added++
+			textChanged = true
+		case tableChanged || colsChanged:
+			crawl.Changed++
+		}
+		if old.ref.Removed || tableChanged || colsChanged {
+			upserts = append(upserts, t)
+		} else {
+			unchanged = append(unchanged, old.ref.ID)
+		}
+		if textChanged {
+			searchStale = append(searchStale, old.ref.ID)
+		}
+	}
+
+	ids, err := q.upsertTables(ctx, upserts, crawledAt, now)
+	if err != nil {
+		return Crawl{}, err
+	}
+	for _, k := range newSearch {
+		searchStale = append(searchStale, ids[k])
+	}
+	if err := q.updateIn(ctx, `UPDATE catalog_tables SET last_seen_at = $1 WHERE id IN `, unchanged, crawledAt); err != nil {
+		return Crawl{}, fmt.Errorf("mark tables seen: %w", err)
+	}
+	for i := range colWrites {
+		if colWrites[i].tableID == 0 {
+			colWrites[i].tableID = ids[colWrites[i].tableKey]
+		}
+	}
+	if err := q.upsertColumns(ctx, colWrites, p.CrawledAt); err != nil {
+		return Crawl{}, err
+	}
+	// The present columns of a table seen that were not just written were
+	// seen unchanged.
+	if err := q.updateIn(ctx, `UPDATE catalog_columns SET last_seen_at = $1
+		WHERE removed_at IS NULL AND last_seen_at <> $1 AND table_id IN `, colSeenIDs, crawledAt); err != nil {
+		return Crawl{}, fmt.Errorf("mark columns seen: %w", err)
+	}
+
+	var removed []int64
+	for k, old := range stored {
+		if !seen[k] && !old.ref.Removed && (p.InScope == nil || p.InScope(k)) {
+			removed = append(removed, old.ref.ID)
+		}
+	}
+	slices.Sort(removed)
+	crawl.Removed = len(removed)
+	if err := q.updateIn(ctx, `UPDATE catalog_tables SET removed_at = $1, updated_at = $2 WHERE id IN `, removed, crawledAt, now); err != nil {
+		return Crawl{}, fmt.Errorf("mark tables removed: %w", err)
+	}
+	searchStale = append(searchStale, removed...)
+	if err := q.refreshTableSearch(ctx, searchStale); err != nil {
+		return Crawl{}, err
+	}
+	return q.recordCrawl(ctx, p, crawl)
+}
+
+func equalPtr(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// loadWarehouseTables reads every stored table of warehouse with its
+// columns, keyed by name.
+func (q queries) loadWarehouseTables(ctx context.Context, warehouse string) (map[TableKey]*storedTable, error) {
+	rows, err := q.query(ctx, `SELECT id, database_name, schema_name, name, kind, comment, owner,
+		row_estimate, size_bytes, removed_at IS NOT NULL
+		FROM catalog_tables WHERE warehouse = $1`, warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("read stored tables: %w", err)
+	}
+	byID := map[int64]*storedTable{}
+	out := map[TableKey]*storedTable{}
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			st := &storedTable{columns: map[string]*CatalogColumn{}}
+			st.ref.Warehouse = warehouse
+			var rowEst, size sql.Null[int64]
+			if err := rows.Scan(&st.ref.ID, &st.ref.Database, &st.ref.Schema, &st.ref.Name, &st.kind, &st.comment, &st.owner,
+				&rowEst, &size, &st.ref.Removed); err != nil {
+				return err
+			}
+			st.rowEstimate, st.sizeBytes = nullPtr(rowEst), nullPtr(size)
+			byID[st.ref.ID] = st
+			out[st.ref.TableKey] = st
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("read stored tables: %w", err)
+	}
+	rows, err = q.query(ctx, `SELECT c.table_id, `+columnColumns+`
+		FROM catalog_columns c JOIN catalog_tables t ON t.id = c.table_id WHERE t.warehouse = $1`, warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("read stored columns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		c, err := scanColumn(rows, &id)
+		if err != nil {
+			return nil, fmt.Errorf("read stored columns: %w", err)
+		}
+		byID[id].columns[c.Name] = &c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stored columns: %w", err)
+	}
+	return out, nil
+}
+
+func nullPtr(v sql.Null[int64]) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.V
+}
+
+func ptrArg(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+// upsertTables inserts or updates tables, seen at crawledAt, and returns
+// their ids. user_description and first_seen_at are left as they are.
+func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawledAt, now any) (map[TableKey]int64, error) {
+	const perRow = 12
+	ids := make(map[TableKey]int64, len(tables))
+	for batch := range slices.Chunk(tables, q.maxParams()/perRow) {
+		var (
+			a      args
+			values = make([]string, len(batch))
+		)
+		for i, t := range batch {
+			values[i] = "(" + strings.Join([]string{
+				a.add(t.Warehouse), a.add(t.Database), a.add(t.Schema), a.add(t.Name), a.add(t.Kind),
+				a.add(t.Comment), a.add(t.Owner), a.add(ptrArg(t.RowEstimate)), a.add(ptrArg(t.SizeBytes)),
+				a.add(crawledAt), a.add(crawledAt), a.add(now),
+			}, ", ") + ")"
+		}
+		rows, err := q.query(ctx, `INSERT INTO catalog_tables (warehouse, database_name, schema_name, name, kind,
+				comment, owner, row_estimate, size_bytes, first_seen_at, last_seen_at, updated_at)
+			VALUES `+strings.Join(values, ", ")+`
+			ON CONFLICT (warehouse, database_name, schema_name, name) DO UPDATE SET
+				kind = excluded.kind, comment = excluded.comment, owner = excluded.owner,
+				row_estimate = excluded.row_estimate, size_bytes = excluded.size_bytes,
+				last_seen_at = excluded.last_seen_at, removed_at = NULL, updated_at = excluded.updated_at
+			RETURNING id, warehouse, database_name, schema_name, name`, a...)
+		if err != nil {
+			return nil, fmt.Errorf("write tables: %w", err)
+		}
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					id int64
+					k  TableKey
+				)
+				if err := rows.Scan(&id, &k.Warehouse, &k.Database, &k.Schema, &k.Name); err != nil {
+					return err
+				}
+				ids[k] = id
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("write tables: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// upsertColumns writes columns: those without RemovedAt as seen at
+// crawledAt, the others as they are.
+func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledAt time.Time) error {
+	const perRow = 9
+	for batch := range slices.Chunk(cols, q.maxParams()/perRow) {
+		var (
+			a      args
+			values = make([]string, len(batch))
+		)
+		for i, w := range batch {
+			c := w.col
+			lastSeen := crawledAt
+			if !c.RemovedAt.IsZero() {
+				lastSeen = c.LastSeenAt
+			}
+			values[i] = "(" + strings.Join([]string{
+				a.add(w.tableID), a.add(c.Name), a.add(c.Position), a.add(c.DataType), a.add(c.Nullable),
+				a.add(c.Default), a.add(c.Comment), a.add(q.t(lastSeen)), a.add(q.t(c.RemovedAt)),
+			}, ", ") + ")"
+		}
+		_, err := q.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
+				default_value, comment, last_seen_at, removed_at)
+			VALUES `+strings.Join(values, ", ")+`
+			ON CONFLICT (table_id, name) DO UPDATE SET
+				position = excluded.position, data_type = excluded.data_type, nullable = excluded.nullable,
+				default_value = excluded.default_value, comment = excluded.comment,
+				last_seen_at = excluded.last_seen_at, removed_at = excluded.removed_at`, a...)
+		if err != nil {
+			return fmt.Errorf("write columns: %w", err)
+		}
+	}
+	return nil
+}
+
+// updateIn runs prefix followed by a list of ids, in batches; the list's
+// placeholders follow those of fixed.
+func (q queries) updateIn(ctx context.Context, prefix string, ids []int64, fixed ...any) error {
+	for batch := range slices.Chunk(ids, q.maxParams()-len(fixed)) {
+		a := args(slices.Clone(fixed))
+		ph := make([]string, len(batch))
+		for i, id := range batch {
+			ph[i] = a.add(id)
+		}
+		if _, err := q.exec(ctx, prefix+"("+strings.Join(ph, ", ")+")", a...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const crawlColumns = `id, warehouse, started_at, finished_at, status, error, tables_seen, added, changed, removed`
+
+func scanCrawl(sc interface{ Scan(...any) error }) (Crawl, error) {
+	var c Crawl
+	err := sc.Scan(&c.ID, &c.Warehouse, scanTime(&c.StartedAt), scanTime(&c.FinishedAt), &c.Status, &c.Error,
+		&c.TablesSeen, &c.Added, &c.Changed, &c.Removed)
+	return c, err
+}
+
+func (q queries) recordCrawl(ctx context.Context, p ApplyCrawlParams, c Crawl) (Crawl, error) {
+	now, _ := q.nowArg()
+	if p.CrawlID != 0 {
+		done, err := scanCrawl(q.queryRow(ctx, `UPDATE catalog_crawls
+			SET finished_at = $3, status = 'ok', tables_seen = $4, added = $5, changed = $6, removed = $7
+			WHERE id = $1 AND warehouse = $2 AND status = 'running' RETURNING `+crawlColumns,
+			p.CrawlID, p.Warehouse, now, c.TablesSeen, c.Added, c.Changed, c.Removed))
+		if errors.Is(err, sql.ErrNoRows) {
+			return Crawl{}, fmt.Errorf("finish crawl %d: no such running crawl of this warehouse: %w", p.CrawlID, ErrNotFound)
+		}
+		return done, err
+	}
+	started := p.StartedAt
+	if started.IsZero() {
+		started = p.CrawledAt
+	}
+	return scanCrawl(q.queryRow(ctx, `INSERT INTO catalog_crawls
+			(warehouse, started_at, finished_at, status, tables_seen, added, changed, removed)
+		VALUES ($1, $2, $3, 'ok', $4, $5, $6, $7) RETURNING `+crawlColumns,
+		p.Warehouse, q.t(started), now, c.TablesSeen, c.Added, c.Changed, c.Removed))
+}
+
+// StartCrawl records a crawl of warehouse as running from now, to be
+// finished by [queries.ApplyCrawl] or [queries.FailCrawl].
+func (q queries) StartCrawl(ctx context.Context, warehouse string) (Crawl, error) {
+	now, _ := q.nowArg()
+	c, err := scanCrawl(q.queryRow(ctx, `INSERT INTO catalog_crawls (warehouse, started_at, status)
+		VALUES ($1, $2, 'running') RETURNING `+crawlColumns, warehouse, now))
+	if err != nil {
+		return Crawl{}, wrap(err, "start a crawl of warehouse %q", warehouse)
+	}
+	return c, nil
+}
+
+// FailCrawl records that running crawl id failed with message msg (which
+// must hold no secret), or returns ErrNotFound when no such crawl runs.
+func (q queries) FailCrawl(ctx context.Context, id int64, msg string) (Crawl, error) {
+	now, _ := q.nowArg()
+	c, err := scanCrawl(q.queryRow(ctx, `UPDATE catalog_crawls SET finished_at = $2, status = 'error', error = $3
+		WHERE id = $1 AND status = 'running' RETURNING `+crawlColumns, id, now, msg))
+	if err != nil {
+		return Crawl{}, wrap(err, "record the failure of crawl %d", id)
+	}
+	return c, nil
+}
+
+// ListCrawls returns the latest crawls of warehouse, newest first; limit
+// defaults to 20 and is capped at 1000.
+func (q queries) ListCrawls(ctx context.Context, warehouse string, limit int) ([]Crawl, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 1000)
+	rows, err := q.query(ctx, `SELECT `+crawlColumns+` FROM catalog_crawls WHERE warehouse = $1
+		ORDER BY id DESC LIMIT $2`, warehouse, limit)
+	if err != nil {
+		return nil, wrap(err, "list crawls of warehouse %q", warehouse)
+	}
+	list, err := collect(rows, scanCrawl)
+	if err != nil {
+		return nil, wrap(err, "list crawls of warehouse %q", warehouse)
+	}
+	return list, nil
+}
+
+// LatestCrawl returns the latest crawl of warehouse, whatever its status,
+// or ErrNotFound when it was never crawled.
+func (q queries) LatestCrawl(ctx context.Context, warehouse string) (Crawl, error) {
+	c, err := scanCrawl(q.queryRow(ctx, `SELECT `+crawlColumns+` FROM catalog_crawls WHERE warehouse = $1
+		ORDER BY id DESC LIMIT 1`, warehouse))
+	if err != nil {
+		return Crawl{}, wrap(err, "get the latest crawl of warehouse %q", warehouse)
+	}
+	return c, nil
+}
+
+// CatalogTableKeys returns the id and name of every table of the given
+// warehouses (none: of all), removed ones included, ordered by id.
+func (q queries) CatalogTableKeys(ctx context.Context, warehouses ...string) ([]CatalogTableRef, error) {
+	var a args
+	query := `SELECT id, warehouse, database_name, schema_name, name, removed_at IS NOT NULL FROM catalog_tables`
+	if len(warehouses) > 0 {
+		query += ` WHERE warehouse IN (` + a.list(warehouses) + `)`
+	}
+	rows, err := q.query(ctx, query+` ORDER BY id`, a...)
+	if err != nil {
+		return nil, wrap(err, "list catalog table names")
+	}
+	list, err := collect(rows, func(sc interface{ Scan(...any) error }) (CatalogTableRef, error) {
+		var r CatalogTableRef
+		err := sc.Scan(&r.ID, &r.Warehouse, &r.Database, &r.Schema, &r.Name, &r.Removed)
+		return r, err
+	})
+	if err != nil {
+		return nil, wrap(err, "list catalog table names")
+	}
+	return list, nil
+}
+
+// list adds every value and returns their placeholders, comma-separated.
+func (a *args) list(values []string) string {
+	ph := make([]string, len(values))
+	for i, v := range values {
+		ph[i] = a.add(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+const tableColumns = `t.id, t.warehouse, t.database_name, t.schema_name, t.name, t.kind, t.comment, t.owner,
+	t.row_estimate, t.size_bytes, t.user_description, t.first_seen_at, t.last_seen_at, t.removed_at, t.updated_at`
+
+func scanTable(sc interface{ Scan(...any) error }) (CatalogTable, error) {
+	var (
+		t             CatalogTable
+		rowEst, bytes sql.Null[int64]
+	)
+	err := sc.Scan(&t.ID, &t.Warehouse, &t.Database, &t.Schema, &t.Name, &t.Kind, &t.Comment, &t.Owner,
+		&rowEst, &bytes, &t.UserDescription, scanTime(&t.FirstSeenAt), scanTime(&t.LastSeenAt),
+		scanTime(&t.RemovedAt), scanTime(&t.UpdatedAt))
+	t.RowEstimate, t.SizeBytes = nullPtr(rowEst), nullPtr(bytes)
+	return t, err
+}
+
+const columnColumns = `c.name, c.position, c.data_type, c.nullable, c.default_value, c.comment,
+	c.user_description, c.last_seen_at, c.removed_at`
+
+// scanColumn reads columnColumns, after the table id when tableID is set.
+func scanColumn(sc interface{ Scan(...any) error }, tableID *int64) (CatalogColumn, error) {
+	var c CatalogColumn
+	dst := []any{&c.Name, &c.Position, &c.DataType, &c.Nullable, &c.Default, &c.Comment,
+		&c.UserDescription, scanTime(&c.LastSeenAt), scanTime(&c.RemovedAt)}
+	if tableID != nil {
+		dst = append([]any{tableID}, dst...)
+	}
+	err := sc.Scan(dst...)
+	return c, err
+}
+
+// GetCatalogTable returns table id with its columns, present ones first in
+// position order, then removed ones; or ErrNotFound.
+func (q queries) GetCatalogTable(ctx context.Context, id int64) (CatalogTable, error) {
+	t, err := scanTable(q.queryRow(ctx, `SELECT `+tableColumns+` FROM catalog_tables t WHERE t.id = $1`, id))
+	if err != nil {
+		return CatalogTable{}, wrap(err, "get catalog table %d", id)
+	}
+	rows, err := q.query(ctx, `SELECT `+columnColumns+` FROM catalog_columns c WHERE c.table_id = $1
+		ORDER BY c.removed_at IS NOT NULL, c.position, c.name`, id)
+	if err != nil {
+		return CatalogTable{}, wrap(err, "get the columns of catalog table %d", id)
+	}
+	t.Columns, err = collect(rows, func(sc interface{ Scan(...any) error }) (CatalogColumn, error) { return scanColumn(sc, nil) })
+	if err != nil {
+		return CatalogTable{}, wrap(err, "get the columns of catalog table %d", id)
+	}
+	return t, nil
+}
+
+// FindCatalogTables resolves a table reference as a user types it:
+// "name", "schema.name", "database.schema.name", each optionally after
+// "warehouse:", case-insensitively. Every table that fits is returned
+// (several when the reference is ambiguous), present ones first, without
+// columns; none is ErrNotFound.
+func (q queries) FindCatalogTables(ctx context.Context, ref string) ([]CatalogTable, error) {
+	var (
+		a    args
+		cond []string
+	)
+	rest := strings.TrimSpace(ref)
+	if wh, r, ok := strings.Cut(rest, ":"); ok {
+		cond = append(cond, "lower(t.warehouse) = lower("+a.add(wh)+")")
+		rest = r
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) > 3 || slices.Contains(parts, "") {
+		return nil, fmt.Errorf("store: find table %q: write name, schema.name, database.schema.name or warehouse:database.schema.name", ref)
+	}
+	fields := []string{"t.name", "t.schema_name", "t.database_name"}
+	for i, part := range slices.Backward(parts) {
+		cond = append(cond, "lower("+fields[len(parts)-1-i]+") = lower("+a.add(part)+")")
+	}
+	rows, err := q.query(ctx, `SELECT `+tableColumns+` FROM catalog_tables t WHERE `+strings.Join(cond, " AND ")+`
+		ORDER BY t.removed_at IS NOT NULL, t.warehouse, t.database_name, t.schema_name, t.name`, a...)
+	if err != nil {
+		return nil, wrap(err, "find table %q", ref)
+	}
+	list, err := collect(rows, scanTable)
+	if err != nil {
+		return nil, wrap(err, "find table %q", ref)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("store: find table %q: %w", ref, ErrNotFound)
+	}
+	return list, nil
+}
+
+// ListTablesParams selects tables for [queries.ListCatalogTables]. Names
+// compare case-insensitively; empty fields do not filter.
+type ListTablesParams struct {
+	Warehouse  string
+	Database   string
+	Schema     string
+	Kind       string
+	NamePrefix string
+	// IncludeRemoved lists removed tables too.
+	IncludeRemoved bool
+	// IDs, when not nil, restricts the listing to these tables: the hook
+	// for filters computed elsewhere (an empty non-nil slice lists none).
+	IDs []int64
+	// Filters on the dbt nodes matched to the table, in any scope: a tag
+	// of the node (not of its columns), its owner, a data test attached
+	// to it whose latest result is fail or error.
+	Tag          string
+	Owner        string
+	FailingTests bool
+	// Keyset paging: tables with an id above AfterID, in id order; Limit
+	// defaults to 100 and is capped at 1000.
+	AfterID int64
+	Limit   int
+}
+
+// ListCatalogTables returns the tables p selects, in id order, without
+// columns.
+func (q queries) ListCatalogTables(ctx context.Context, p ListTablesParams) ([]CatalogTable, error) {
+	var (
+		a    args
+		cond []string
+	)
+	eq := func(column, v string) {
+		if v != "" {
+			cond = append(cond, "lower("+column+") = lower("+a.add(v)+")")
+		}
+	}
+	eq("t.warehouse", p.Warehouse)
+	eq("t.database_name", p.Database)
+	eq("t.schema_name", p.Schema)
+	if p.Kind != "" {
+		cond = append(cond, "t.kind = "+a.add(p.Kind))
+	}
+	if p.NamePrefix != "" {
+		cond = append(cond, `lower(t.name) LIKE `+a.add(likePrefix(strings.ToLower(p.NamePrefix)))+` ESCAPE '\'`)
+	}
+	if !p.IncludeRemoved {
+		cond = append(cond, "t.removed_at IS NULL")
+	}
+	if p.IDs != nil {
+		if len(p.IDs) == 0 {
+			return []CatalogTable{}, nil
+		}
+		ph := make([]string, len(p.IDs))
+		for i, id := range p.IDs {
+			ph[i] = a.add(id)
+		}
+		cond = append(cond, "t.id IN ("+strings.Join(ph, ", ")+")")
+	}
+	if p.Tag != "" {
+		cond = append(cond, `EXISTS (SELECT 1 FROM catalog_nodes n JOIN catalog_node_tags g ON g.node_id = n.id
+			WHERE n.table_id = t.id AND g.column_name = '' AND g.tag = `+a.add(p.Tag)+`)`)
+	}
+	if p.Owner != "" {
+		cond = append(cond, `EXISTS (SELECT 1 FROM catalog_nodes n
+			WHERE n.table_id = t.id AND lower(n.owner) = lower(`+a.add(p.Owner)+`))`)
+	}
+	if p.FailingTests {
+		cond = append(cond, `EXISTS (SELECT 1 FROM catalog_nodes n JOIN catalog_tests ct
+			ON ct.scope_id = n.scope_id AND ct.attached_unique_id = n.unique_id
+			WHERE n.table_id = t.id AND ct.status IN ('fail', 'error'))`)
+	}
+	if p.AfterID > 0 {
+		cond = append(cond, "t.id > "+a.add(p.AfterID))
+	}
+	limit := cmp.Or(p.Limit, 100)
+	limit = min(limit, 1000)
+	query := `SELECT ` + tableColumns + ` FROM catalog_tables t`
+	if len(cond) > 0 {
+		query += ` WHERE ` + strings.Join(cond, " AND ")
+	}
+	rows, err := q.query(ctx, query+` ORDER BY t.id LIMIT `+a.add(limit), a...)
+	if err != nil {
+		return nil, wrap(err, "list catalog tables")
+	}
+	list, err := collect(rows, scanTable)
+	if err != nil {
+		return nil, wrap(err, "list catalog tables")
+	}
+	return list, nil
+}
+
+// likePrefix is the LIKE pattern (with ESCAPE '\') of the values starting
+// with s.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+// SetTableDescription sets the user's description of table id (empty
+// clears it), which no crawl or sync overwrites, and refreshes its search
+// document; an unknown id is ErrNotFound.
+func (q queries) SetTableDescription(ctx context.Context, id int64, text string) error {
+	err := q.atomic(ctx, func(q queries) error {
+		now, _ := q.nowArg()
+		if err := q.execOne(ctx, `UPDATE catalog_tables SET user_description = $2, updated_at = $3 WHERE id = $1`, id, text, now); err != nil {
+			return err
+		}
+		return q.refreshTableSearch(ctx, []int64{id})
+	})
+	if err != nil {
+		return wrap(err, "set the description of catalog table %d", id)
+	}
+	return nil
+}
+
+// SetColumnDescription sets the user's description of column (its exact
+// name) of table id, as SetTableDescription does for tables; an unknown
+// table or column is ErrNotFound.
+func (q queries) SetColumnDescription(ctx context.Context, id int64, column, text string) error {
+	err := q.atomic(ctx, func(q queries) error {
+		if err := q.execOne(ctx, `UPDATE catalog_columns SET user_description = $3 WHERE table_id = $1 AND name = $2`, id, column, text); err != nil {
+			return err
+		}
+		return q.refreshTableSearch(ctx, []int64{id})
+	})
+	if err != nil {
+		return wrap(err, "set the description of column %q of catalog table %d", column, id)
+	}
+	return nil
+}
