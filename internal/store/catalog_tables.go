@@ -47,15 +47,6 @@ type ApplyCrawlParams struct {
 	InScope func(TableKey) bool
 }
 
-// Batches are cut to stay within the parameters one statement may bind:
-// 32766 in SQLite, 65535 in PostgreSQL.
-func (q queries) maxParams() int {
-	if q.dialect == SQLite {
-		return 32000
-	}
-	return 65000
-}
-
 // storedTable is a table as ApplyCrawl finds it before writing.
 type storedTable struct {
 	ref         CatalogTableRef
