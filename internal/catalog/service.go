@@ -75,11 +75,21 @@ func (s *Service) Crawl(ctx context.Context, cfg warehouse.Config, secret string
 		return fail(fmt.Errorf("crawl warehouse %s: %w", cfg.Name, err))
 	}
 	defer conn.Close()
+	// The databases the crawl covers are known before it starts, so that a
+	// database whose tables were all dropped has them marked removed.
+	info, err := conn.Test(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("crawl warehouse %s: %w", cfg.Name, err))
+	}
 	var (
 		tables    []store.CatalogTable
 		databases = map[string]bool{}
 		columns   int
 	)
+	databases[info.CurrentDatabase] = true
+	for _, db := range cfg.Databases {
+		databases[db] = true
+	}
 	err = conn.Crawl(ctx, cfg.Filter, func(t warehouse.Table) error {
 		databases[t.Database] = true
 		tables = append(tables, tableFromCrawl(cfg.Name, t))
@@ -96,8 +106,12 @@ func (s *Service) Crawl(ctx context.Context, cfg warehouse.Config, secret string
 	// A stored table counts as dropped only if this crawl covered where it
 	// lives: a schema the filter now excludes, or a database not crawled
 	// this time, is left as it was.
+	admits, err := cfg.Filter.Admitter()
+	if err != nil {
+		return fail(fmt.Errorf("crawl warehouse %s: %w", cfg.Name, err))
+	}
 	inScope := func(k store.TableKey) bool {
-		return databases[k.Database] && cfg.Filter.Admits(k.Schema, k.Name)
+		return databases[k.Database] && admits(k.Database, k.Schema, k.Name)
 	}
 	crawl, err := s.Store.ApplyCrawl(ctx, store.ApplyCrawlParams{
 		Warehouse: cfg.Name, CrawlID: started.ID, CrawledAt: s.now(), Tables: tables, InScope: inScope,
