@@ -20,27 +20,27 @@ import (
 // Host/Port/Database/User/SSLMode fields. DuckDB takes DSN as the path of
 // its database file, opened read-only.
 type Config struct {
-	Name string // the connection's name in dbtlink
-	Type Type
+	Name string `json:"name"` // the connection's name in dbtlink
+	Type Type   `json:"type"`
 
-	DSN string
+	DSN string `json:"dsn,omitempty"`
 
-	Host     string
-	Port     int // 0 means the default (5432, Redshift 5439)
-	Database string
-	User     string
-	SSLMode  string // disable, allow, prefer, require, verify-ca, verify-full
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"` // 0 means the default (5432, Redshift 5439)
+	Database string `json:"database,omitempty"`
+	User     string `json:"user,omitempty"`
+	SSLMode  string `json:"sslmode,omitempty"` // disable, allow, prefer, require, verify-ca, verify-full
 	// Options are further connection parameters (application_name,
 	// search_path, connect_timeout, sslrootcert, ...), added to DSN or the
 	// fields above.
-	Options map[string]string
+	Options map[string]string `json:"options,omitempty"`
 
 	// Databases are further databases on the same server to crawl after
 	// the one connected to. A PostgreSQL connection sees one database, so
 	// a crawl opens one connection to each.
-	Databases []string
+	Databases []string `json:"databases,omitempty"`
 
-	Filter Filter
+	Filter Filter `json:"filter,omitzero"`
 }
 
 var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}

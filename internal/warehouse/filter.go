@@ -16,10 +16,10 @@ import (
 // "database.schema.table". A dot always separates parts, so a name that
 // itself holds a dot is matched with ? in its place.
 type Filter struct {
-	IncludeSchemas []string
-	ExcludeSchemas []string
-	IncludeTables  []string
-	ExcludeTables  []string
+	IncludeSchemas []string `json:"include_schemas,omitempty"`
+	ExcludeSchemas []string `json:"exclude_schemas,omitempty"`
+	IncludeTables  []string `json:"include_tables,omitempty"`
+	ExcludeTables  []string `json:"exclude_tables,omitempty"`
 }
 
 // Validate reports the first malformed pattern.
