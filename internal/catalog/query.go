@@ -466,11 +466,24 @@ func (s *Service) Search(ctx context.Context, p store.SearchParams) ([]SearchRes
 	if strings.TrimSpace(p.Query) == "" {
 		return nil, &InputError{Err: errors.New("the search text is empty")}
 	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	// Ask for more than shown, so the re-ranking below can lift an exact
+	// name that full-text ranking put lower.
+	p.Limit = min(limit*3, 200)
 	hits, err := s.Store.Search(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SearchResult, 0, len(hits))
+	defer func() {
+		rerank(out, p.Query)
+		if len(out) > limit {
+			out = out[:limit]
+		}
+	}()
 	var sc scopes
 	for _, h := range hits {
 		r := SearchResult{Kind: h.Kind, Field: h.Field, Snippet: h.Snippet, Rank: h.Rank}
@@ -507,6 +520,35 @@ func (s *Service) Search(ctx context.Context, p store.SearchParams) ([]SearchRes
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// rerank orders results as a person looking for a name expects: the table
+// (then node) named exactly what was typed, then names starting with it,
+// then names containing it, then the rest; full-text rank orders each tier.
+// bm25 alone favours short documents, so raw_customers (few columns) would
+// outrank customers (documented at length) for "customers".
+func rerank(rs []SearchResult, query string) {
+	q := strings.ToLower(strings.TrimSpace(query))
+	tier := func(r SearchResult) int {
+		name, kind := "", 0
+		switch {
+		case r.Table != nil:
+			name = r.Table.Name
+		case r.Node != nil:
+			name, kind = r.Node.Name, 1
+		}
+		name = strings.ToLower(name)
+		switch {
+		case name == q:
+			return kind
+		case strings.HasPrefix(name, q):
+			return 2 + kind
+		case strings.Contains(name, q):
+			return 4 + kind
+		}
+		return 6
+	}
+	slices.SortStableFunc(rs, func(a, b SearchResult) int { return tier(a) - tier(b) })
 }
 
 // TestQuery selects tests for [Service.Tests].

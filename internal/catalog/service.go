@@ -175,6 +175,10 @@ type SyncOptions struct {
 	Source string
 }
 
+// SyncSkipped is the status of a scope with nothing to read (no completed
+// run yet); no sync is recorded for it.
+const SyncSkipped = "skipped"
+
 // SyncResult is how the sync of one scope ended.
 type SyncResult struct {
 	ScopeKey string `json:"scope"`
@@ -184,7 +188,7 @@ type SyncResult struct {
 	Environment string `json:"environment,omitempty"`
 	SyncID      int64  `json:"sync_id"`
 	// Status is ok, unchanged (the inputs were those of the last sync, so
-	// nothing was read) or error.
+	// nothing was read), skipped (nothing to read yet) or error.
 	Status    string   `json:"status"`
 	Error     string   `json:"error,omitempty"`
 	Warehouse string   `json:"warehouse,omitempty"`
@@ -215,6 +219,15 @@ func (s *Service) SyncCloud(ctx context.Context, src CloudSource, opts SyncOptio
 		p := &plans[i]
 		scope := p.Scope(src.Name)
 		res := SyncResult{ScopeKey: scope.Key, Project: p.Project.Name, Environment: p.Environment.Name}
+		if len(p.Manifests) == 0 {
+			// An environment none of whose jobs has completed a run has
+			// nothing to read yet: that is not a failure of the sync.
+			res.Status = SyncSkipped
+			res.Warnings = []string{"no job of this environment has a completed run yet"}
+			progress.say("%s / %s: skipped, no completed run yet", p.Project.Name, p.Environment.Name)
+			results = append(results, res)
+			continue
+		}
 		started := s.now()
 		err := s.syncScope(ctx, &res, scope, opts, progress, func() (*Inputs, BuildOptions, error) {
 			progress.say("%s / %s: read artifacts of %d job(s)", p.Project.Name, p.Environment.Name, len(p.Jobs))
