@@ -267,7 +267,8 @@ func (q queries) composeTableDocs(ctx context.Context, ids []int64) (map[int64]*
 }
 
 // SearchParams is a full-text search. Query is what the user typed; its
-// words must all match, the last one as a prefix. The other fields filter
+// words must all match, the last one as a prefix when it has three
+// characters or more. The other fields filter
 // (empty: no filter); a table passes a dbt filter when one of the nodes
 // matched to it passes.
 type SearchParams struct {
@@ -316,12 +317,18 @@ func searchTerms(query string) []string {
 	return terms
 }
 
+// minPrefix is the shortest last word taken as a prefix: one or two
+// letters are the start of most words of a catalog, and ranking nearly
+// every document costs more than such a result is worth, so they match
+// whole words only until the user types a third.
+const minPrefix = 3
+
 // matchExpr is the FTS5 or tsquery expression of terms, all required,
-// the last one a prefix.
+// the last one a prefix if it has minPrefix characters.
 func (q queries) matchExpr(terms []string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		last := i == len(terms)-1
+		last := i == len(terms)-1 && utf8.RuneCountInString(t) >= minPrefix
 		// A term holds only letters and digits, so quoting it is enough.
 		if q.dialect == SQLite {
 			parts[i] = `"` + t + `"`
@@ -476,7 +483,7 @@ func matchAt(s string, terms []string) int {
 		if start >= 0 {
 			w := strings.ToLower(s[start:i])
 			for j, t := range terms {
-				if w == t || (j == len(terms)-1 && strings.HasPrefix(w, t)) {
+				if w == t || (j == len(terms)-1 && utf8.RuneCountInString(t) >= minPrefix && strings.HasPrefix(w, t)) {
 					return start
 				}
 			}

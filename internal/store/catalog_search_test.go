@@ -46,6 +46,7 @@ func TestSearchRanksAndMatchesAsYouType(t *testing.T) {
 			// The name first, then description, columns, tags.
 			{"orders", []int64{3, 4, 2, 1}},
 			{"ord", []int64{3, 4, 2, 1}},
+			{"or", []int64{4}}, // too short for a prefix: the word or only
 			{"fct ord", []int64{3}},
 			{"FCT_ORDERS", []int64{3}},
 			{"order row", []int64{3}},

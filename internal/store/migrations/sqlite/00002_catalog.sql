@@ -269,11 +269,15 @@ CREATE INDEX catalog_syncs_scope ON catalog_syncs (scope_key, id);
 -- Full-text search over tables (and dbt nodes with no table: ephemeral
 -- models, exposures, metrics). One document per object; the columns are
 -- weighted in ranking name > description > columns > tags and owners.
--- kind is 'table' (ref = catalog_tables.id) or 'node' (ref = catalog_nodes.id).
+-- kind is 'table' (ref = catalog_tables.id) or 'node' (ref = catalog_nodes.id),
+-- and the rowid is ref * 2 for a table and ref * 2 + 1 for a node: FTS5
+-- finds a row by its rowid alone without scanning. The prefix index of 3
+-- characters serves the search as the user types.
 CREATE VIRTUAL TABLE catalog_search USING fts5 (
     name, description, columns, tags, owners,
     kind UNINDEXED, ref UNINDEXED,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '3'
 );
 
 -- +goose Down
