@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make demo: the whole orchestration path on the embedded default, with no
-# dbt Cloud account. Starts the built-in emulator, adds a connection to it,
-# triggers a job with live progress, downloads its artifacts and reads them.
+# make demo: orchestration and the catalog on the embedded default, with no
+# dbt Cloud account. Starts the built-in emulator with a DuckDB warehouse
+# holding its project's tables, adds a connection to it, triggers a job with
+# live progress, downloads its artifacts and reads them; then crawls the
+# warehouse, runs the jobs the catalog reads (one fails a test), syncs dbt's
+# metadata onto the tables, searches it and prints a table's page.
 # Everything it writes lives in a temporary DBTLINK_HOME and ./demo-artifacts.
 set -euo pipefail
 BIN=${1:-bin/dbtlink}
@@ -11,7 +14,11 @@ export DBTLINK_HOME=$(mktemp -d)
 env_file="$DBTLINK_HOME/emulator.env"
 # --speed 20: every emulated second of a run takes 1/20 s here, so the demo
 # job's few minutes of dbt work pass in a few seconds.
-"$BIN" emulator --addr 127.0.0.1:0 --speed 20 >"$env_file" 2>"$DBTLINK_HOME/emulator.log" &
+# --warehouse: the emulator first builds the tables and views its project's
+# models, seeds and sources would, in a DuckDB file named after the
+# project's database (jaffle_shop), as dbt would on that warehouse.
+warehouse="$DBTLINK_HOME/jaffle_shop.duckdb"
+"$BIN" emulator --addr 127.0.0.1:0 --speed 20 --warehouse "duckdb:$warehouse" >"$env_file" 2>"$DBTLINK_HOME/emulator.log" &
 emu=$!
 trap 'kill $emu 2>/dev/null || true; rm -rf "$DBTLINK_HOME"' EXIT
 
@@ -43,4 +50,29 @@ rm -rf demo-artifacts
 
 echo "== dbtlink artifacts inspect"
 "$BIN" artifacts inspect demo-artifacts/manifest.json demo-artifacts/run_results.json
+
+echo
+echo "== the catalog: the warehouse first"
+"$BIN" warehouse add demo --type duckdb --path "$warehouse"
+"$BIN" warehouse crawl demo
+
+echo "== dbt Cloud runs for the catalog: docs and freshness, then a build whose test fails"
+"$BIN" job run -c demo 304 --wait >/dev/null
+# The failing build exits 1 (the run ended in error), as a CI step would.
+"$BIN" job run -c demo 302 --wait >/dev/null || echo "(job 302 failed a test, as the demo intends)"
+
+echo "== dbtlink catalog sync demo"
+"$BIN" catalog sync demo
+
+echo "== dbtlink catalog search customer"
+"$BIN" catalog search customer --limit 5
+
+echo "== dbtlink catalog show main.customers"
+"$BIN" catalog show main.customers
+
+echo "== dbtlink catalog tests --failing"
+"$BIN" catalog tests --failing
+
+echo "== dbtlink catalog lineage main.customers --upstream"
+"$BIN" catalog lineage main.customers --upstream
 echo "== done: artifacts are in ./demo-artifacts"

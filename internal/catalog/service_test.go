@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"net/url"
 	"os"
@@ -400,4 +401,70 @@ func columnOf(t *testing.T, d *catalog.TableDetail, name string) catalog.ColumnD
 	}
 	t.Fatalf("table %s has no column %s", d.FullName(), name)
 	return catalog.ColumnDetail{}
+}
+
+// TestUploadHostileInputLeavesCatalog uploads a project, then a truncated
+// manifest and a file that is not an artifact: each is refused with an
+// error naming the file, and the catalog stays as the first upload left it.
+func TestUploadHostileInputLeavesCatalog(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storetest.Open(t, b)
+			svc := &catalog.Service{Store: st}
+			manifest, err := os.ReadFile("../../dbtcloud/emulator/data/manifest.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := os.ReadFile("../../dbtcloud/emulator/data/run_results.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := func(m []byte, extra ...catalog.UploadFile) []catalog.UploadFile {
+				return append([]catalog.UploadFile{{Name: "manifest.json", R: strings.NewReader(string(m))}, {Name: "run_results.json", R: strings.NewReader(string(results))}}, extra...)
+			}
+			res, err := svc.Upload(ctx, "jaffle", files(manifest), catalog.SyncOptions{}, nil)
+			if err != nil || res.Status != store.SyncOK {
+				t.Fatalf("upload = %+v, %v", res, err)
+			}
+			before := snapshotCounts(t, st)
+
+			cases := []struct {
+				name  string
+				files []catalog.UploadFile
+				want  string
+			}{
+				{"truncated manifest", files(manifest[:len(manifest)/2]), "manifest.json"},
+				{"not an artifact", files(manifest, catalog.UploadFile{Name: "notes.txt", R: strings.NewReader("hello")}), "notes.txt"},
+				{"two manifests", files(manifest, catalog.UploadFile{Name: "other.json", R: strings.NewReader(string(manifest))}), "manifest"},
+			}
+			for _, c := range cases {
+				_, err := svc.Upload(ctx, "jaffle", c.files, catalog.SyncOptions{}, nil)
+				var ie *catalog.InputError
+				if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s: err = %v, want an input error naming %s", c.name, err, c.want)
+				}
+				if after := snapshotCounts(t, st); after != before {
+					t.Errorf("%s: the catalog changed: %v -> %v", c.name, before, after)
+				}
+			}
+			// The same files again: nothing is read past the fingerprint.
+			res, err = svc.Upload(ctx, "jaffle", files(manifest), catalog.SyncOptions{}, nil)
+			if err != nil || res.Status != store.SyncUnchanged {
+				t.Errorf("re-upload = %+v, %v; want unchanged", res, err)
+			}
+		})
+	}
+}
+
+// snapshotCounts is what a failed upload must not change.
+func snapshotCounts(t *testing.T, st *store.Store) [3]int {
+	t.Helper()
+	var c [3]int
+	for i, q := range []string{`SELECT count(*) FROM catalog_nodes`, `SELECT count(*) FROM catalog_tests`, `SELECT count(*) FROM catalog_edges`} {
+		if err := st.DB().QueryRowContext(t.Context(), q).Scan(&c[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
 }
