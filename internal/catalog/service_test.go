@@ -2,8 +2,8 @@ package catalog_test
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
