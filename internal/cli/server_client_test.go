@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -370,4 +372,67 @@ func TestServerJobRunInterrupt(t *testing.T) {
 	}
 	r := b.srv("job", "run", "301", "--wait") // the server still works
 	wantExit(t, r, ExitOK, "job run after an interrupt")
+}
+
+// A trigger dbt Cloud refused leaves a failed run whose error_code, not its
+// text, decides the exit code, with and without --wait.
+func TestServerRefusedTrigger(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+	for _, tt := range []struct {
+		status int
+		code   string
+		exit   int
+	}{
+		{http.StatusUnauthorized, "trigger_auth", ExitAuth},
+		{http.StatusForbidden, "trigger_auth", ExitAuth},
+		{http.StatusNotFound, "trigger_not_found", ExitNotFound},
+		{http.StatusBadRequest, "trigger_refused", ExitUsage},
+	} {
+		for _, wait := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d wait=%v", tt.status, wait), func(t *testing.T) {
+				if _, err := b.emu.InjectFault(emulator.Fault{Path: "POST /api/v2/accounts/{a}/jobs/{j}/run/", Kind: emulator.FaultStatus, Status: tt.status}); err != nil {
+					t.Fatal(err)
+				}
+				args := []string{"job", "run", "301", "--json"}
+				if wait {
+					args = append(args, "--wait")
+				}
+				r := b.srv(args...)
+				wantExit(t, r, tt.exit, strings.Join(args, " "))
+				if !wait {
+					return // no run started: nothing on stdout, as locally
+				}
+				var run serverRun
+				if err := json.Unmarshal([]byte(r.stdout), &run); err != nil {
+					t.Fatalf("stdout %q: %v", r.stdout, err)
+				}
+				if run.State != srvFailed || run.ErrorCode != tt.code {
+					t.Fatalf("run state %q error_code %q, want failed and %q", run.State, run.ErrorCode, tt.code)
+				}
+			})
+		}
+	}
+}
+
+// The exit code of a failed run comes from its code alone: text that looks
+// like a refusal does not change it, and an unknown code is a plain failure.
+func TestServerFailedErrorUsesCode(t *testing.T) {
+	for _, tt := range []struct {
+		code, text string
+		exit       int
+	}{
+		{"", "dbt Cloud refused to trigger job 7: 404 Not found", ExitRunError},
+		{"trigger_not_found", "anything", ExitNotFound},
+		{"connection_deleted", "", ExitNotFound},
+		{"trigger_auth", "", ExitAuth},
+		{"trigger_refused", "", ExitUsage},
+		{"request_invalid", "", ExitRunError},
+		{"some_future_code", "", ExitRunError},
+	} {
+		err := serverFailedError(&serverRun{ID: 1, JobID: 7, State: srvFailed, ErrorCode: tt.code, Error: tt.text})
+		if got := exitCode(err); got != tt.exit {
+			t.Errorf("code %q text %q: exit %d, want %d (%v)", tt.code, tt.text, got, tt.exit, err)
+		}
+	}
 }

@@ -61,6 +61,8 @@ type runJSON struct {
 	Attempts         json.RawMessage `json:"attempts"`
 	ArtifactsState   string          `json:"artifacts_state"`
 	Error            string          `json:"error"`
+	// ErrorCode says why a failed run failed, for programs.
+	ErrorCode store.RunErrorCode `json:"error_code"`
 	// Done: the run has ended and dbtlink has finished with it (rerun
 	// policy, failing nodes, artifacts); nothing about it changes any more.
 	// A run in error that is not done may still be rerun.
@@ -94,6 +96,7 @@ func (s *Server) toRunJSON(ctx context.Context, run store.Run) runJSON {
 		Attempts:         s.jsonArray(ctx, run.ID, "attempts", run.Attempts),
 		ArtifactsState:   run.ArtifactsState,
 		Error:            run.Error,
+		ErrorCode:        run.ErrorCode,
 		Done:             tracker.Done(run),
 	}
 	if run.DbtRunID != 0 {
