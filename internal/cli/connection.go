@@ -959,7 +959,9 @@ const maxKeyInput = 4 << 10
 // NewCmdConnectionRotateKey builds `dbtlink connection rotate-key`.
 func NewCmdConnectionRotateKey(f *Factory, runF func(*ConnectionRotateKeyOptions) error) *cobra.Command {
 	opts := &ConnectionRotateKeyOptions{IO: f.IO, OpenStore: f.OpenStore,
-		OpenDB: func(ctx context.Context, flag string) (*serverstore.Store, func(), error) { return openRotateDB(ctx, f, flag) }}
+		OpenDB: func(ctx context.Context, flag string) (*serverstore.Store, func(), error) {
+			return openRotateDB(ctx, f, flag)
+		}}
 	cmd := &cobra.Command{
 		Use:   "rotate-key",
 		Short: "Re-encrypt every stored token with a new key",
