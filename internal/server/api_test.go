@@ -393,8 +393,8 @@ func TestListRuns(t *testing.T) {
 		wantNext   *int64
 	}{
 		{name: "defaults", stored: runs(9, 8, 7), wantFilter: store.RunFilter{Limit: 101}, wantIDs: []int64{9, 8, 7}},
-		{name: "filters", query: "?connection=prod&job_id=301&state=success,error&before=50&limit=2", stored: runs(49, 48, 47),
-			wantFilter: store.RunFilter{Connection: "prod", JobID: 301, States: []store.RunState{store.RunSuccess, store.RunError}, BeforeID: 50, Limit: 3},
+		{name: "filters", query: "?connection=prod&job_id=301&dbt_run_id=9001&state=success,error&before=50&limit=2", stored: runs(49, 48, 47),
+			wantFilter: store.RunFilter{Connection: "prod", JobID: 301, DbtRunID: 9001, States: []store.RunState{store.RunSuccess, store.RunError}, BeforeID: 50, Limit: 3},
 			wantIDs:    []int64{49, 48}, wantNext: ptr(int64(48))},
 		{name: "exactly a page", query: "?limit=3", stored: runs(3, 2, 1), wantFilter: store.RunFilter{Limit: 4}, wantIDs: []int64{3, 2, 1}},
 		{name: "none", stored: nil, wantFilter: store.RunFilter{Limit: 101}, wantIDs: []int64{}},
@@ -430,6 +430,7 @@ func TestListRuns(t *testing.T) {
 		"?limit=101":            {"1 to 100"},
 		"?limit=ten":            {`"ten"`},
 		"?job_id=x":             {"job_id"},
+		"?dbt_run_id=0":         {"dbt_run_id"},
 		"?before=-1":            {"before"},
 		"?connection=a&job_id=": nil, // empty is no filter: 200
 	} {

@@ -210,6 +210,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if f.DbtRunID, err = queryID(q.Get("dbt_run_id"), "dbt_run_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if f.BeforeID, err = queryID(q.Get("before"), "before"); err != nil {
 		s.fail(w, r, err)
 		return

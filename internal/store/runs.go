@@ -121,6 +121,9 @@ func (q queries) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.JobID != 0 {
 		cond = append(cond, "job_id = "+a.add(f.JobID))
 	}
+	if f.DbtRunID != 0 {
+		cond = append(cond, "dbt_run_id = "+a.add(f.DbtRunID))
+	}
 	if len(f.States) > 0 {
 		ph := make([]string, len(f.States))
 		for i, s := range f.States {

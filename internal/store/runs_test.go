@@ -144,6 +144,8 @@ func TestListRuns(t *testing.T) {
 			{"all", store.RunFilter{}, []int{5, 4, 3, 2, 1, 0}},
 			{"connection", store.RunFilter{Connection: "dev"}, []int{4, 2}},
 			{"job", store.RunFilter{JobID: 2}, []int{3, 2}},
+			{"dbt run id", store.RunFilter{DbtRunID: 102}, []int{4}},
+			{"dbt run id unknown", store.RunFilter{DbtRunID: 999}, []int{}},
 			{"states", store.RunFilter{States: store.ActiveStates}, []int{4, 1, 0}},
 			{"one state", store.RunFilter{States: []store.RunState{store.RunFailed}}, []int{3}},
 			{"triggered", store.RunFilter{OnlyTriggered: true}, []int{5, 4, 2, 1}},

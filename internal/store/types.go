@@ -219,7 +219,10 @@ type RunUpdate struct {
 type RunFilter struct {
 	Connection string
 	JobID      int64
-	States     []RunState
+	// DbtRunID keeps the run whose current dbt Cloud run id is this one
+	// (after a rerun from failure, the rerun's id).
+	DbtRunID int64
+	States   []RunState
 	// OnlyTriggered keeps runs that have a dbt Cloud run id.
 	OnlyTriggered bool
 	// BeforeID pages backwards: runs are returned newest first (by ID).
