@@ -127,6 +127,8 @@ var serverCommands = map[string]bool{
 	"job run": true, "job list": true, "job get": true,
 	"connection list": true, "connection add": true, "connection test": true,
 	"connection remove": true, "connection push": true,
+	"run get": true, "run list": true, "run watch": true, "run cancel": true,
+	"artifact list": true, "artifact get": true,
 }
 
 // localTools are the commands that never go through a server: they read
