@@ -113,6 +113,14 @@ func checkCorpus(t *testing.T, root string) {
 				t.Errorf("metadata not read: version %d, dbt %q", s.SchemaVersion, s.DBTVersion)
 			}
 			if kind == KindManifest {
+				// Inspect only counts a manifest; the full read must agree.
+				f, err := ReadFile(p, SkipCode())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(Summarize(p, f), s); diff != "" {
+					t.Errorf("Inspect differs from Summarize of the full read (-full +inspect):\n%s", diff)
+				}
 				// Every node keeps its unique id and a resource type.
 				m, err := ReadManifestFile(p, SkipCode())
 				if err != nil {

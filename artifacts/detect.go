@@ -132,15 +132,27 @@ func (f *File) Metadata() Metadata {
 // the metadata, which dbt writes first, so the second pass is the only full
 // read in practice.
 func ReadFile(path string, opts ...Option) (*File, error) {
+	kind, err := detectKindOfFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return readFileKind(path, kind, opts)
+}
+
+// detectFile is Detect on the file at path.
+func detectKindOfFile(path string, opts []Option) (Kind, error) {
 	var kind Kind
 	err := withFile(path, KindUnknown, opts, func(r io.Reader, opts []Option) error {
 		var err error
 		kind, _, err = Detect(r, opts...)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
+	return kind, err
+}
+
+// readFileKind reads the file at path with the reader for kind.
+func readFileKind(path string, kind Kind, opts []Option) (*File, error) {
+	var err error
 	f := &File{Kind: kind}
 	switch kind {
 	case KindManifest:

@@ -2,6 +2,7 @@ package artifacts
 
 import (
 	"cmp"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -59,33 +60,51 @@ type ResultLine struct {
 
 // Inspect reads the artifact at path (any kind, plain or gzip) and summarises
 // it. Code is skipped: a summary never needs it.
+// A manifest is only counted, not read into the model (see manifestCounts);
+// the summary is the same as Summarize on the full read.
 func Inspect(path string) (*Summary, error) {
-	f, err := ReadFile(path, SkipCode())
+	opts := []Option{SkipCode()}
+	kind, err := detectKindOfFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if kind == KindManifest {
+		var c *manifestCounts
+		err := withFile(path, KindManifest, opts, func(r io.Reader, opts []Option) error {
+			var err error
+			c, err = readManifestCounts(r, opts...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return summarizeCounts(path, c), nil
+	}
+	f, err := readFileKind(path, kind, opts)
 	if err != nil {
 		return nil, err
 	}
 	return Summarize(path, f), nil
 }
 
+// summarizeCounts is Summarize for a manifest that was only counted.
+func summarizeCounts(path string, c *manifestCounts) *Summary {
+	s := newSummary(path, KindManifest, c.Metadata)
+	for t, n := range c.Types {
+		s.Counts[t] = n
+	}
+	if c.Macros > 0 {
+		s.Counts[string(MacroType)] = c.Macros
+	}
+	if c.Groups > 0 {
+		s.Counts[string(GroupType)] = c.Groups
+	}
+	return s
+}
+
 // Summarize builds the summary of an artifact already read.
 func Summarize(path string, f *File) *Summary {
-	md := f.Metadata()
-	s := &Summary{
-		Path:          path,
-		Bytes:         fileSize(path),
-		Kind:          f.Kind,
-		SchemaVersion: md.SchemaVersion,
-		SchemaURL:     md.SchemaURL,
-		DBTVersion:    md.DBTVersion,
-		Adapter:       md.AdapterType,
-		ProjectName:   md.ProjectName,
-		InvocationID:  md.InvocationID,
-		Counts:        map[string]int{},
-	}
-	if !md.GeneratedAt.IsZero() {
-		t := md.GeneratedAt
-		s.GeneratedAt = &t
-	}
+	s := newSummary(path, f.Kind, f.Metadata())
 	switch {
 	case f.Manifest != nil:
 		for _, n := range f.Manifest.Nodes {
@@ -198,4 +217,25 @@ func slowest(l []ResultLine) []ResultLine {
 		return nil
 	}
 	return l
+}
+
+// newSummary is the part of a summary every kind has.
+func newSummary(path string, kind Kind, md Metadata) *Summary {
+	s := &Summary{
+		Path:          path,
+		Bytes:         fileSize(path),
+		Kind:          kind,
+		SchemaVersion: md.SchemaVersion,
+		SchemaURL:     md.SchemaURL,
+		DBTVersion:    md.DBTVersion,
+		Adapter:       md.AdapterType,
+		ProjectName:   md.ProjectName,
+		InvocationID:  md.InvocationID,
+		Counts:        map[string]int{},
+	}
+	if !md.GeneratedAt.IsZero() {
+		t := md.GeneratedAt
+		s.GeneratedAt = &t
+	}
+	return s
 }

@@ -31,3 +31,36 @@ echo
 echo "== load: 10,000 runs watched by one server vs one GET per run per 60 s (bench/servebench) =="
 # shellcheck disable=SC2086
 go run ./bench/servebench ${SERVEBENCH_FLAGS:-}
+
+# Inspecting a manifest as a user meets it: the whole `dbtlink artifacts
+# inspect --json` process (start-up, detection, reading, output) on the
+# fivetran ad_reporting manifest of 2022-12-19 scaled to ~100 MB, against a
+# whole `python3 json.load` process on the same file, alternated in the same
+# run so both see the same machine load. Medians of INSPECT_RUNS (default 5)
+# runs; the target is a ratio of at least 6 with peak RSS under 150 MB.
+echo
+echo "== inspecting a 100 MB manifest: dbtlink artifacts inspect --json vs python3 json.load =="
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/dbtlink" ./cmd/dbtlink
+go run ./bench/manifestgen -in /work/shared/artifacts/fivetran-ad_reporting-2022-12-19/manifest.json \
+	-size 100MB -o "$work/big.json"
+for _ in $(seq "${INSPECT_RUNS:-5}"); do
+	/usr/bin/time -f "dbtlink %e %M" -a -o "$work/times" "$work/dbtlink" artifacts inspect "$work/big.json" --json >/dev/null
+	/usr/bin/time -f "python %e %M" -a -o "$work/times" \
+		python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/big.json"
+done
+python3 - "$work/times" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, secs, kb = line.split()
+    runs.setdefault(name, []).append((float(secs), int(kb)))
+med = {n: (statistics.median(s for s, _ in r), max(k for _, k in r)) for n, r in runs.items()}
+for n, (s, kb) in med.items():
+    print(f"{n:8} median {s:.2f} s over {len(runs[n])} runs, peak RSS {kb / 1024:.0f} MB")
+ratio = med["python"][0] / med["dbtlink"][0]
+rss = med["dbtlink"][1] / 1024
+print(f"ratio {ratio:.1f}x (target >= 6x), dbtlink peak RSS {rss:.0f} MB (target < 150 MB):",
+      "ok" if ratio >= 6 and rss < 150 else "MISSED")
+PY

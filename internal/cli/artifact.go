@@ -37,6 +37,10 @@ To read downloaded artifacts, see 'dbtlink artifacts inspect'.`,
 type ArtifactListOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	RunID int64
 	Step  int
@@ -45,7 +49,7 @@ type ArtifactListOptions struct {
 
 // NewCmdArtifactList builds `dbtlink artifact list`.
 func NewCmdArtifactList(f *Factory, runF func(*ArtifactListOptions) error) *cobra.Command {
-	opts := &ArtifactListOptions{IO: f.IO, Client: jobAccountClient(f)}
+	opts := &ArtifactListOptions{IO: f.IO, Client: jobAccountClient(f), Server: f.Server}
 	cmd := &cobra.Command{
 		Use:     "list RUN_ID",
 		Aliases: []string{"ls"},
@@ -60,8 +64,12 @@ func NewCmdArtifactList(f *Factory, runF func(*ArtifactListOptions) error) *cobr
 			if opts.Step < 0 {
 				return usageError("--step counts from 1 (0 means the last step), got %d", opts.Step)
 			}
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return artifactListServer(cmd.Context(), opts)
 			}
 			return artifactListRun(cmd.Context(), opts)
 		},
@@ -99,6 +107,10 @@ func artifactListRun(ctx context.Context, opts *ArtifactListOptions) error {
 type ArtifactGetOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	RunID    int64
 	Paths    []string
@@ -109,7 +121,7 @@ type ArtifactGetOptions struct {
 
 // NewCmdArtifactGet builds `dbtlink artifact get`.
 func NewCmdArtifactGet(f *Factory, runF func(*ArtifactGetOptions) error) *cobra.Command {
-	opts := &ArtifactGetOptions{IO: f.IO, Client: jobAccountClient(f)}
+	opts := &ArtifactGetOptions{IO: f.IO, Client: jobAccountClient(f), Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "get RUN_ID PATH...",
 		Short: "Download artifacts of a run",
@@ -136,8 +148,12 @@ With -o - the single artifact named is written to standard output.`,
 			if opts.Parallel < 1 {
 				return usageError("--parallel must be at least 1, got %d", opts.Parallel)
 			}
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return artifactGetServer(cmd.Context(), opts)
 			}
 			return artifactGetRun(cmd.Context(), opts)
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
 	"github.com/dbtlink/dbtlink/internal/connection"
+	serverstore "github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/tracker"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -942,8 +945,12 @@ func (opts *ConnectionImportAirflowOptions) importOne(ctx context.Context, store
 type ConnectionRotateKeyOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
+	// OpenDB opens the server database named by --db (or the default one,
+	// when it exists); nil store when there is none to re-seal.
+	OpenDB func(ctx context.Context, flag string) (*serverstore.Store, func(), error)
 
 	KeyStdin bool
+	DB       string
 }
 
 // maxKeyInput bounds what --key-stdin reads; a key is at most 64 hex digits.
@@ -951,7 +958,10 @@ const maxKeyInput = 4 << 10
 
 // NewCmdConnectionRotateKey builds `dbtlink connection rotate-key`.
 func NewCmdConnectionRotateKey(f *Factory, runF func(*ConnectionRotateKeyOptions) error) *cobra.Command {
-	opts := &ConnectionRotateKeyOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &ConnectionRotateKeyOptions{IO: f.IO, OpenStore: f.OpenStore,
+		OpenDB: func(ctx context.Context, flag string) (*serverstore.Store, func(), error) {
+			return openRotateDB(ctx, f, flag)
+		}}
 	cmd := &cobra.Command{
 		Use:   "rotate-key",
 		Short: "Re-encrypt every stored token with a new key",
@@ -960,21 +970,50 @@ func NewCmdConnectionRotateKey(f *Factory, runF func(*ConnectionRotateKeyOptions
 file's key. The previous key file is kept as secret-<id>.key next to it until
 you delete it. Only key ids are printed, never keys.
 
+The secrets a dbtlink server keeps in its database (connection tokens and
+webhook secrets, sealed with the same key) are re-sealed with the new key
+too, in one transaction: the database named by --db, else $DBTLINK_DB, else
+dbtlink.db in the dbtlink home directory when that file exists. Run it on the
+server's machine, with the server's DBTLINK_HOME. If it stops before the
+database is done, nothing there has changed and every secret stays readable
+(the old key is kept); run it again to finish.
+
 If DBTLINK_SECRET_KEY is set it still holds the old key, which new connections
-would then use: unset it afterwards, or set it to the new key.`,
+would then use: unset it afterwards, or set it to the new key.
+
+Exit status: 0 done; 2 bad key input, a key file or database that cannot be
+used, or a secret whose key cannot be found (nothing in the database changed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
 			}
-			return connectionRotateKeyRun(opts)
+			return connectionRotateKeyRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.KeyStdin, "key-stdin", false, "read the new key (base64 or hex, 32 bytes) from standard input instead of generating one")
+	cmd.Flags().StringVar(&opts.DB, "db", "", "server database whose secrets to re-seal too: a postgres:// URL or a SQLite file (default: $DBTLINK_DB, else dbtlink.db in the dbtlink home directory if it exists)")
 	return cmd
 }
 
-func connectionRotateKeyRun(opts *ConnectionRotateKeyOptions) error {
+// openRotateDB opens the server database rotate-key re-seals: --db, else
+// $DBTLINK_DB, else the default SQLite file if it exists (rotating the key of
+// a machine that runs no server must not create a database). A nil store
+// means there is none.
+func openRotateDB(ctx context.Context, f *Factory, flag string) (*serverstore.Store, func(), error) {
+	if flag == "" && f.Getenv(EnvDB) == "" {
+		dsn, err := serverDSN(f, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+			return nil, func() {}, nil
+		}
+	}
+	return openServerStoreShared(ctx, f, flag)
+}
+
+func connectionRotateKeyRun(ctx context.Context, opts *ConnectionRotateKeyOptions) error {
 	var key connection.Key
 	var err error
 	if opts.KeyStdin {
@@ -995,11 +1034,30 @@ func connectionRotateKeyRun(opts *ConnectionRotateKeyOptions) error {
 	if err != nil {
 		return err
 	}
+	// The database is opened first, so that a wrong --db stops the command
+	// before any key changes.
+	db, closeDB, err := opts.OpenDB(ctx, opts.DB)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
 	res, err := store.RotateKey(key)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
 	fmt.Fprintf(opts.IO.Out, "Re-encrypted %d connection(s) with new key %s.\n", res.Rotated, res.NewKeyID)
+	var dbErr error
+	if db != nil {
+		// The file store already has the new key, and keeps the old one,
+		// so every database secret is readable before, during and after.
+		rr, err := tracker.ResealSecrets(ctx, db, store, key)
+		if err != nil {
+			dbErr = withCode(ExitUsage, fmt.Errorf("the server database's secrets were not re-sealed and still use the old key, which is kept (run `dbtlink connection rotate-key` again, with the same --db, to finish): %w", err))
+		} else {
+			fmt.Fprintf(opts.IO.Out, "Re-sealed %d secret(s) in the server database (%d connection token(s), %d webhook secret(s)) with key %s.\n",
+				rr.Total(), rr.Resealed[serverstore.SecretConnection], rr.Resealed[serverstore.SecretWebhook], res.NewKeyID)
+		}
+	}
 	if res.Backup != "" {
 		fmt.Fprintf(opts.IO.Out, "The previous key is kept in %s; delete it once no copy of the connections file older than now is needed.\n", res.Backup)
 	}
@@ -1007,5 +1065,5 @@ func connectionRotateKeyRun(opts *ConnectionRotateKeyOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s is set and still holds the old key, which new connections would use; unset it (the new key is in %s) or set it to the new key.\n",
 			connection.EnvSecretKey, store.KeyPath())
 	}
-	return nil
+	return dbErr
 }

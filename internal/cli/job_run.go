@@ -97,7 +97,7 @@ flags and exit codes are the same. The server also takes --max-retries
 (rerun from failure) and --deadline with --cancel-at-deadline. --poll,
 --reuse-existing and --retry-from-failure are local only and refused.
 Without --wait the command waits for the trigger, to print the dbt Cloud run
-id; a trigger dbt Cloud refused exits as it would locally (5, 6, 2 or 7).
+id; a trigger dbt Cloud refused exits as it would locally (5, 6 or 2).
 Ctrl-C asks the server to cancel the run (in CI at once, on a terminal after
 asking); the step outputs also get dbtlink_run_id, the server's run id.
 

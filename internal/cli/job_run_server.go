@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbtlink/dbtlink/internal/orchestrate"
+	"github.com/dbtlink/dbtlink/internal/store"
 )
 
 // This file is `dbtlink --server URL job run`: the same command, with the
@@ -158,30 +158,21 @@ func serverCreateRunError(opts *JobRunOptions, err error) error {
 	return fmt.Errorf("trigger the job: %w", err)
 }
 
-// serverRefused reads the dbt Cloud status out of the error of a run the
-// server could not trigger ("dbt Cloud refused to trigger job 7: 404 ...").
-var serverRefused = regexp.MustCompile(`refused to trigger job \d+: (?:HTTP )?(\d{3})\b`)
-
 // serverFailedError is the error of a run in state failed: no dbt Cloud run
-// exists. A trigger dbt Cloud refused exits as the local command does for
-// that answer (5 for 401/403, 6 for 404, 7 for 429 and 5xx, 2 for another
-// 4xx); a connection deleted before the trigger is 6; anything else 1.
+// exists. The exit code comes from the run's error_code, as the local
+// command's would for the same answer: 5 when dbt Cloud refused the trigger
+// with 401 or 403, 6 for 404 or a connection deleted before the trigger, 2
+// for another 4xx; 1 for any other failure (and a code this CLI does not
+// know yet). The error text is shown, never parsed.
 func serverFailedError(run *serverRun) error {
 	code := ExitRunError
-	if m := serverRefused.FindStringSubmatch(run.Error); m != nil {
-		status, _ := strconv.Atoi(m[1])
-		switch {
-		case status == http.StatusUnauthorized, status == http.StatusForbidden:
-			code = ExitAuth
-		case status == http.StatusNotFound:
-			code = ExitNotFound
-		case status == http.StatusTooManyRequests, status >= 500:
-			code = ExitUpstream
-		default:
-			code = ExitUsage
-		}
-	} else if strings.Contains(run.Error, "was deleted before the run could be triggered") {
+	switch store.RunErrorCode(run.ErrorCode) {
+	case store.RunErrTriggerAuth:
+		code = ExitAuth
+	case store.RunErrTriggerNotFound, store.RunErrConnectionDeleted:
 		code = ExitNotFound
+	case store.RunErrTriggerRefused:
+		code = ExitUsage
 	}
 	why := run.Error
 	if why == "" {

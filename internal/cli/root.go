@@ -85,7 +85,7 @@ Environment:
 	root.PersistentFlags().StringVarP(&f.ConnectionName, "connection", "c", "",
 		"dbt Cloud connection to use (default: $DBTLINK_CONNECTION, then DBT_CLOUD_* variables, then the default stored connection)")
 	root.PersistentFlags().StringVar(&f.ServerFlag, "server", "",
-		"URL of a dbtlink server to go through instead of dbt Cloud, for job run, job list, job get and connection list|add|test|remove|push (default: $DBTLINK_SERVER; token from $DBTLINK_SERVER_TOKEN)")
+		"URL of a dbtlink server to go through instead of dbt Cloud, for job run|list|get, run get|list|watch|cancel, artifact list|get and connection list|add|test|remove|push (default: $DBTLINK_SERVER; token from $DBTLINK_SERVER_TOKEN)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		return checkServerSupport(f, cmd)
 	}
@@ -127,6 +127,8 @@ var serverCommands = map[string]bool{
 	"job run": true, "job list": true, "job get": true,
 	"connection list": true, "connection add": true, "connection test": true,
 	"connection remove": true, "connection push": true,
+	"run get": true, "run list": true, "run watch": true, "run cancel": true,
+	"artifact list": true, "artifact get": true,
 }
 
 // localTools are the commands that never go through a server: they read

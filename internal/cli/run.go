@@ -46,6 +46,10 @@ type RunGetOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
 	Now    func() time.Time
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	RunID int64
 	Steps bool
@@ -54,7 +58,7 @@ type RunGetOptions struct {
 
 // NewCmdRunGet builds `dbtlink run get`.
 func NewCmdRunGet(f *Factory, runF func(*RunGetOptions) error) *cobra.Command {
-	opts := &RunGetOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
+	opts := &RunGetOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "get RUN_ID",
 		Short: "Show one run",
@@ -65,8 +69,12 @@ func NewCmdRunGet(f *Factory, runF func(*RunGetOptions) error) *cobra.Command {
 				return err
 			}
 			opts.RunID = id
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return runGetServer(cmd.Context(), opts)
 			}
 			return runGetRun(cmd.Context(), opts)
 		},
@@ -144,6 +152,10 @@ type RunListOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
 	Now    func() time.Time
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	JobID         int64
 	ProjectID     int64
@@ -155,7 +167,7 @@ type RunListOptions struct {
 
 // NewCmdRunList builds `dbtlink run list`.
 func NewCmdRunList(f *Factory, runF func(*RunListOptions) error) *cobra.Command {
-	opts := &RunListOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
+	opts := &RunListOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List recent runs, newest first",
@@ -164,8 +176,12 @@ func NewCmdRunList(f *Factory, runF func(*RunListOptions) error) *cobra.Command 
 			if opts.Limit < 1 {
 				return usageError("--limit must be at least 1")
 			}
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return runListServer(cmd.Context(), opts)
 			}
 			return runListRun(cmd.Context(), opts)
 		},
@@ -264,6 +280,10 @@ type RunWatchOptions struct {
 	// Ticks drives the terminal view's redraws between polls; nil is a
 	// real one-second ticker.
 	Ticks func() (<-chan time.Time, func())
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	RunID      int64
 	Poll       time.Duration
@@ -273,7 +293,7 @@ type RunWatchOptions struct {
 
 // NewCmdRunWatch builds `dbtlink run watch`.
 func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Command {
-	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now}
+	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Follow a run until it ends",
@@ -292,8 +312,12 @@ is given: then 1 if it ended in error and 3 if it was cancelled. 4 when
 			if err := checkWaitDurations(opts.Timeout, opts.Poll); err != nil {
 				return err
 			}
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return runWatchServer(cmd.Context(), opts)
 			}
 			return runWatchRun(cmd.Context(), opts)
 		},
@@ -339,6 +363,10 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 type RunCancelOptions struct {
 	IO     *IOStreams
 	Client func(...dbtcloud.Option) (*dbtcloud.Client, int64, error)
+	// Server, ServerURL and Connection: see JobRunOptions.
+	Server     func() (*serverClient, error)
+	ServerURL  string
+	Connection string
 
 	RunID int64
 	JSON  bool
@@ -346,7 +374,7 @@ type RunCancelOptions struct {
 
 // NewCmdRunCancel builds `dbtlink run cancel`.
 func NewCmdRunCancel(f *Factory, runF func(*RunCancelOptions) error) *cobra.Command {
-	opts := &RunCancelOptions{IO: f.IO, Client: jobAccountClient(f)}
+	opts := &RunCancelOptions{IO: f.IO, Client: jobAccountClient(f), Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "cancel RUN_ID",
 		Short: "Cancel a run",
@@ -358,8 +386,12 @@ func NewCmdRunCancel(f *Factory, runF func(*RunCancelOptions) error) *cobra.Comm
 				return err
 			}
 			opts.RunID = id
+			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return runCancelServer(cmd.Context(), opts)
 			}
 			return runCancelRun(cmd.Context(), opts)
 		},
@@ -435,7 +467,11 @@ commands and wrote run_results.json; otherwise dbtlink says which rule
 applies. To rerun a job whatever happened, use 'dbtlink job run JOB_ID
 --retry-from-failure'.
 
-With --wait, the exit status follows the new run as for 'job run --wait'.`,
+With --wait, the exit status follows the new run as for 'job run --wait'.
+
+It works locally only: a dbtlink server has no retry of a run, and a retry
+started elsewhere is a run the server does not follow. Have the server rerun
+failed runs itself with 'dbtlink job run JOB_ID --server URL --max-retries N'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := jobParseID("run", args[0])

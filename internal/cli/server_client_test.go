@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,7 +254,7 @@ func TestServerAuthAndReachability(t *testing.T) {
 		}
 	})
 	t.Run("local-only commands refuse --server", func(t *testing.T) {
-		for _, args := range [][]string{{"run", "get", "1"}, {"artifact", "get", "1", "manifest.json"}, {"serve"}, {"connection", "show", "x"}} {
+		for _, args := range [][]string{{"run", "retry", "1"}, {"connection", "rotate-key"}, {"serve"}, {"connection", "show", "x"}} {
 			r := b.srv(args...)
 			wantExit(t, r, ExitUsage, strings.Join(args, " "))
 			if !strings.Contains(r.stderr, "does not support --server") {
@@ -262,7 +265,7 @@ func TestServerAuthAndReachability(t *testing.T) {
 		// Cloud, and ignored by local tools.
 		b.env[EnvServer] = b.ts.URL
 		defer delete(b.env, EnvServer)
-		wantExit(t, b.run("run", "get", "1"), ExitUsage, "run get with $DBTLINK_SERVER")
+		wantExit(t, b.run("run", "retry", "1"), ExitUsage, "run retry with $DBTLINK_SERVER")
 		wantExit(t, b.run("lineage", "--help"), ExitOK, "lineage --help with $DBTLINK_SERVER")
 	})
 }
@@ -370,4 +373,194 @@ func TestServerJobRunInterrupt(t *testing.T) {
 	}
 	r := b.srv("job", "run", "301", "--wait") // the server still works
 	wantExit(t, r, ExitOK, "job run after an interrupt")
+}
+
+// A trigger dbt Cloud refused leaves a failed run whose error_code, not its
+// text, decides the exit code, with and without --wait.
+func TestServerRefusedTrigger(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+	for _, tt := range []struct {
+		status int
+		code   string
+		exit   int
+	}{
+		{http.StatusUnauthorized, "trigger_auth", ExitAuth},
+		{http.StatusForbidden, "trigger_auth", ExitAuth},
+		{http.StatusNotFound, "trigger_not_found", ExitNotFound},
+		{http.StatusBadRequest, "trigger_refused", ExitUsage},
+	} {
+		for _, wait := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d wait=%v", tt.status, wait), func(t *testing.T) {
+				if _, err := b.emu.InjectFault(emulator.Fault{Path: "POST /api/v2/accounts/{a}/jobs/{j}/run/", Kind: emulator.FaultStatus, Status: tt.status}); err != nil {
+					t.Fatal(err)
+				}
+				args := []string{"job", "run", "301", "--json"}
+				if wait {
+					args = append(args, "--wait")
+				}
+				r := b.srv(args...)
+				wantExit(t, r, tt.exit, strings.Join(args, " "))
+				if !wait {
+					return // no run started: nothing on stdout, as locally
+				}
+				var run serverRun
+				if err := json.Unmarshal([]byte(r.stdout), &run); err != nil {
+					t.Fatalf("stdout %q: %v", r.stdout, err)
+				}
+				if run.State != srvFailed || run.ErrorCode != tt.code {
+					t.Fatalf("run state %q error_code %q, want failed and %q", run.State, run.ErrorCode, tt.code)
+				}
+			})
+		}
+	}
+}
+
+// The exit code of a failed run comes from its code alone: text that looks
+// like a refusal does not change it, and an unknown code is a plain failure.
+func TestServerFailedErrorUsesCode(t *testing.T) {
+	for _, tt := range []struct {
+		code, text string
+		exit       int
+	}{
+		{"", "dbt Cloud refused to trigger job 7: 404 Not found", ExitRunError},
+		{"trigger_not_found", "anything", ExitNotFound},
+		{"connection_deleted", "", ExitNotFound},
+		{"trigger_auth", "", ExitAuth},
+		{"trigger_refused", "", ExitUsage},
+		{"request_invalid", "", ExitRunError},
+		{"some_future_code", "", ExitRunError},
+	} {
+		err := serverFailedError(&serverRun{ID: 1, JobID: 7, State: srvFailed, ErrorCode: tt.code, Error: tt.text})
+		if got := exitCode(err); got != tt.exit {
+			t.Errorf("code %q text %q: exit %d, want %d (%v)", tt.code, tt.text, got, tt.exit, err)
+		}
+	}
+}
+
+// run get|list|watch|cancel and artifact list|get through the server take
+// the dbt Cloud run id, as locally, with the same output and exit codes;
+// the flags the server cannot honour are refused with the reason.
+func TestServerRunAndArtifactCommands(t *testing.T) {
+	t.Parallel()
+	b := newServerBench(t)
+	dbtID := func(r cloudResult) string {
+		t.Helper()
+		var run serverRun
+		if err := json.Unmarshal([]byte(r.stdout), &run); err != nil || run.dbtID() == 0 {
+			t.Fatalf("no dbt Cloud run id in %q: %v", r.stdout, err)
+		}
+		return strconv.FormatInt(run.dbtID(), 10)
+	}
+	r := b.srv("job", "run", "301", "--wait", "--json")
+	wantExit(t, r, ExitOK, "job run 301")
+	ok := dbtID(r)
+	r = b.srv("job", "run", "302", "--wait", "--json")
+	wantExit(t, r, ExitRunError, "job run 302")
+	failed := dbtID(r)
+
+	t.Run("run get", func(t *testing.T) {
+		r := b.srv("run", "get", ok, "--steps")
+		wantExit(t, r, ExitOK, "run get")
+		for _, w := range []string{"Run:", ok, "Status:", "success", "Server run:", "STEP", "URL:"} {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("run get lacks %q:\n%s", w, r.stdout)
+			}
+		}
+		r = b.srv("run", "get", failed, "--json")
+		wantExit(t, r, ExitOK, "run get --json")
+		if got := dbtID(r); got != failed || !strings.Contains(r.stdout, `"state": "error"`) {
+			t.Errorf("run get --json:\n%s", r.stdout)
+		}
+		r = b.srv("run", "get", "123456789")
+		wantExit(t, r, ExitNotFound, "run get of a run the server does not follow")
+		if !strings.Contains(r.stderr, "knows only runs triggered through it") {
+			t.Errorf("stderr:\n%s", r.stderr)
+		}
+	})
+	t.Run("run list", func(t *testing.T) {
+		r := b.srv("run", "list")
+		wantExit(t, r, ExitOK, "run list")
+		if !strings.Contains(r.stdout, ok) || !strings.Contains(r.stdout, failed) || !strings.Contains(r.stdout, "SERVER RUN") {
+			t.Errorf("run list:\n%s", r.stdout)
+		}
+		r = b.srv("run", "list", "--status", "success", "--job", "301", "--json")
+		wantExit(t, r, ExitOK, "run list --status success --json")
+		var runs []serverRun
+		if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil || len(runs) != 1 || strconv.FormatInt(runs[0].dbtID(), 10) != ok {
+			t.Errorf("run list --status success --job 301: %v\n%s", err, r.stdout)
+		}
+		r = b.srv("run", "list", "--limit", "1", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil || len(runs) != 1 || strconv.FormatInt(runs[0].dbtID(), 10) != failed {
+			t.Errorf("run list --limit 1 (newest first): %v\n%s", err, r.stdout)
+		}
+		wantExit(t, b.srv("run", "list", "--status", "failed"), ExitOK, "run list --status failed (a server state)")
+		r = b.srv("run", "list", "--status", "finished")
+		wantExit(t, r, ExitUsage, "run list --status finished")
+		r = b.srv("run", "list", "--project", "1")
+		wantExit(t, r, ExitUsage, "run list --project")
+		if !strings.Contains(r.stderr, "--job") {
+			t.Errorf("stderr:\n%s", r.stderr)
+		}
+	})
+	t.Run("run watch", func(t *testing.T) {
+		r := b.srv("run", "watch", ok)
+		wantExit(t, r, ExitOK, "run watch of a finished run")
+		if !strings.Contains(r.stdout, "Run "+ok+" ended: success") {
+			t.Errorf("stdout:\n%s", r.stdout)
+		}
+		wantExit(t, b.srv("run", "watch", failed), ExitOK, "run watch of a failed run")
+		wantExit(t, b.srv("run", "watch", failed, "--exit-status"), ExitRunError, "run watch --exit-status")
+		wantExit(t, b.srv("run", "watch", ok, "--poll", "5s"), ExitUsage, "run watch --poll")
+	})
+	t.Run("run cancel", func(t *testing.T) {
+		r := b.srv("run", "cancel", ok)
+		wantExit(t, r, ExitOK, "run cancel of a finished run")
+		if !strings.Contains(r.stdout, "already ended (success)") {
+			t.Errorf("stdout:\n%s", r.stdout)
+		}
+		r = b.srv("job", "run", "303")
+		wantExit(t, r, ExitOK, "job run 303")
+		id := strings.Fields(r.stdout)[0]
+		r = b.srv("run", "cancel", id)
+		wantExit(t, r, ExitOK, "run cancel")
+		if !strings.Contains(r.stdout, "ancel") || strings.Contains(r.stdout, "already ended") {
+			t.Errorf("stdout:\n%s", r.stdout)
+		}
+		r = b.srv("run", "watch", id, "--exit-status", "--timeout", "30s")
+		wantExit(t, r, ExitRunCancelled, "run watch of the cancelled run")
+		wantExit(t, b.srv("run", "cancel", "123456789"), ExitNotFound, "run cancel of an unknown run")
+	})
+	t.Run("run retry", func(t *testing.T) {
+		r := b.srv("run", "retry", failed)
+		wantExit(t, r, ExitUsage, "run retry --server")
+		if !strings.Contains(r.stderr, "does not support --server") {
+			t.Errorf("stderr:\n%s", r.stderr)
+		}
+	})
+	t.Run("artifacts", func(t *testing.T) {
+		r := b.srv("artifact", "list", ok)
+		wantExit(t, r, ExitOK, "artifact list")
+		if !strings.Contains(r.stdout, "manifest.json\n") || !strings.Contains(r.stdout, "run_results.json\n") {
+			t.Errorf("artifact list:\n%s", r.stdout)
+		}
+		dir := filepath.Join(t.TempDir(), "out")
+		r = b.srv("artifact", "get", ok, "manifest.json", "run_results.json", "-o", dir)
+		wantExit(t, r, ExitOK, "artifact get")
+		for _, name := range []string{"manifest.json", "run_results.json"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %v\n%s%s", name, err, r.stdout, r.stderr)
+			}
+		}
+		r = b.srv("artifact", "get", ok, "run_results.json", "-o", "-")
+		wantExit(t, r, ExitOK, "artifact get -o -")
+		if !json.Valid([]byte(r.stdout)) || !strings.Contains(r.stdout, "results") {
+			t.Errorf("artifact get -o - is not run_results.json:\n%.200s", r.stdout)
+		}
+		wantExit(t, b.srv("artifact", "get", ok, "catalog.json", "-o", dir), ExitNotFound, "artifact get of a file not stored")
+		wantExit(t, b.srv("artifact", "get", ok, "../x.json", "-o", dir), ExitUsage, "artifact get ../x.json")
+		wantExit(t, b.srv("artifact", "list", ok, "--step", "1"), ExitUsage, "artifact list --step")
+		wantExit(t, b.srv("artifact", "get", ok, "manifest.json", "--step", "1"), ExitUsage, "artifact get --step")
+		wantExit(t, b.srv("artifact", "list", "123456789"), ExitNotFound, "artifact list of an unknown run")
+	})
 }

@@ -300,6 +300,8 @@ type serverRun struct {
 	ArtifactsState   string              `json:"artifacts_state"`
 	Done             bool                `json:"done"`
 	Error            string              `json:"error"`
+	// ErrorCode says why a failed run failed (the server's error_code).
+	ErrorCode string `json:"error_code"`
 }
 
 type serverRunStep struct {

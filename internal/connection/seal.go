@@ -48,3 +48,27 @@ func (s *Store) OpenSecret(name, recordID string, blob []byte) (Token, error) {
 	}
 	return open(k, recordID, sl)
 }
+
+// ResealSecret opens an envelope made by SealSecret for recordID, with
+// whichever known key sealed it (see keyByID: the old key of a rotation is
+// kept as secret-<id>.key), and seals the secret again with to. Key rotation
+// uses it for the secrets the server keeps in its database; the secret is
+// never returned.
+func (s *Store) ResealSecret(name, recordID string, blob []byte, to Key) (newBlob []byte, err error) {
+	if to.IsZero() {
+		return nil, fmt.Errorf("%s: re-seal: the new key is empty", name)
+	}
+	tok, err := s.OpenSecret(name, recordID, blob)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := seal(to, recordID, tok)
+	if err != nil {
+		return nil, fmt.Errorf("%s: re-seal: %w", name, err)
+	}
+	newBlob, err = json.Marshal(sl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: re-seal: %w", name, err)
+	}
+	return newBlob, nil
+}

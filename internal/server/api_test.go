@@ -278,6 +278,9 @@ func TestRunJSON(t *testing.T) {
 		Steps: []byte(`[{"name":"dbt build","status":20}]`), FailingNodes: []byte(`  [{"unique_id":"model.x"}] `),
 		Attempts: []byte(`{"not":"a list"}`), ArtifactsState: "stored", Error: "1 model failed",
 		CreatedAt: testNow, UpdatedAt: testNow}
+	b.be.runs[3] = store.Run{ID: 3, Connection: "prod", AccountID: 1, JobID: 301, State: store.RunFailed,
+		Error: "dbt Cloud refused to trigger job 301: 404 Not found", ErrorCode: store.RunErrTriggerNotFound,
+		TriggerAttemptedAt: testNow, SettledAt: testNow, CreatedAt: testNow, UpdatedAt: testNow}
 
 	got := decode[map[string]any](t, b.do(t, "GET", "/api/v1/runs/1", "read", ""))
 	want := map[string]any{
@@ -287,7 +290,7 @@ func TestRunJSON(t *testing.T) {
 		"dbt_created_at": nil, "started_at": nil, "finished_at": nil, "settled_at": nil, "deadline_at": nil,
 		"cancel_at_deadline": false, "max_retries": float64(0), "retries": float64(0),
 		"steps": []any{}, "failing_nodes": []any{}, "attempts": []any{}, "artifacts_state": "", "error": "",
-		"done": false,
+		"error_code": "", "done": false,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pending run (-want +got):\n%s", diff)
@@ -302,6 +305,10 @@ func TestRunJSON(t *testing.T) {
 		if !cmp.Equal(got[k], v) {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)
 		}
+	}
+	got = decode[map[string]any](t, b.do(t, "GET", "/api/v1/runs/3", "read", ""))
+	if got["state"] != "failed" || got["error_code"] != "trigger_not_found" {
+		t.Errorf("failed run: state %v error_code %v, want failed and trigger_not_found", got["state"], got["error_code"])
 	}
 	if !strings.Contains(b.logs.String(), "not a JSON array") {
 		t.Errorf("a stored non-array was not logged")
@@ -386,8 +393,8 @@ func TestListRuns(t *testing.T) {
 		wantNext   *int64
 	}{
 		{name: "defaults", stored: runs(9, 8, 7), wantFilter: store.RunFilter{Limit: 101}, wantIDs: []int64{9, 8, 7}},
-		{name: "filters", query: "?connection=prod&job_id=301&state=success,error&before=50&limit=2", stored: runs(49, 48, 47),
-			wantFilter: store.RunFilter{Connection: "prod", JobID: 301, States: []store.RunState{store.RunSuccess, store.RunError}, BeforeID: 50, Limit: 3},
+		{name: "filters", query: "?connection=prod&job_id=301&dbt_run_id=9001&state=success,error&before=50&limit=2", stored: runs(49, 48, 47),
+			wantFilter: store.RunFilter{Connection: "prod", JobID: 301, DbtRunID: 9001, States: []store.RunState{store.RunSuccess, store.RunError}, BeforeID: 50, Limit: 3},
 			wantIDs:    []int64{49, 48}, wantNext: ptr(int64(48))},
 		{name: "exactly a page", query: "?limit=3", stored: runs(3, 2, 1), wantFilter: store.RunFilter{Limit: 4}, wantIDs: []int64{3, 2, 1}},
 		{name: "none", stored: nil, wantFilter: store.RunFilter{Limit: 101}, wantIDs: []int64{}},
@@ -423,6 +430,7 @@ func TestListRuns(t *testing.T) {
 		"?limit=101":            {"1 to 100"},
 		"?limit=ten":            {`"ten"`},
 		"?job_id=x":             {"job_id"},
+		"?dbt_run_id=0":         {"dbt_run_id"},
 		"?before=-1":            {"before"},
 		"?connection=a&job_id=": nil, // empty is no filter: 200
 	} {

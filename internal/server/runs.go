@@ -61,6 +61,8 @@ type runJSON struct {
 	Attempts         json.RawMessage `json:"attempts"`
 	ArtifactsState   string          `json:"artifacts_state"`
 	Error            string          `json:"error"`
+	// ErrorCode says why a failed run failed, for programs.
+	ErrorCode store.RunErrorCode `json:"error_code"`
 	// Done: the run has ended and dbtlink has finished with it (rerun
 	// policy, failing nodes, artifacts); nothing about it changes any more.
 	// A run in error that is not done may still be rerun.
@@ -94,6 +96,7 @@ func (s *Server) toRunJSON(ctx context.Context, run store.Run) runJSON {
 		Attempts:         s.jsonArray(ctx, run.ID, "attempts", run.Attempts),
 		ArtifactsState:   run.ArtifactsState,
 		Error:            run.Error,
+		ErrorCode:        run.ErrorCode,
 		Done:             tracker.Done(run),
 	}
 	if run.DbtRunID != 0 {
@@ -204,6 +207,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	f := store.RunFilter{Connection: q.Get("connection")}
 	var err error
 	if f.JobID, err = queryID(q.Get("job_id"), "job_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if f.DbtRunID, err = queryID(q.Get("dbt_run_id"), "dbt_run_id"); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -13,7 +13,7 @@ const runColumns = `id, connection, account_id, job_id, marker, cause, request,
 	deadline_at, cancel_at_deadline, max_retries, retries, artifacts,
 	state, dbt_run_id, dbt_status, status_message, href,
 	trigger_attempted_at, dbt_created_at, started_at, finished_at, settled_at,
-	steps, failing_nodes, attempts, artifacts_state, error, created_at, updated_at`
+	steps, failing_nodes, attempts, artifacts_state, error, error_code, created_at, updated_at`
 
 // Limits of ListRuns.
 const (
@@ -31,7 +31,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 		scanTime(&r.DeadlineAt), &r.CancelAtDeadline, &r.MaxRetries, &r.Retries, &artifacts,
 		&r.State, &dbtRunID, &r.DbtStatus, &r.StatusMessage, &r.Href,
 		scanTime(&r.TriggerAttemptedAt), scanTime(&r.DbtCreatedAt), scanTime(&r.StartedAt), scanTime(&r.FinishedAt), scanTime(&r.SettledAt),
-		&r.Steps, &r.FailingNodes, &r.Attempts, &r.ArtifactsState, &r.Error, scanTime(&r.CreatedAt), scanTime(&r.UpdatedAt))
+		&r.Steps, &r.FailingNodes, &r.Attempts, &r.ArtifactsState, &r.Error, &r.ErrorCode, scanTime(&r.CreatedAt), scanTime(&r.UpdatedAt))
 	if err != nil {
 		return Run{}, err
 	}
@@ -72,15 +72,15 @@ func (q queries) CreateRun(ctx context.Context, r Run) (Run, error) {
 			deadline_at, cancel_at_deadline, max_retries, retries, artifacts,
 			state, dbt_run_id, dbt_status, status_message, href,
 			trigger_attempted_at, dbt_created_at, started_at, finished_at, settled_at,
-			steps, failing_nodes, attempts, artifacts_state, error, created_at, updated_at)
+			steps, failing_nodes, attempts, artifacts_state, error, error_code, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-			$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $27)
+			$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28)
 		RETURNING `+runColumns,
 		r.Connection, r.AccountID, r.JobID, r.Marker, r.Cause, nullBytes(r.Request),
 		q.t(r.DeadlineAt), r.CancelAtDeadline, r.MaxRetries, r.Retries, artifacts,
 		r.State, nullZero(r.DbtRunID), r.DbtStatus, r.StatusMessage, r.Href,
 		q.t(r.TriggerAttemptedAt), q.t(r.DbtCreatedAt), q.t(r.StartedAt), q.t(r.FinishedAt), q.t(r.SettledAt),
-		nullBytes(r.Steps), nullBytes(r.FailingNodes), nullBytes(r.Attempts), r.ArtifactsState, r.Error, now))
+		nullBytes(r.Steps), nullBytes(r.FailingNodes), nullBytes(r.Attempts), r.ArtifactsState, r.Error, r.ErrorCode, now))
 	if err != nil {
 		return Run{}, wrap(err, "create run with marker %q", r.Marker)
 	}
@@ -120,6 +120,9 @@ func (q queries) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	}
 	if f.JobID != 0 {
 		cond = append(cond, "job_id = "+a.add(f.JobID))
+	}
+	if f.DbtRunID != 0 {
+		cond = append(cond, "dbt_run_id = "+a.add(f.DbtRunID))
 	}
 	if len(f.States) > 0 {
 		ph := make([]string, len(f.States))
@@ -210,6 +213,9 @@ func (q queries) UpdateRun(ctx context.Context, id int64, u RunUpdate) (Run, boo
 	}
 	if u.Error != nil {
 		field("error", *u.Error)
+	}
+	if u.ErrorCode != nil {
+		field("error_code", *u.ErrorCode)
 	}
 	if u.Retries != nil {
 		field("retries", *u.Retries)

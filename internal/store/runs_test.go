@@ -33,7 +33,7 @@ func TestRunRoundTrip(t *testing.T) {
 			TriggerAttemptedAt: at.Add(time.Second), DbtCreatedAt: at.Add(2 * time.Second),
 			StartedAt: at.Add(3 * time.Second), FinishedAt: at.Add(4 * time.Second), SettledAt: at.Add(5 * time.Second),
 			Steps: []byte(`[{"name":"dbt build"}]`), FailingNodes: []byte(`[]`), Attempts: []byte(`[9001]`),
-			ArtifactsState: "stored", Error: "none",
+			ArtifactsState: "stored", Error: "none", ErrorCode: store.RunErrTriggerRefused,
 		}
 		created, err := s.CreateRun(ctx, full)
 		must(t, err)
@@ -144,6 +144,8 @@ func TestListRuns(t *testing.T) {
 			{"all", store.RunFilter{}, []int{5, 4, 3, 2, 1, 0}},
 			{"connection", store.RunFilter{Connection: "dev"}, []int{4, 2}},
 			{"job", store.RunFilter{JobID: 2}, []int{3, 2}},
+			{"dbt run id", store.RunFilter{DbtRunID: 102}, []int{4}},
+			{"dbt run id unknown", store.RunFilter{DbtRunID: 999}, []int{}},
 			{"states", store.RunFilter{States: store.ActiveStates}, []int{4, 1, 0}},
 			{"one state", store.RunFilter{States: []store.RunState{store.RunFailed}}, []int{3}},
 			{"triggered", store.RunFilter{OnlyTriggered: true}, []int{5, 4, 2, 1}},
@@ -207,12 +209,14 @@ func TestUpdateRun(t *testing.T) {
 		started := clk.Now().Add(-time.Millisecond)
 		got, updated, err := s.UpdateRun(ctx, r.ID, store.RunUpdate{
 			State: ptr(store.RunRunning), DbtRunID: ptr(int64(77)), DbtStatus: ptr(3), StatusMessage: ptr("Running"),
-			Href: ptr("https://x/77"), StartedAt: ptr(started), Steps: []byte(`[1]`), Retries: ptr(1), IfActive: true,
+			Href: ptr("https://x/77"), StartedAt: ptr(started), Steps: []byte(`[1]`), Retries: ptr(1),
+			Error: ptr("refused"), ErrorCode: ptr(store.RunErrTriggerAuth), IfActive: true,
 		})
 		must(t, err)
 		want := r
 		want.State, want.DbtRunID, want.DbtStatus, want.StatusMessage = store.RunRunning, 77, 3, "Running"
 		want.Href, want.StartedAt, want.Steps, want.Retries = "https://x/77", stored(started), []byte(`[1]`), 1
+		want.Error, want.ErrorCode = "refused", store.RunErrTriggerAuth
 		want.UpdatedAt = stored(clk.Now())
 		if diff := cmp.Diff(want, got); !updated || diff != "" {
 			t.Errorf("UpdateRun: updated = %v, run (-want +got):\n%s", updated, diff)

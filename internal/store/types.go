@@ -100,6 +100,30 @@ const (
 	RunFailed RunState = "failed"
 )
 
+// RunErrorCode is why a run is in state failed, as a word clients branch on
+// (the API's error_code; the CLI's exit code comes from it). Error says the
+// same in words, with details.
+type RunErrorCode string
+
+// The run error codes. New codes may be added; a client that does not know
+// one treats it as a plain failure.
+const (
+	// RunErrTriggerAuth: dbt Cloud answered the trigger 401 or 403 (bad
+	// token, or one without access to the job).
+	RunErrTriggerAuth RunErrorCode = "trigger_auth"
+	// RunErrTriggerNotFound: dbt Cloud answered the trigger 404 (no such
+	// job in the account).
+	RunErrTriggerNotFound RunErrorCode = "trigger_not_found"
+	// RunErrTriggerRefused: dbt Cloud refused the trigger with another 4xx
+	// (the request itself was wrong, e.g. an override it does not accept).
+	RunErrTriggerRefused RunErrorCode = "trigger_refused"
+	// RunErrConnectionDeleted: the run's connection was deleted before the
+	// trigger was sent.
+	RunErrConnectionDeleted RunErrorCode = "connection_deleted"
+	// RunErrRequestInvalid: the stored trigger request could not be read.
+	RunErrRequestInvalid RunErrorCode = "request_invalid"
+)
+
 // Terminal reports whether a run in state s has ended.
 func (s RunState) Terminal() bool {
 	switch s {
@@ -159,7 +183,10 @@ type Run struct {
 	// ArtifactsState: "" (not yet), "stored", "none", "failed: <why>".
 	ArtifactsState string
 	// Error says why the run failed or what went wrong last, in words.
-	Error     string
+	Error string
+	// ErrorCode says why a failed run failed, for programs; "" for runs
+	// that did not fail (and runs failed before codes were stored).
+	ErrorCode RunErrorCode
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -181,6 +208,7 @@ type RunUpdate struct {
 	Attempts           []byte
 	ArtifactsState     *string
 	Error              *string
+	ErrorCode          *RunErrorCode
 	Retries            *int
 	// IfActive applies the update only while the run is not terminal, so a
 	// late poll answer never overwrites a settled run.
@@ -191,7 +219,10 @@ type RunUpdate struct {
 type RunFilter struct {
 	Connection string
 	JobID      int64
-	States     []RunState
+	// DbtRunID keeps the run whose current dbt Cloud run id is this one
+	// (after a rerun from failure, the rerun's id).
+	DbtRunID int64
+	States   []RunState
 	// OnlyTriggered keeps runs that have a dbt Cloud run id.
 	OnlyTriggered bool
 	// BeforeID pages backwards: runs are returned newest first (by ID).

@@ -75,7 +75,7 @@ func (w *triggerWorker) Work(ctx context.Context, j *river.Job[triggerArgs]) err
 	cl, c, err := t.client(ctx, r.Connection)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return t.failRun(ctx, r, fmt.Sprintf("connection %q was deleted before the run could be triggered", r.Connection))
+			return t.failRun(ctx, r, store.RunErrConnectionDeleted, fmt.Sprintf("connection %q was deleted before the run could be triggered", r.Connection))
 		}
 		return err
 	}
@@ -91,7 +91,7 @@ func (w *triggerWorker) Work(ctx context.Context, j *river.Job[triggerArgs]) err
 	}
 	var req dbtcloud.TriggerRunRequest
 	if err := json.Unmarshal(r.Request, &req); err != nil {
-		return t.failRun(ctx, r, fmt.Sprintf("the stored trigger request does not decode: %v", err))
+		return t.failRun(ctx, r, store.RunErrRequestInvalid, fmt.Sprintf("the stored trigger request does not decode: %v", err))
 	}
 	now := t.cfg.Now().UTC()
 	if _, ok, err := t.st.UpdateRun(ctx, r.ID, store.RunUpdate{TriggerAttemptedAt: &now, IfActive: true}); err != nil || !ok {
@@ -103,7 +103,7 @@ func (w *triggerWorker) Work(ctx context.Context, j *river.Job[triggerArgs]) err
 		if errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 && ae.StatusCode != 429 {
 			// dbt Cloud refused: no run exists and asking again will
 			// not change that.
-			return t.failRun(ctx, r, fmt.Sprintf("dbt Cloud refused to trigger job %d: %s", r.JobID, describeAPIError(ae)))
+			return t.failRun(ctx, r, refusedCode(ae.StatusCode), fmt.Sprintf("dbt Cloud refused to trigger job %d: %s", r.JobID, describeAPIError(ae)))
 		}
 		return fmt.Errorf("trigger job %d for run %d: %w", r.JobID, r.ID, err)
 	}
@@ -189,15 +189,27 @@ func (t *Tracker) nudgePoll(ctx context.Context, conn string, res *rivertype.Job
 	}
 }
 
-func (t *Tracker) failRun(ctx context.Context, r store.Run, why string) error {
+func (t *Tracker) failRun(ctx context.Context, r store.Run, code store.RunErrorCode, why string) error {
 	st := store.RunFailed
 	now := t.cfg.Now().UTC()
-	if _, _, err := t.st.UpdateRun(ctx, r.ID, store.RunUpdate{State: &st, Error: &why, SettledAt: &now, IfActive: true}); err != nil {
+	if _, _, err := t.st.UpdateRun(ctx, r.ID, store.RunUpdate{State: &st, Error: &why, ErrorCode: &code, SettledAt: &now, IfActive: true}); err != nil {
 		return err
 	}
 	t.log.Warn("run failed", "run", r.ID, "reason", why)
 	t.waiters.notify(r.ID)
 	return nil
+}
+
+// refusedCode is the error code of a trigger dbt Cloud refused with status
+// (a 4xx other than 429).
+func refusedCode(status int) store.RunErrorCode {
+	switch status {
+	case 401, 403:
+		return store.RunErrTriggerAuth
+	case 404:
+		return store.RunErrTriggerNotFound
+	}
+	return store.RunErrTriggerRefused
 }
 
 func describeAPIError(ae *dbtcloud.APIError) string {
