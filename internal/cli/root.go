@@ -110,6 +110,8 @@ var commands = []func(*Factory) *cobra.Command{
 	func(f *Factory) *cobra.Command { return NewCmdServe(f, nil) },
 	newCmdToken,
 	newCmdWebhook,
+	newCmdWarehouse,
+	newCmdCatalog,
 }
 
 func newCmdJob(f *Factory) *cobra.Command {
@@ -127,6 +129,8 @@ var serverCommands = map[string]bool{
 	"job run": true, "job list": true, "job get": true,
 	"connection list": true, "connection add": true, "connection test": true,
 	"connection remove": true, "connection push": true,
+	"catalog sync": true, "catalog upload": true, "catalog search": true, "catalog show": true,
+	"catalog lineage": true, "catalog tests": true, "catalog describe": true, "catalog status": true,
 }
 
 // localTools are the commands that never go through a server: they read
@@ -136,7 +140,7 @@ var serverCommands = map[string]bool{
 // --server, which would say the user expects something they do not do.
 var localTools = map[string]bool{
 	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
-	"token": true, "webhook": true, "help": true, "completion": true,
+	"token": true, "webhook": true, "help": true, "completion": true, "warehouse": true,
 }
 
 // checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command
