@@ -184,9 +184,13 @@ func catalogSyncRun(ctx context.Context, opts *CatalogSyncOptions) error {
 		if err != nil {
 			return err
 		}
-		name := opts.Connection
-		if opts.All {
-			name = ""
+		// Without --all, the connection is the one other server commands
+		// would use, as locally; "" asks the server to sync them all.
+		name := ""
+		if !opts.All {
+			if name, err = c.defaultConnection(ctx, opts.Connection); err != nil {
+				return err
+			}
 		}
 		progress(fmt.Sprintf("ask %s to sync %s", redactURL(c.URL()), orAll(name)))
 		results, syncErr = catalogClient{c: c}.Sync(ctx, name, opts.Opts)
@@ -492,13 +496,13 @@ func catalogSearchRun(ctx context.Context, opts *CatalogSearchOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Nothing matches %q.\n", opts.Params.Query)
 		return nil
 	}
-	t := newTable(opts.IO.Out, "KIND", "NAME", "MATCHED", "DESCRIPTION")
+	t := newTable(opts.IO.Out, "KIND", "NAME", "SCOPE", "MATCHED", "DESCRIPTION")
 	for _, r := range res {
 		switch {
 		case r.Table != nil:
-			t.row(r.Table.Kind, r.Table.Warehouse+":"+r.Table.FullName(), r.Field, oneLine(r.Table.Description, 60))
+			t.row(r.Table.Kind, r.Table.Warehouse+":"+r.Table.FullName(), "", r.Field, oneLine(r.Table.Description, 60))
 		case r.Node != nil:
-			t.row(r.Node.ResourceType, r.Node.UniqueID, r.Field, oneLine(r.Node.Description, 60))
+			t.row(r.Node.ResourceType, r.Node.UniqueID, r.Node.Scope, r.Field, oneLine(r.Node.Description, 60))
 		}
 	}
 	return t.flush()
@@ -651,9 +655,9 @@ func printTableDetail(w io.Writer, d *catalog.TableDetail) {
 	}
 	if len(d.Tests) > 0 {
 		fmt.Fprintln(w, "\nTests:")
-		t := newTable(w, "  STATUS", "TEST", "COLUMN", "RUN")
+		t := newTable(w, "  STATUS", "TEST", "COLUMN", "SCOPE", "RUN")
 		for _, tr := range d.Tests {
-			t.row("  "+tr.Status, tr.Name, tr.Column, runLabel(tr.RunID))
+			t.row("  "+notRun(tr.Status), tr.Name, tr.Column, tr.Scope, runLabel(tr.RunID))
 		}
 		_ = t.flush()
 	}
@@ -665,6 +669,13 @@ func printTableDetail(w io.Writer, d *catalog.TableDetail) {
 		}
 		_ = t.flush()
 	}
+}
+
+func notRun(status string) string {
+	if status == "" {
+		return "not run"
+	}
+	return status
 }
 
 func runLabel(id int64) string {
@@ -763,7 +774,13 @@ func catalogLineageRun(ctx context.Context, opts *CatalogLineageOptions) error {
 			line += "  (" + it.ResourceType + ")"
 		}
 		if it.TableID == 0 {
-			line += "  [no table]"
+			// A node without a table belongs to one scope; namesakes of
+			// other scopes are told apart by it.
+			scope := ""
+			if len(it.Nodes) > 0 {
+				scope = fmt.Sprintf(", scope %d", it.Nodes[0].ScopeID)
+			}
+			line += "  [no table" + scope + "]"
 		}
 		if it.Removed {
 			line += "  [removed]"
@@ -841,7 +858,7 @@ func catalogTestsRun(ctx context.Context, opts *CatalogTestsOptions) error {
 		if r.Failures != nil {
 			failures = fmt.Sprint(*r.Failures)
 		}
-		t.row(r.Status, r.Name, r.Table, r.Column, failures, runLabel(r.RunID), oneLine(r.Message, 60))
+		t.row(notRun(r.Status), r.Name, r.Table, r.Column, failures, runLabel(r.RunID), oneLine(r.Message, 60))
 	}
 	return t.flush()
 }

@@ -138,6 +138,12 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	e.mustRun("catalog", "show", "orders")
 	wantCode(t, e.run("catalog", "upload", filepath.Join(data, "PROVENANCE.md"), "--project", "jaffle"), ExitUsage, "upload a non-artifact")
 
+	if testing.Verbose() {
+		for _, a := range [][]string{{"catalog", "show", "main.orders"}, {"catalog", "lineage", "main.orders"}, {"catalog", "tests", "--failing"}, {"catalog", "search", "customer"}, {"catalog", "status"}, {"warehouse", "list"}, {"warehouse", "show", "wh"}, {"catalog", "show", "orders", "--sql"}} {
+			r := e.run(a...)
+			t.Logf("$ dbtlink %s  (exit %d)\n%s%s", strings.Join(a, " "), r.code, r.stdout, r.stderr)
+		}
+	}
 	e.mustRun("warehouse", "remove", "wh")
 	wantCode(t, e.run("warehouse", "remove", "wh"), ExitNotFound, "remove twice")
 }
