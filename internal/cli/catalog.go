@@ -407,7 +407,7 @@ func catalogUploadRun(ctx context.Context, opts *CatalogUploadOptions) error {
 	}
 	defer closeAPI()
 	res, err := api.Upload(ctx, opts.Project, files, catalog.SyncOptions{Warehouse: opts.Warehouse, Force: opts.Force}, progressTo(opts.IO))
-	if err != nil && res.ScopeKey == "" || err != nil && res.Status == "" {
+	if err != nil && res.Status == "" { // refused before a sync was recorded
 		return catalogErr(err)
 	}
 	if opts.JSON {
@@ -916,7 +916,7 @@ text clears it.
 	cmd.Flags().StringVar(&opts.Column, "column", "", "describe this column of TABLE instead")
 	cmd.Flags().StringVar(&opts.Text, "text", "", "the description")
 	cmd.Flags().BoolVar(&opts.Stdin, "stdin", false, "read the description from standard input")
-	addDBFlag(cmd, &opts.DB)
+	opts.flags(cmd, "what was set ({\"table\", \"column\", \"text\"})")
 	return cmd
 }
 
@@ -928,6 +928,9 @@ func catalogDescribeRun(ctx context.Context, opts *CatalogDescribeOptions) error
 	defer closeAPI()
 	if err := api.SetDescription(ctx, opts.Table, opts.Column, opts.Text); err != nil {
 		return catalogErr(err)
+	}
+	if opts.JSON {
+		return writeJSON(opts.IO.Out, map[string]string{"table": opts.Table, "column": opts.Column, "text": opts.Text})
 	}
 	what := "table " + opts.Table
 	if opts.Column != "" {

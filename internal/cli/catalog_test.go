@@ -117,6 +117,18 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	if d.Description != "Every order, by the user" || d.DescriptionSource != "user" {
 		t.Errorf("after re-crawl: description %q from %q", d.Description, d.DescriptionSource)
 	}
+	found := false
+	for _, c := range d.Columns {
+		if c.Name == "order_id" {
+			found = true
+			if c.Description != "The key" || c.DescriptionSource != "user" {
+				t.Errorf("after re-crawl: column order_id described %q from %q", c.Description, c.DescriptionSource)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no column order_id in %+v", d.Columns)
+	}
 
 	r = e.mustRun("catalog", "status")
 	if !strings.Contains(r.stdout, "Syncs:") || !strings.Contains(r.stdout, "wh (duckdb): ok") {
@@ -138,12 +150,6 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	e.mustRun("catalog", "show", "orders")
 	wantCode(t, e.run("catalog", "upload", filepath.Join(data, "PROVENANCE.md"), "--project", "jaffle"), ExitUsage, "upload a non-artifact")
 
-	if testing.Verbose() {
-		for _, a := range [][]string{{"catalog", "show", "main.orders"}, {"catalog", "lineage", "main.orders"}, {"catalog", "tests", "--failing"}, {"catalog", "search", "customer"}, {"catalog", "status"}, {"warehouse", "list"}, {"warehouse", "show", "wh"}, {"catalog", "show", "orders", "--sql"}} {
-			r := e.run(a...)
-			t.Logf("$ dbtlink %s  (exit %d)\n%s%s", strings.Join(a, " "), r.code, r.stdout, r.stderr)
-		}
-	}
 	e.mustRun("warehouse", "remove", "wh")
 	wantCode(t, e.run("warehouse", "remove", "wh"), ExitNotFound, "remove twice")
 }
