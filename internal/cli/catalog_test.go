@@ -73,6 +73,13 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 		t.Errorf("sync progress:\n%s", r.stderr)
 	}
 
+	// The same artifacts again, for every stored connection: unchanged.
+	r = e.mustRun("catalog", "sync", "--all", "--exclude-environment", "Staging", "--project", "analytics")
+	if !strings.Contains(r.stdout, "analytics / Production (cloud:demo:201): unchanged") {
+		t.Errorf("sync --all:\n%s", r.stdout)
+	}
+	wantCode(t, e.run("warehouse", "add", "pw", "--type", "duckdb", "--path", path, "--password-env", "X"), ExitUsage, "duckdb with a password")
+
 	r = e.mustRun("catalog", "search", "orders")
 	if !strings.Contains(r.stdout, "jaffle_shop.main.orders") {
 		t.Errorf("search:\n%s", r.stdout)

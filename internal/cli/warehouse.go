@@ -23,7 +23,8 @@ import (
 const localStoreHelp = `The catalog is the server database of dbtlink serve: --db, else $DBTLINK_DB,
 else dbtlink.db in the dbtlink home directory. It is opened shared (without
 the lock dbtlink serve takes), so these commands work beside a running server
-on the same SQLite file: SQLite's own locking orders the writes.`
+on the same SQLite file (WAL mode; a write waits out the busy timeout for
+another to finish). A postgres:// --db is shared by design.`
 
 func newCmdWarehouse(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -202,6 +203,9 @@ func (opts *WarehouseAddOptions) config() (warehouse.Config, string, error) {
 func (opts *WarehouseAddOptions) readPassword(cfg warehouse.Config) (string, error) {
 	if opts.PasswordStdin && opts.PasswordEnv != "" {
 		return "", usageError("--password-stdin and --password-env both name a password source; give only one")
+	}
+	if cfg.Type == warehouse.DuckDB && (opts.PasswordStdin || opts.PasswordEnv != "") {
+		return "", usageError("a duckdb warehouse is a file and takes no password; drop --password-stdin/--password-env")
 	}
 	switch {
 	case opts.PasswordStdin:
