@@ -110,6 +110,8 @@ var commands = []func(*Factory) *cobra.Command{
 	func(f *Factory) *cobra.Command { return NewCmdServe(f, nil) },
 	newCmdToken,
 	newCmdWebhook,
+	newCmdWarehouse,
+	newCmdCatalog,
 }
 
 func newCmdJob(f *Factory) *cobra.Command {
@@ -129,6 +131,8 @@ var serverCommands = map[string]bool{
 	"connection remove": true, "connection push": true,
 	"run get": true, "run list": true, "run watch": true, "run cancel": true,
 	"artifact list": true, "artifact get": true,
+	"catalog sync": true, "catalog upload": true, "catalog search": true, "catalog show": true,
+	"catalog lineage": true, "catalog tests": true, "catalog describe": true, "catalog status": true,
 }
 
 // localTools are the commands that never go through a server: they read
@@ -138,7 +142,7 @@ var serverCommands = map[string]bool{
 // --server, which would say the user expects something they do not do.
 var localTools = map[string]bool{
 	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
-	"token": true, "webhook": true, "help": true, "completion": true,
+	"token": true, "webhook": true, "help": true, "completion": true, "warehouse": true,
 }
 
 // checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command
