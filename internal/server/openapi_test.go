@@ -351,7 +351,10 @@ func conform(t *testing.T, router routers.Router, b *testBundle, method, target,
 	}
 	reqIn := &openapi3filter.RequestValidationInput{
 		Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: checkBearer},
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: checkBearer,
+			// kin-openapi decodes neither gzip bodies nor multipart
+			// parts of any name, both of which uploads take.
+			ExcludeRequestBody: strings.HasPrefix(target, "/api/v1/catalog/uploads")},
 	}
 	if !badRequest {
 		if err := openapi3filter.ValidateRequest(t.Context(), reqIn); err != nil {
