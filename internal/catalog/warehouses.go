@@ -236,3 +236,20 @@ func (w *Warehouses) CrawlWarehouse(ctx context.Context, name string) (CrawlResu
 	}
 	return NewCrawlResult(c), nil
 }
+
+// CrawlWarehouses crawls every stored warehouse connection in turn, for
+// the server's scheduled crawls. One warehouse's failure (recorded as its
+// crawl) does not stop the others; the error joins them all.
+func (w *Warehouses) CrawlWarehouses(ctx context.Context) error {
+	rows, err := w.Service.Store.ListWarehouses(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, row := range rows {
+		if _, err := w.CrawlWarehouse(ctx, row.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
