@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbtlink/dbtlink/dbtcloud"
 	"github.com/dbtlink/dbtlink/internal/store"
 	"github.com/dbtlink/dbtlink/internal/store/storetest"
 	"github.com/dbtlink/dbtlink/internal/tracker"
@@ -128,5 +129,24 @@ func TestCatalogSyncAfterRun(t *testing.T) {
 				t.Errorf("%d syncs for 4 runs (3 and 4 ended during one), want 3", n)
 			}
 		})
+	}
+}
+
+func TestCatalogSyncAfterWebhook(t *testing.T) {
+	t.Parallel()
+	be := storetest.Backends(t)[0]
+	syncer := &fakeSyncer{}
+	b := setup(t, be, func(c *tracker.Config) { c.CatalogSyncer = syncer })
+	ev := &dbtcloud.WebhookEvent{EventID: "ev-untracked", EventType: "job.run.completed", AccountID: b.emu.AccountID}
+	ev.Data.RunID = 987654
+	out, err := b.tr.ApplyWebhook(t.Context(), "emu", ev, []byte(`{}`))
+	if err != nil || out != tracker.WebhookRecorded {
+		t.Fatalf("apply: %v %v", out, err)
+	}
+	syncer.waitCalls(t, 1)
+	syncer.mu.Lock()
+	defer syncer.mu.Unlock()
+	if syncer.calls[0] != "emu/webhook" {
+		t.Errorf("sync %q, want emu/webhook", syncer.calls[0])
 	}
 }
