@@ -20,8 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/connection"
 	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/warehouse"
 )
 
 const docServer = "http://dbtlink.test"
@@ -156,6 +158,27 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Check":             reflect.TypeFor[checkJSON](),
 		"Account":           reflect.TypeFor[accountJSON](),
 		"Error":             reflect.TypeFor[errorBody](),
+
+		"WarehouseInput":       reflect.TypeFor[warehouseInput](),
+		"DescriptionRequest":   reflect.TypeFor[descriptionRequest](),
+		"SyncRequest":          reflect.TypeFor[syncRequest](),
+		"NameFilter":           reflect.TypeFor[filterJSON](),
+		"CatalogWarehouseView": reflect.TypeFor[catalog.WarehouseView](),
+		"CatalogWarehouseInfo": reflect.TypeFor[catalog.WarehouseInfo](),
+		"CatalogCrawlResult":   reflect.TypeFor[catalog.CrawlResult](),
+		"WarehouseConfig":      reflect.TypeFor[warehouse.Config](),
+		"CatalogSyncResult":    reflect.TypeFor[catalog.SyncResult](),
+		"CatalogSyncStatus":    reflect.TypeFor[catalog.SyncStatus](),
+		"CatalogSearchResult":  reflect.TypeFor[catalog.SearchResult](),
+		"CatalogTableSummary":  reflect.TypeFor[catalog.TableSummary](),
+		"CatalogTableDetail":   reflect.TypeFor[catalog.TableDetail](),
+		"CatalogColumnDetail":  reflect.TypeFor[catalog.ColumnDetail](),
+		"CatalogLineageView":   reflect.TypeFor[catalog.LineageView](),
+		"CatalogLineageItem":   reflect.TypeFor[catalog.LineageItem](),
+		"CatalogTestRow":       reflect.TypeFor[catalog.TestRow](),
+		"CatalogJobRow":        reflect.TypeFor[catalog.JobRow](),
+		"CatalogRunRow":        reflect.TypeFor[catalog.RunRow](),
+		"CatalogReport":        reflect.TypeFor[catalog.Report](),
 	} {
 		s := doc.Components.Schemas[schema]
 		if s == nil {
