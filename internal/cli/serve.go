@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/connection"
 	"github.com/dbtlink/dbtlink/internal/server"
 	"github.com/dbtlink/dbtlink/internal/store"
@@ -40,6 +41,11 @@ type ServeOptions struct {
 	RescueAfter       time.Duration
 	RequestsPerMinute int
 	LogFormat         string
+
+	// The catalog's.
+	CatalogSyncInterval  time.Duration
+	CatalogCrawlInterval time.Duration
+	MaxUploadBytes       int64
 }
 
 // NewCmdServe builds `dbtlink serve`.
@@ -66,7 +72,14 @@ Standard output gets one line, DBTLINK_SERVER=<url>, once the server listens
 
 Connection tokens and webhook secrets are encrypted with the key of the
 dbtlink home directory (or DBTLINK_SECRET_KEY): every server sharing one
-database needs the same key.`,
+database needs the same key.
+
+The catalog (/api/v1/catalog, /api/v1/warehouses) is kept in the same
+database: warehouse passwords are sealed with that key too. Every stored
+dbt Cloud connection is synced into it after each tracked run ends, when a
+webhook says a run completed, and every --catalog-sync-interval; stored
+warehouses are crawled every --catalog-crawl-interval. 0 turns either
+schedule off.`,
 		Example: `  dbtlink serve
   dbtlink serve --addr 0.0.0.0:8765 --db postgres://dbtlink@db.internal:5432/dbtlink
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/v1/runs`,
@@ -88,6 +101,9 @@ database needs the same key.`,
 	fl.DurationVar(&opts.RescueAfter, "rescue-after", 2*time.Minute, "on PostgreSQL, how long a job of a dead server is left before another server takes it over; the takeover itself runs every 30s, so allow up to this plus 30s (and ~15s more when the dead server was the leader)")
 	fl.IntVar(&opts.RequestsPerMinute, "requests-per-minute", 3000, "budget of dbt Cloud calls per account and minute for this process")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
+	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
+	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
+	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
 }
 
@@ -178,15 +194,26 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if opts.CatalogSyncInterval < 0 || opts.CatalogCrawlInterval < 0 || opts.MaxUploadBytes < 1 {
+		return usageError("--catalog-sync-interval and --catalog-crawl-interval must be 0 (off) or more, and --max-upload-bytes positive")
+	}
+	// The catalog syncs through the tracker's dbt Cloud clients, and the
+	// tracker schedules the catalog's syncs: the catalog gets its clients
+	// once the tracker exists.
+	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger}, keys, nil)
 	tr, err := tracker.New(ctx, tracker.Config{
 		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,
 		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
 		RescueAfter: opts.RescueAfter, RequestsPerMinute: opts.RequestsPerMinute,
+		CatalogSyncer: cat, CatalogSyncInterval: opts.CatalogSyncInterval,
+		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval,
 	})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: logger, Registry: reg, Version: Version})
+	cat.Clients = tr
+	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: logger, Registry: reg, Version: Version,
+		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes})
 	if err != nil {
 		return err
 	}

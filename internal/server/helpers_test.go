@@ -322,7 +322,8 @@ type testBundle struct {
 	answers []string
 }
 
-func setup(t *testing.T) *testBundle {
+// setup builds the bundle; opts change the server's Config before New.
+func setup(t *testing.T, opts ...func(*Config)) *testBundle {
 	t.Helper()
 	b := &testBundle{
 		be:     newFakeBackend(),
@@ -344,14 +345,18 @@ func setup(t *testing.T) *testBundle {
 		b.tokens[name] = plain
 	}
 	b.be.secrets["prod"] = webhookSecret
-	var err error
-	b.srv, err = New(Config{
+	cfg := Config{
 		Backend:  b.be,
 		Logger:   slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry: b.reg,
 		Now:      b.clock,
 		Version:  "v0.0.0-test",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var err error
+	b.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

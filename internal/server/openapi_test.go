@@ -20,8 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/connection"
 	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/warehouse"
 )
 
 const docServer = "http://dbtlink.test"
@@ -156,6 +158,27 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Check":             reflect.TypeFor[checkJSON](),
 		"Account":           reflect.TypeFor[accountJSON](),
 		"Error":             reflect.TypeFor[errorBody](),
+
+		"WarehouseInput":       reflect.TypeFor[warehouseInput](),
+		"DescriptionRequest":   reflect.TypeFor[descriptionRequest](),
+		"SyncRequest":          reflect.TypeFor[syncRequest](),
+		"NameFilter":           reflect.TypeFor[filterJSON](),
+		"CatalogWarehouseView": reflect.TypeFor[catalog.WarehouseView](),
+		"CatalogWarehouseInfo": reflect.TypeFor[catalog.WarehouseInfo](),
+		"CatalogCrawlResult":   reflect.TypeFor[catalog.CrawlResult](),
+		"WarehouseConfig":      reflect.TypeFor[warehouse.Config](),
+		"CatalogSyncResult":    reflect.TypeFor[catalog.SyncResult](),
+		"CatalogSyncStatus":    reflect.TypeFor[catalog.SyncStatus](),
+		"CatalogSearchResult":  reflect.TypeFor[catalog.SearchResult](),
+		"CatalogTableSummary":  reflect.TypeFor[catalog.TableSummary](),
+		"CatalogTableDetail":   reflect.TypeFor[catalog.TableDetail](),
+		"CatalogColumnDetail":  reflect.TypeFor[catalog.ColumnDetail](),
+		"CatalogLineageView":   reflect.TypeFor[catalog.LineageView](),
+		"CatalogLineageItem":   reflect.TypeFor[catalog.LineageItem](),
+		"CatalogTestRow":       reflect.TypeFor[catalog.TestRow](),
+		"CatalogJobRow":        reflect.TypeFor[catalog.JobRow](),
+		"CatalogRunRow":        reflect.TypeFor[catalog.RunRow](),
+		"CatalogReport":        reflect.TypeFor[catalog.Report](),
 	} {
 		s := doc.Components.Schemas[schema]
 		if s == nil {
@@ -300,54 +323,82 @@ func TestOpenAPIConformance(t *testing.T) {
 			if c.arrange != nil {
 				c.arrange()
 			}
-			w := b.do(t, c.method, c.target, c.token, c.body, c.hdrs...)
+			w := &answer{ResponseRecorder: b.do(t, c.method, c.target, c.token, c.body, c.hdrs...)}
 			if w.Code != c.status {
 				t.Fatalf("status %d, want %d: %.300s", w.Code, c.status, w.Body)
 			}
 
-			req := httptest.NewRequestWithContext(t.Context(), c.method, docServer+c.target, strings.NewReader(c.body))
-			if c.body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			if c.token != "" {
-				req.Header.Set("Authorization", "Bearer "+b.tokens[c.token])
-			}
-			for _, h := range c.hdrs {
-				req.Header.Set(h.key, h.value)
-			}
-			if _, pattern := b.srv.mux.Handler(req); w.Code < 300 {
-				covered[pattern] = true
-			}
-			route, params, err := router.FindRoute(req)
-			if err != nil {
-				t.Fatalf("openapi.json has no operation for this request: %v", err)
-			}
-			reqIn := &openapi3filter.RequestValidationInput{
-				Request: req, PathParams: params, Route: route,
-				Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: checkBearer},
-			}
-			if !c.badRequest {
-				if err := openapi3filter.ValidateRequest(t.Context(), reqIn); err != nil {
-					t.Errorf("the request does not match openapi.json:\n%v", err)
-				}
-			}
-			respIn := &openapi3filter.ResponseValidationInput{
-				RequestValidationInput: reqIn,
-				Status:                 w.Code,
-				Header:                 w.Header(),
-				Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
-				Options:                &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true},
-			}
-			if err := openapi3filter.ValidateResponse(t.Context(), respIn); err != nil {
-				t.Errorf("the answer does not match openapi.json:\n%v\nbody: %.600s", err, w.Body)
+			if conform(t, router, b, c.method, c.target, c.token, c.body, c.hdrs, w, c.badRequest) {
+				covered[w.pattern] = true
 			}
 		})
 	}
 	for _, rt := range b.srv.routes {
+		// The catalog's routes need a real catalog: TestCatalogAPI
+		// checks them against the document, and their coverage.
+		if isCatalogRoute(rt.pattern) {
+			continue
+		}
 		if !covered[rt.pattern] {
 			t.Errorf("route %s has no successful conformance case", rt.pattern)
 		}
 	}
+}
+
+// answer is an answer with the route pattern that served it.
+type answer struct {
+	*httptest.ResponseRecorder
+	pattern string
+}
+
+// conform checks a request and the answer w it got against openapi.json
+// (the request only unless badRequest) and reports whether the answer was
+// a success, which counts as covering its route.
+func conform(t *testing.T, router routers.Router, b *testBundle, method, target, token, body string, hdrs []header, w *answer, badRequest bool) bool {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), method, docServer+target, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.tokens[token])
+	}
+	for _, h := range hdrs {
+		req.Header.Set(h.key, h.value)
+	}
+	_, pattern := b.srv.mux.Handler(req)
+	w.pattern = pattern
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatalf("openapi.json has no operation for this request: %v", err)
+	}
+	reqIn := &openapi3filter.RequestValidationInput{
+		Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: checkBearer,
+			// kin-openapi decodes neither gzip bodies nor multipart
+			// parts of any name, both of which uploads take.
+			ExcludeRequestBody: strings.HasPrefix(target, "/api/v1/catalog/uploads")},
+	}
+	if !badRequest {
+		if err := openapi3filter.ValidateRequest(t.Context(), reqIn); err != nil {
+			t.Errorf("the request does not match openapi.json:\n%v", err)
+		}
+	}
+	respIn := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: reqIn,
+		Status:                 w.Code,
+		Header:                 w.Header(),
+		Body:                   io.NopCloser(bytes.NewReader(w.Body.Bytes())),
+		Options:                &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(t.Context(), respIn); err != nil {
+		t.Errorf("the answer does not match openapi.json:\n%v\nbody: %.600s", err, w.Body)
+	}
+	return w.Code < 300
+}
+
+func isCatalogRoute(pattern string) bool {
+	return strings.Contains(pattern, "/api/v1/catalog/") || strings.Contains(pattern, "/api/v1/warehouses")
 }
 
 // checkBearer stands in for authentication during request validation: it

@@ -54,6 +54,13 @@ type Config struct {
 	// Version is the dbtlink version, shown as the OpenAPI document's
 	// info.version. Empty means "dev".
 	Version string
+	// Catalog answers /api/v1/catalog and /api/v1/warehouses; nil answers
+	// them 404.
+	Catalog Catalog
+	// MaxUploadBytes bounds an artifact upload (as sent, and each
+	// decompressed total); larger ones are answered 413. Defaults to
+	// DefaultMaxUploadBytes (512 MiB).
+	MaxUploadBytes int64
 }
 
 // Server is the HTTP API of `dbtlink serve`. It implements http.Handler.
@@ -70,6 +77,9 @@ type Server struct {
 	badPath  http.Handler // answers paths that are not clean
 	routes   []route
 
+	catalog   Catalog
+	maxUpload int64
+
 	touchMu sync.Mutex
 	touched map[int64]time.Time // token id -> last recorded use
 }
@@ -80,8 +90,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Backend == nil {
 		return nil, errors.New("server: Config.Backend is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxWait < 0 {
-		return nil, errors.New("server: Config.MaxBodyBytes and Config.MaxWait must not be negative")
+	if cfg.MaxBodyBytes < 0 || cfg.MaxWait < 0 || cfg.MaxUploadBytes < 0 {
+		return nil, errors.New("server: Config.MaxBodyBytes, Config.MaxWait and Config.MaxUploadBytes must not be negative")
 	}
 	s := &Server{
 		backend: cfg.Backend,
@@ -90,6 +100,12 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes,
 		maxWait: cfg.MaxWait,
 		touched: map[int64]time.Time{},
+
+		catalog:   cfg.Catalog,
+		maxUpload: cfg.MaxUploadBytes,
+	}
+	if s.maxUpload == 0 {
+		s.maxUpload = DefaultMaxUploadBytes
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -199,6 +215,26 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /api/v1/runs/{id}/cancel", scope: write, handler: s.cancelRun},
 		{pattern: "GET /api/v1/runs/{id}/artifacts", scope: read, handler: s.listArtifacts},
 		{pattern: "GET /api/v1/runs/{id}/artifacts/{path...}", scope: read, handler: s.getArtifact},
+
+		{pattern: "GET /api/v1/catalog/search", scope: read, handler: s.searchCatalog},
+		{pattern: "GET /api/v1/catalog/tables", scope: read, handler: s.listCatalogTables},
+		{pattern: "GET /api/v1/catalog/tables/{ref}", scope: read, handler: s.getCatalogTable},
+		{pattern: "GET /api/v1/catalog/tables/{ref}/columns", scope: read, handler: s.getCatalogColumns},
+		{pattern: "GET /api/v1/catalog/tables/{ref}/lineage", scope: read, handler: s.getCatalogLineage},
+		{pattern: "PUT /api/v1/catalog/tables/{ref}/description", scope: write, handler: s.setCatalogDescription},
+		{pattern: "GET /api/v1/catalog/tests", scope: read, handler: s.listCatalogTests},
+		{pattern: "GET /api/v1/catalog/jobs", scope: read, handler: s.listCatalogJobs},
+		{pattern: "GET /api/v1/catalog/runs", scope: read, handler: s.listCatalogRuns},
+		{pattern: "GET /api/v1/catalog/syncs", scope: read, handler: s.listCatalogSyncs},
+		{pattern: "POST /api/v1/catalog/syncs", scope: write, handler: s.createCatalogSync},
+		{pattern: "POST /api/v1/catalog/uploads", scope: write, handler: s.createCatalogUpload},
+
+		{pattern: "GET /api/v1/warehouses", scope: read, handler: s.listWarehouses},
+		{pattern: "POST /api/v1/warehouses", scope: write, handler: s.createWarehouse},
+		{pattern: "GET /api/v1/warehouses/{name}", scope: read, handler: s.getWarehouse},
+		{pattern: "DELETE /api/v1/warehouses/{name}", scope: admin, handler: s.deleteWarehouse},
+		{pattern: "POST /api/v1/warehouses/{name}/test", scope: write, handler: s.testWarehouse},
+		{pattern: "POST /api/v1/warehouses/{name}/crawl", scope: write, handler: s.crawlWarehouse},
 
 		{pattern: "POST /webhooks/dbt-cloud/{connection}", scope: none, handler: s.receiveWebhook},
 	}
@@ -339,7 +375,7 @@ func (w *recorder) statusCode() int {
 // with other methods, else 404.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		if m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
 			continue
 		}

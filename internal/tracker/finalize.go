@@ -78,7 +78,11 @@ func (t *Tracker) finalize(ctx context.Context, r store.Run, lastAttempt bool) e
 			return err
 		}
 	}
-	return t.storeArtifacts(ctx, cl, c, r, lastAttempt)
+	if err := t.storeArtifacts(ctx, cl, c, r, lastAttempt); err != nil {
+		return err
+	}
+	t.enqueueCatalogSync(ctx, r.Connection, "run")
+	return nil
 }
 
 // rerun applies the rerun-from-failure policy. It returns true when a new

@@ -20,6 +20,10 @@ type metrics struct {
 	polls      prometheus.Counter
 	pollErrors prometheus.Counter
 	artifacts  prometheus.Counter
+
+	// The catalog's (catalogsync.go).
+	catalogSyncs  *prometheus.CounterVec
+	crawlDuration prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
@@ -44,6 +48,7 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 		reg.MustRegister(m.calls, m.pollLag, m.triggered, m.reruns, m.deadlines, m.polls, m.pollErrors, m.artifacts,
 			&runsCollector{st: st})
 	}
+	newCatalogMetrics(m, reg)
 	return m
 }
 

@@ -59,6 +59,16 @@ type Config struct {
 	FetchInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// CatalogSyncer, if set, syncs the catalog from a connection after a
+	// tracked run finished, after a webhook said an untracked run did,
+	// and every CatalogSyncInterval (0: never on schedule).
+	CatalogSyncer       CatalogSyncer
+	CatalogSyncInterval time.Duration
+	// CatalogCrawler, if set, crawls every stored warehouse every
+	// CatalogCrawlInterval (0: never).
+	CatalogCrawler       CatalogCrawler
+	CatalogCrawlInterval time.Duration
 }
 
 func (c *Config) withDefaults() error {
@@ -156,7 +166,7 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 	river.AddWorker(workers, &finalizeWorker{t: t})
 	river.AddWorker(workers, &cancelWorker{t: t})
 	river.AddWorker(workers, &deadlineWorker{t: t})
-	rc, err := river.NewClient(driver, &river.Config{
+	rcfg := &river.Config{
 		// Polls have their own queue: behind thousands of triggers in one
 		// queue, an account's next pass would wait its turn and runs would
 		// settle late.
@@ -172,7 +182,9 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 		// No LISTEN/NOTIFY: both drivers go through database/sql.
 		PollOnly: true,
 		Logger:   quietRiverLogger(cfg.Logger),
-	})
+	}
+	t.addCatalogWorkers(workers, rcfg)
+	rc, err := river.NewClient(driver, rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: start the job queue: %w", err)
 	}

@@ -27,7 +27,9 @@ type bundle struct {
 // speed makes the emulator's minutes pass in about half a real second.
 const speed = 120
 
-func setup(t *testing.T, b storetest.Backend) *bundle {
+// setup builds a started tracker over the emulator; opts change its
+// Config before New.
+func setup(t *testing.T, b storetest.Backend, opts ...func(*tracker.Config)) *bundle {
 	t.Helper()
 	emu, err := emulator.New(emulator.Options{Clock: emulator.NewRealClock(speed), WebhookRetryDelay: 10 * time.Millisecond})
 	if err != nil {
@@ -40,12 +42,16 @@ func setup(t *testing.T, b storetest.Backend) *bundle {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tr, err := tracker.New(ctx, tracker.Config{
+	cfg := tracker.Config{
 		Store: st, Keys: keys, Logger: slog.New(slog.DiscardHandler),
 		PollMin: 20 * time.Millisecond, PollMax: 200 * time.Millisecond, RescueAfter: 3 * time.Second,
 		FetchInterval: 20 * time.Millisecond,
 		ClientOptions: []dbtcloud.Option{dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tr, err := tracker.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

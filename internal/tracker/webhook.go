@@ -61,6 +61,12 @@ func (t *Tracker) ApplyWebhook(ctx context.Context, conn string, ev *dbtcloud.We
 	}
 	r, err := t.st.RunByDbtID(ctx, c.AccountID, ev.Data.RunID)
 	if errors.Is(err, store.ErrNotFound) {
+		// A run dbtlink does not track (scheduled in dbt Cloud) built
+		// something: the catalog follows. Tracked runs sync once
+		// finalized.
+		if ev.EventType == "job.run.completed" {
+			t.enqueueCatalogSync(ctx, conn, "webhook")
+		}
 		return WebhookRecorded, nil
 	}
 	if err != nil {
