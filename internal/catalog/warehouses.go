@@ -28,7 +28,7 @@ type Warehouses struct {
 }
 
 // warehouseRecord binds a sealed password to its warehouse's row.
-func warehouseRecord(name string) string { return "warehouse:" + name }
+func warehouseRecord(name string) string { return connection.WarehouseRecordID(name) }
 
 // WarehouseView is a stored warehouse connection as the API shows it. It
 // has no password field: only whether one is kept.

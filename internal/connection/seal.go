@@ -72,3 +72,8 @@ func (s *Store) ResealSecret(name, recordID string, blob []byte, to Key) (newBlo
 	}
 	return newBlob, nil
 }
+
+// WarehouseRecordID is the record id a warehouse password kept in the
+// server's database is sealed for: the sealer (internal/catalog) and key
+// rotation (internal/tracker) must agree on it, so it is defined once here.
+func WarehouseRecordID(name string) string { return "warehouse:" + name }

@@ -16,11 +16,14 @@ const (
 	// SecretWebhook is a webhook subscription's HMAC secret
 	// (webhook_subscriptions.sealed_secret).
 	SecretWebhook SecretKind = "webhook"
+	// SecretWarehouse is a warehouse connection's password
+	// (warehouses.sealed_secret).
+	SecretWarehouse SecretKind = "warehouse"
 )
 
 // SealedSecret is one sealed secret of the database, as key rotation sees
 // it: the envelope, the id of the key that sealed it, and the name of the
-// row it belongs to (the connection's name for both kinds above).
+// row it belongs to (the connection's or the warehouse's name).
 type SealedSecret struct {
 	Kind   SecretKind
 	Name   string
@@ -44,6 +47,7 @@ type secretTable struct {
 var secretTables = []secretTable{
 	{kind: SecretConnection, table: "connections", name: "name", sealed: "sealed_token", updated: true},
 	{kind: SecretWebhook, table: "webhook_subscriptions", name: "connection", sealed: "sealed_secret"},
+	{kind: SecretWarehouse, table: "warehouses", name: "name", sealed: "sealed_secret", updated: true},
 }
 
 // SecretsNotSealedWith lists the sealed secrets whose key id is not keyID,

@@ -14,6 +14,7 @@ import (
 var recordOf = map[store.SecretKind]func(name string) string{
 	store.SecretConnection: connectionRecord,
 	store.SecretWebhook:    webhookRecord,
+	store.SecretWarehouse:  connection.WarehouseRecordID,
 }
 
 // ResealResult counts what ResealSecrets re-sealed, by kind.

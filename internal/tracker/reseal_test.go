@@ -60,6 +60,17 @@ func TestResealSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			secrets[webhookRecord("alpha")] = "hmac-secret"
+			whSealed, whKey, err := keys.SealSecret(connection.WarehouseRecordID("dw"), "warehouse-password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateWarehouse(ctx, store.Warehouse{Name: "dw", Type: "postgres", Config: []byte(`{}`), SealedSecret: whSealed, KeyID: whKey}); err != nil {
+				t.Fatal(err)
+			}
+			// A warehouse without a password has nothing to re-seal.
+			if _, err := st.CreateWarehouse(ctx, store.Warehouse{Name: "duck", Type: "duckdb", Config: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
 			// check opens every secret through keys and wants it sealed with keyID.
 			check := func(keyID string) {
 				t.Helper()
@@ -83,6 +94,14 @@ func TestResealSecrets(t *testing.T) {
 				tok, err := keys.OpenSecret("alpha", webhookRecord("alpha"), h.SealedSecret)
 				if h.KeyID != keyID || err != nil || tok.Reveal() != "hmac-secret" {
 					t.Errorf("webhook secret: key %s (want %s), opens: %v", h.KeyID, keyID, err)
+				}
+				w, err := st.GetWarehouse(ctx, "dw")
+				if err != nil {
+					t.Fatal(err)
+				}
+				wtok, err := keys.OpenSecret("dw", connection.WarehouseRecordID("dw"), w.SealedSecret)
+				if w.KeyID != keyID || err != nil || wtok.Reveal() != "warehouse-password" {
+					t.Errorf("warehouse password: key %s (want %s), opens: %v", w.KeyID, keyID, err)
 				}
 			}
 			old := keyID
@@ -118,8 +137,8 @@ func TestResealSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Resealed[store.SecretConnection] != 2 || res.Resealed[store.SecretWebhook] != 1 || res.Total() != 3 {
-				t.Errorf("resealed %v, want 2 connections and 1 webhook", res.Resealed)
+			if res.Resealed[store.SecretConnection] != 2 || res.Resealed[store.SecretWebhook] != 1 || res.Resealed[store.SecretWarehouse] != 1 || res.Total() != 4 {
+				t.Errorf("resealed %v, want 2 connections, 1 webhook and 1 warehouse", res.Resealed)
 			}
 			check(k3.ID())
 
