@@ -280,7 +280,17 @@ CREATE VIRTUAL TABLE catalog_search USING fts5 (
     prefix = '3'
 );
 
+-- The names alone, under the same rowids: the first pass of a search, as
+-- a match in the name is what a user typing looks for, and a prefix of a
+-- common word matches a few names where it matches most whole documents.
+CREATE VIRTUAL TABLE catalog_search_names USING fts5 (
+    name,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '3'
+);
+
 -- +goose Down
+DROP TABLE catalog_search_names;
 DROP TABLE catalog_search;
 DROP TABLE catalog_syncs;
 DROP TABLE catalog_node_runs;
