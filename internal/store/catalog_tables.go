@@ -279,9 +279,10 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 		crawl       = Crawl{Warehouse: p.Warehouse, TablesSeen: len(p.Tables), Status: CrawlOK}
 		upserts     []*CatalogTable // new, changed or back
 		unchanged   []int64         // ids of tables seen as stored
-		colWrites   []columnWrite
-		searchStale []int64 // ids, or 0 for new tables, resolved after insert
-		newSearch   []TableKey
+		colWrites   []columnWrite // of stored tables
+		newCols     []columnWrite // of new tables, which no stored column can conflict with
+		searchStale []int64       // ids of stored tables
+		newSearch   []*CatalogTable
 	)
 	seen := make(map[TableKey]bool, len(p.Tables))
 	for i := range p.Tables {
@@ -291,9 +292,9 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 		if old == nil {
 			crawl.Added++
 			upserts = append(upserts, t)
-			newSearch = append(newSearch, t.TableKey)
+			newSearch = append(newSearch, t)
 			for _, c := range t.Columns {
-				colWrites = append(colWrites, columnWrite{tableKey: t.TableKey, col: c})
+				newCols = append(newCols, columnWrite{tableKey: t.TableKey, col: c})
 			}
 			continue
 		}
@@ -345,19 +346,27 @@ func (q queries) applyCrawl(ctx context.Context, p ApplyCrawlParams) (Crawl, err
 	if err != nil {
 		return Crawl{}, err
 	}
-	for _, k := range newSearch {
-		searchStale = append(searchStale, ids[k])
-	}
 	if err := q.updateIn(ctx, `UPDATE catalog_tables SET last_seen_at = $1 WHERE id IN `, unchanged, crawledAt); err != nil {
 		return Crawl{}, fmt.Errorf("mark tables seen: %w", err)
 	}
-	for i := range colWrites {
-		if colWrites[i].tableID == 0 {
-			colWrites[i].tableID = ids[colWrites[i].tableKey]
-		}
+	for i := range newCols {
+		newCols[i].tableID = ids[newCols[i].tableKey]
 	}
-	if err := q.upsertColumns(ctx, colWrites, p.CrawledAt); err != nil {
+	if err := q.writeColumns(ctx, newCols, p.CrawledAt, false); err != nil {
 		return Crawl{}, err
+	}
+	if err := q.writeColumns(ctx, colWrites, p.CrawledAt, true); err != nil {
+		return Crawl{}, err
+	}
+	// A new table's document is what the crawl says of it (no user
+	// description, no dbt node matched to it yet): composing it here saves
+	// reading back every column a first crawl wrote.
+	newDocs := make([]SearchDoc, len(newSearch))
+	for i, t := range newSearch {
+		newDocs[i] = newTableDoc(ids[t.TableKey], t)
+	}
+	if err := q.putSearchDocs(ctx, newDocs); err != nil {
+		return Crawl{}, fmt.Errorf("write search documents: %w", err)
 	}
 
 	var removed []int64
@@ -495,9 +504,27 @@ func (q queries) upsertTables(ctx context.Context, tables []*CatalogTable, crawl
 	return ids, nil
 }
 
-// upsertColumns writes columns: those without RemovedAt as seen at
-// crawledAt, the others as they are.
-func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledAt time.Time) error {
+// newTableDoc is the search document of table t, just added as id, as
+// composeTableDocs would read it back.
+func newTableDoc(id int64, t *CatalogTable) SearchDoc {
+	var b docBuilder
+	addOnce(&b.name, t.Name)
+	addOnce(&b.description, t.Comment)
+	addOnce(&b.owners, t.Owner)
+	cols := slices.Clone(t.Columns)
+	slices.SortFunc(cols, func(x, y CatalogColumn) int {
+		return cmp.Or(cmp.Compare(x.Position, y.Position), strings.Compare(x.Name, y.Name))
+	})
+	for _, c := range cols {
+		addOnce(&b.columns, c.Name+" "+c.Comment+" ")
+	}
+	return b.doc(id)
+}
+
+// writeColumns writes columns: those without RemovedAt as seen at
+// crawledAt, the others as they are. Unless upsert is set, none may be
+// stored yet.
+func (q queries) writeColumns(ctx context.Context, cols []columnWrite, crawledAt time.Time, upsert bool) error {
 	types := []string{"bigint", "text", "bigint", "text", "boolean", "text", "text", "timestamptz", "timestamptz"}
 	stmts := q.batchStmts()
 	defer stmts.Close()
@@ -513,13 +540,17 @@ func (q queries) upsertColumns(ctx context.Context, cols []columnWrite, crawledA
 				q.t(lastSeen), q.t(c.RemovedAt)}
 		}
 		var a args
-		err := stmts.exec(ctx, `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
+		query := `INSERT INTO catalog_columns (table_id, name, position, data_type, nullable,
 				default_value, comment, last_seen_at, removed_at)
-			`+q.rowSource(&a, types, values)+`
+			` + q.rowSource(&a, types, values)
+		if upsert {
+			query += `
 			ON CONFLICT (table_id, name) DO UPDATE SET
 				position = excluded.position, data_type = excluded.data_type, nullable = excluded.nullable,
 				default_value = excluded.default_value, comment = excluded.comment,
-				last_seen_at = excluded.last_seen_at, removed_at = excluded.removed_at`, a...)
+				last_seen_at = excluded.last_seen_at, removed_at = excluded.removed_at`
+		}
+		err := stmts.exec(ctx, query, a...)
 		if err != nil {
 			return fmt.Errorf("write columns: %w", err)
 		}
