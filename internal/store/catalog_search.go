@@ -56,7 +56,12 @@ func (q queries) PutSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		}
 		docs = unique
 	}
-	err := q.atomic(ctx, func(q queries) error { return q.putSearchDocs(ctx, docs) })
+	err := q.atomic(ctx, func(q queries) error {
+		if err := q.putSearchDocs(ctx, docs); err != nil {
+			return err
+		}
+		return q.cleanSearchPending(ctx, len(docs))
+	})
 	if err != nil {
 		return wrap(err, "put search documents")
 	}
@@ -144,7 +149,12 @@ func (q queries) deleteSearchRows(ctx context.Context, rowIDs []int64) error {
 // tables are dropped from the index. The dbt sync calls it for the tables
 // its nodes match; crawls and descriptions refresh their own.
 func (q queries) RefreshTableSearch(ctx context.Context, tableIDs []int64) error {
-	err := q.atomic(ctx, func(q queries) error { return q.refreshTableSearch(ctx, tableIDs) })
+	err := q.atomic(ctx, func(q queries) error {
+		if err := q.refreshTableSearch(ctx, tableIDs); err != nil {
+			return err
+		}
+		return q.cleanSearchPending(ctx, len(tableIDs))
+	})
 	if err != nil {
 		return wrap(err, "refresh the search documents of %d tables", len(tableIDs))
 	}

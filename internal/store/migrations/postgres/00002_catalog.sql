@@ -299,8 +299,8 @@ CREATE TABLE catalog_search (
 );
 
 -- No pending list: a search would scan it whole until the next vacuum.
-CREATE INDEX catalog_search_doc ON catalog_search USING gin (doc) WITH (fastupdate = off);
-CREATE INDEX catalog_search_name ON catalog_search USING gin (name_doc) WITH (fastupdate = off);
+CREATE INDEX catalog_search_doc ON catalog_search USING gin (doc);
+CREATE INDEX catalog_search_name ON catalog_search USING gin (name_doc);
 
 -- +goose Down
 DROP TABLE catalog_search;
