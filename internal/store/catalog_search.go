@@ -382,8 +382,8 @@ func (q queries) matchExpr(terms []string, prefix bool) string {
 // common word, which matches most of the index, costs no more than a
 // rare one: ranking every match is what made such searches slow.
 const (
-	nameCandidates = 1000
-	docCandidates  = 200
+	nameCandidates = 300
+	docCandidates  = 150
 	// passGap separates the ranks of hits found by successive passes.
 	passGap = 1000
 )
