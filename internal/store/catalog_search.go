@@ -56,7 +56,12 @@ func (q queries) PutSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		}
 		docs = unique
 	}
-	err := q.atomic(ctx, func(q queries) error { return q.putSearchDocs(ctx, docs) })
+	err := q.atomic(ctx, func(q queries) error {
+		if err := q.putSearchDocs(ctx, docs); err != nil {
+			return err
+		}
+		return q.cleanSearchPending(ctx, len(docs))
+	})
 	if err != nil {
 		return wrap(err, "put search documents")
 	}
@@ -82,10 +87,18 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		var a args
 		var err error
 		if q.dialect == SQLite {
-			if err := q.updateIn(ctx, `DELETE FROM catalog_search WHERE rowid IN `, rowIDs); err != nil {
+			if err := q.deleteSearchRows(ctx, rowIDs); err != nil {
 				return err
 			}
 			err = stmts.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values), a...)
+			if err == nil {
+				names := make([][]any, len(batch))
+				for i, d := range batch {
+					names[i] = []any{d.Name, rowIDs[i]}
+				}
+				var a args
+				err = stmts.exec(ctx, `INSERT INTO catalog_search_names (name, rowid) `+q.rowSource(&a, []string{"text", "bigint"}, names), a...)
+			}
 		} else {
 			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values)+`
 				ON CONFLICT (kind, ref) DO UPDATE SET name = excluded.name, description = excluded.description,
@@ -113,9 +126,20 @@ func (q queries) deleteSearchDocs(ctx context.Context, kind string, refs []int64
 		for i, r := range refs {
 			rowIDs[i] = searchRowID(kind, r)
 		}
-		return q.updateIn(ctx, `DELETE FROM catalog_search WHERE rowid IN `, rowIDs)
+		return q.deleteSearchRows(ctx, rowIDs)
 	}
 	return q.updateIn(ctx, `DELETE FROM catalog_search WHERE kind = $1 AND ref IN `, refs, kind)
+}
+
+// deleteSearchRows deletes the SQLite documents of rowIDs, from both
+// indexes.
+func (q queries) deleteSearchRows(ctx context.Context, rowIDs []int64) error {
+	for _, table := range []string{"catalog_search", "catalog_search_names"} {
+		if err := q.updateIn(ctx, `DELETE FROM `+table+` WHERE rowid IN `, rowIDs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RefreshTableSearch rebuilds the search documents of the given tables
@@ -125,7 +149,12 @@ func (q queries) deleteSearchDocs(ctx context.Context, kind string, refs []int64
 // tables are dropped from the index. The dbt sync calls it for the tables
 // its nodes match; crawls and descriptions refresh their own.
 func (q queries) RefreshTableSearch(ctx context.Context, tableIDs []int64) error {
-	err := q.atomic(ctx, func(q queries) error { return q.refreshTableSearch(ctx, tableIDs) })
+	err := q.atomic(ctx, func(q queries) error {
+		if err := q.refreshTableSearch(ctx, tableIDs); err != nil {
+			return err
+		}
+		return q.cleanSearchPending(ctx, len(tableIDs))
+	})
 	if err != nil {
 		return wrap(err, "refresh the search documents of %d tables", len(tableIDs))
 	}
@@ -324,11 +353,11 @@ func searchTerms(query string) []string {
 const minPrefix = 3
 
 // matchExpr is the FTS5 or tsquery expression of terms, all required,
-// the last one a prefix if it has minPrefix characters.
-func (q queries) matchExpr(terms []string) string {
+// the last one a prefix if it has minPrefix characters and prefix is set.
+func (q queries) matchExpr(terms []string, prefix bool) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		last := i == len(terms)-1 && utf8.RuneCountInString(t) >= minPrefix
+		last := prefix && i == len(terms)-1 && utf8.RuneCountInString(t) >= minPrefix
 		// A term holds only letters and digits, so quoting it is enough.
 		if q.dialect == SQLite {
 			parts[i] = `"` + t + `"`
@@ -348,10 +377,39 @@ func (q queries) matchExpr(terms []string) string {
 	return strings.Join(parts, " & ")
 }
 
-// Search returns the documents matching p.Query, best first, by a rank
-// weighing a match in the name far above one in the description, the
-// columns, then the tags and owners (FTS5's bm25 on SQLite, ts_rank_cd on
-// PostgreSQL). A query with no word returns no hit.
+// Candidates ranked per pass of a search. A pass ranks only the first
+// matches it finds (in index order) up to its cap, so that a prefix of a
+// common word, which matches most of the index, costs no more than a
+// rare one: ranking every match is what made such searches slow.
+const (
+	nameCandidates = 300
+	docCandidates  = 150
+	// passGap separates the ranks of hits found by successive passes.
+	passGap = 1000
+)
+
+// searchPass is one query of a search over the names index or the whole
+// documents, with its match expression.
+type searchPass struct {
+	names bool
+	expr  string
+}
+
+// hitKey identifies a document in a search.
+type hitKey struct {
+	kind string
+	ref  int64
+}
+
+// Search returns the documents matching p.Query, best first. It searches
+// in passes, each adding the hits it finds that the previous ones did
+// not, until it has p.Limit: documents whose names hold all the words as
+// whole words, then those whose names match as the user types (the last
+// word a prefix), then whole documents, ranked by a weight of a match in
+// the name far above one in the description, the columns, then the tags
+// and owners (FTS5's bm25 on SQLite, ts_rank_cd on PostgreSQL). Within a
+// pass, the first matches found up to a cap are ranked, not all of them.
+// A query with no word returns no hit.
 //
 // The two databases cut and fold words alike, except that SQLite also
 // folds diacritics (cafe finds café), and PostgreSQL does not.
@@ -362,47 +420,141 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	}
 	limit := cmp.Or(p.Limit, 20)
 	limit = min(max(limit, 1), 200)
-	var (
-		a    args
-		cond []string
-	)
-	var (
-		query string
-		all   = a.add(q.matchExpr(terms))
-	)
-	// The weights are far apart so that a match in the name outranks any in
-	// the description, and so on; each has to be computed only for the
-	// matching documents, with no other pass over the index.
-	if q.dialect == SQLite {
-		query = `SELECT rowid AS hit, ref, -bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0) AS score
-			FROM catalog_search WHERE catalog_search MATCH ` + all
-	} else {
-		query = `SELECT kind, ref, ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + all + `)) AS score
-			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + all + `)`
+	typed := q.matchExpr(terms, true)
+	passes := []searchPass{{names: true, expr: typed}, {expr: typed}}
+	if whole := q.matchExpr(terms, false); whole != typed {
+		passes = slices.Insert(passes, 0, searchPass{names: true, expr: whole})
 	}
+	var (
+		keys  []hitKey
+		ranks = map[hitKey]float64{}
+	)
+	for i, pass := range passes {
+		if len(keys) >= limit {
+			break
+		}
+		found, err := q.searchPass(ctx, p, pass, limit)
+		if err != nil {
+			return nil, wrap(err, "search %q", p.Query)
+		}
+		for _, h := range found {
+			if _, ok := ranks[h.key]; ok || len(keys) == limit {
+				continue
+			}
+			keys = append(keys, h.key)
+			ranks[h.key] = float64(len(passes)-i)*passGap + min(h.score, passGap-1)
+		}
+	}
+	texts, err := q.searchTexts(ctx, keys)
+	if err != nil {
+		return nil, wrap(err, "search %q", p.Query)
+	}
+	hits := make([]SearchHit, 0, len(keys))
+	for _, k := range keys {
+		fields, ok := texts[k]
+		if !ok {
+			continue // deleted between the two reads
+		}
+		h := SearchHit{Kind: k.kind, Ref: k.ref, Name: fields[0], Rank: ranks[k]}
+		h.Field, h.Snippet = matchedField(fields, terms)
+		hits = append(hits, h)
+	}
+	return hits, nil
+}
+
+type passHit struct {
+	key   hitKey
+	score float64
+}
+
+// searchPass returns the best limit hits of pass among the first matches
+// up to its cap, best first.
+func (q queries) searchPass(ctx context.Context, p SearchParams, pass searchPass, limit int) ([]passHit, error) {
+	var (
+		a     args
+		query string
+		// ref and kind are the document's ref and kind in the filters.
+		ref, kind = "catalog_search.ref", "catalog_search.kind"
+		capped    = docCandidates
+	)
+	if pass.names {
+		capped = nameCandidates
+	}
+	expr := a.add(pass.expr)
+	// The weights are far apart so that a match in the name outranks any
+	// in the description, and so on.
+	switch {
+	case q.dialect == SQLite && pass.names:
+		ref = "(catalog_search_names.rowid / 2)"
+		kind = "(CASE catalog_search_names.rowid % 2 WHEN 1 THEN 'node' ELSE 'table' END)"
+		query = `SELECT rowid AS hit, -bm25(catalog_search_names) AS score
+			FROM catalog_search_names WHERE catalog_search_names MATCH ` + expr
+	case q.dialect == SQLite:
+		query = `SELECT rowid AS hit, -bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0) AS score
+			FROM catalog_search WHERE catalog_search MATCH ` + expr
+	case pass.names:
+		query = `SELECT kind, ref, ts_rank_cd(name_doc, to_tsquery('simple', ` + expr + `)) AS score
+			FROM catalog_search WHERE name_doc @@ to_tsquery('simple', ` + expr + `)`
+	default:
+		query = `SELECT kind, ref, ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + expr + `)) AS score
+			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + expr + `)`
+	}
+	for _, c := range searchFilters(&a, p, ref, kind) {
+		query += " AND " + c
+	}
+	query += " LIMIT " + a.add(capped)
+	if q.dialect == SQLite {
+		query = `SELECT hit, score FROM (` + query + `) ORDER BY score DESC, hit LIMIT ` + a.add(limit)
+	} else {
+		query = `SELECT kind, ref, score FROM (` + query + `) c ORDER BY score DESC, ref, kind LIMIT ` + a.add(limit)
+	}
+	rows, err := q.query(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (passHit, error) {
+		var h passHit
+		if q.dialect == SQLite {
+			var rowID int64
+			err := sc.Scan(&rowID, &h.score)
+			h.key = hitKey{SearchTable, rowID / 2}
+			if rowID%2 == 1 {
+				h.key.kind = SearchNode
+			}
+			return h, err
+		}
+		err := sc.Scan(&h.key.kind, &h.key.ref, &h.score)
+		return h, err
+	})
+}
+
+// searchFilters are the conditions of p's filters on the document of
+// kind and ref (SQL expressions), bound to a.
+func searchFilters(a *args, p SearchParams, ref, kind string) []string {
+	var cond []string
 	if len(p.Kinds) > 0 {
-		cond = append(cond, "kind IN ("+a.list(p.Kinds)+")")
+		cond = append(cond, kind+" IN ("+a.list(p.Kinds)+")")
 	}
 	// either filters on the catalog table of a table document and on the
 	// dbt node of a node document; each is the body of an EXISTS.
 	either := func(onTable, onNode string) string {
-		return `((kind = 'table' AND EXISTS (` + onTable + `)) OR (kind = 'node' AND EXISTS (` + onNode + `)))`
+		return `((` + kind + ` = 'table' AND EXISTS (` + onTable + `)) OR (` + kind + ` = 'node' AND EXISTS (` + onNode + `)))`
 	}
 	// onNodes filters on the nodes matched to a table, or the node itself.
 	onNodes := func(join, where string) string {
-		return either(`SELECT 1 FROM catalog_nodes n `+join+` WHERE n.table_id = catalog_search.ref AND `+where,
-			`SELECT 1 FROM catalog_nodes n `+join+` WHERE n.id = catalog_search.ref AND `+where)
+		return either(`SELECT 1 FROM catalog_nodes n `+join+` WHERE n.table_id = `+ref+` AND `+where,
+			`SELECT 1 FROM catalog_nodes n `+join+` WHERE n.id = `+ref+` AND `+where)
 	}
 	if p.Warehouse != "" {
 		v := a.add(p.Warehouse)
-		cond = append(cond, either(`SELECT 1 FROM catalog_tables t WHERE t.id = catalog_search.ref AND lower(t.warehouse) = lower(`+v+`)`,
+		cond = append(cond, either(`SELECT 1 FROM catalog_tables t WHERE t.id = `+ref+` AND lower(t.warehouse) = lower(`+v+`)`,
 			`SELECT 1 FROM catalog_nodes n JOIN catalog_scopes sc ON sc.id = n.scope_id
-				WHERE n.id = catalog_search.ref AND lower(sc.warehouse) = lower(`+v+`)`))
+				WHERE n.id = `+ref+` AND lower(sc.warehouse) = lower(`+v+`)`))
 	}
 	if p.Schema != "" {
 		v := a.add(p.Schema)
-		cond = append(cond, either(`SELECT 1 FROM catalog_tables t WHERE t.id = catalog_search.ref AND lower(t.schema_name) = lower(`+v+`)`,
-			`SELECT 1 FROM catalog_nodes n WHERE n.id = catalog_search.ref AND lower(n.schema_name) = lower(`+v+`)`))
+		cond = append(cond, either(`SELECT 1 FROM catalog_tables t WHERE t.id = `+ref+` AND lower(t.schema_name) = lower(`+v+`)`,
+			`SELECT 1 FROM catalog_nodes n WHERE n.id = `+ref+` AND lower(n.schema_name) = lower(`+v+`)`))
 	}
 	if p.ResourceType != "" {
 		cond = append(cond, onNodes("", "n.resource_type = "+a.add(p.ResourceType)))
@@ -412,46 +564,60 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	}
 	if p.Owner != "" {
 		v := a.add(p.Owner)
-		cond = append(cond, `((kind = 'table' AND EXISTS (SELECT 1 FROM catalog_tables t
-			WHERE t.id = catalog_search.ref AND lower(t.owner) = lower(`+v+`))) OR `+
+		cond = append(cond, `((`+kind+` = 'table' AND EXISTS (SELECT 1 FROM catalog_tables t
+			WHERE t.id = `+ref+` AND lower(t.owner) = lower(`+v+`))) OR `+
 			onNodes("", "lower(n.owner) = lower("+v+")")+`)`)
 	}
 	if p.TestStatus != "" {
 		cond = append(cond, onNodes("JOIN catalog_tests ct ON ct.scope_id = n.scope_id AND ct.attached_unique_id = n.unique_id",
 			"ct.status = "+a.add(p.TestStatus)))
 	}
-	for _, c := range cond {
-		query += " AND " + c
+	return cond
+}
+
+// searchTexts reads the fields of the documents keys, in searchFields
+// order.
+func (q queries) searchTexts(ctx context.Context, keys []hitKey) (map[hitKey][5]string, error) {
+	out := make(map[hitKey][5]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
 	}
-	// The texts are read for the hits only: sorting every match with its
-	// texts would copy the whole index when a short prefix matches most of
-	// it.
-	join := "s.kind = h.kind AND s.ref = h.ref"
+	var (
+		a     args
+		query string
+	)
 	if q.dialect == SQLite {
-		join = "s.rowid = h.hit" // FTS5 finds a row by nothing else without a scan
+		ph := make([]string, len(keys))
+		for i, k := range keys {
+			ph[i] = q.bind(&a, searchRowID(k.kind, k.ref))
+		}
+		// FTS5 finds a row by its rowid and by nothing else without a scan.
+		query = `SELECT kind, ref, name, description, columns, tags, owners FROM catalog_search
+			WHERE rowid IN (` + strings.Join(ph, ", ") + `)`
+	} else {
+		kinds, refs := make([]string, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			kinds[i], refs[i] = k.kind, k.ref
+		}
+		query = `SELECT kind, ref, name, description, columns, tags, owners FROM catalog_search
+			WHERE (kind, ref) IN (SELECT * FROM unnest(` + a.add(kinds) + `::text[], ` + a.add(refs) + `::bigint[]))`
 	}
-	query = `SELECT s.kind, s.ref, s.name, s.description, s.columns, s.tags, s.owners, h.score
-		FROM (` + query + ` ORDER BY score DESC, ref LIMIT ` + a.add(limit) + `) h
-		JOIN catalog_search s ON ` + join + `
-		ORDER BY h.score DESC, h.ref`
 	rows, err := q.query(ctx, query, a...)
 	if err != nil {
-		return nil, wrap(err, "search %q", p.Query)
+		return nil, err
 	}
-	hits, err := collect(rows, func(sc interface{ Scan(...any) error }) (SearchHit, error) {
+	defer rows.Close()
+	for rows.Next() {
 		var (
-			h      SearchHit
-			fields [5]string
+			k hitKey
+			f [5]string
 		)
-		err := sc.Scan(&h.Kind, &h.Ref, &fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &h.Rank)
-		h.Name = fields[0]
-		h.Field, h.Snippet = matchedField(fields, terms)
-		return h, err
-	})
-	if err != nil {
-		return nil, wrap(err, "search %q", p.Query)
+		if err := rows.Scan(&k.kind, &k.ref, &f[0], &f[1], &f[2], &f[3], &f[4]); err != nil {
+			return nil, err
+		}
+		out[k] = f
 	}
-	return hits, nil
+	return out, rows.Err()
 }
 
 var searchFields = [5]string{"name", "description", "columns", "tags", "owners"}

@@ -592,3 +592,44 @@ func benchSize(n int) int {
 	}
 	return n
 }
+
+// TestCrawlNewTableDocs checks that the search documents a first crawl
+// composes from what it read are those RefreshTableSearch reads back from
+// the catalog.
+func TestCrawlNewTableDocs(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, s *store.Store) {
+		orders := table("sales", "orders",
+			store.CatalogColumn{Name: "status", Position: 2, Comment: "Order status"},
+			store.CatalogColumn{Name: "id", Position: 1},
+			store.CatalogColumn{Name: "amount", Position: 2, Comment: "  In cents "})
+		orders.Comment, orders.Owner = " Revenue by order ", "finance"
+		crawl(t, s, time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC), orders, table("misc", "empty"))
+		queries := []string{"orders", "revenue", "status", "cents", "amount", "finance", "empty", "id"}
+		search := func() []string {
+			var out []string
+			for _, q := range queries {
+				hits, err := s.Search(t.Context(), store.SearchParams{Query: q})
+				must(t, err)
+				for _, h := range hits {
+					out = append(out, fmt.Sprintf("%s: %s %s %q", q, h, h.Field, h.Snippet))
+				}
+			}
+			return out
+		}
+		first := search()
+		if len(first) != len(queries) {
+			t.Fatalf("after the crawl, each query should find one table: %q", first)
+		}
+		keys, err := s.CatalogTableKeys(t.Context(), "wh")
+		must(t, err)
+		var ids []int64
+		for _, k := range keys {
+			ids = append(ids, k.ID)
+		}
+		must(t, s.RefreshTableSearch(t.Context(), ids))
+		if diff := cmp.Diff(first, search()); diff != "" {
+			t.Errorf("documents after a refresh (-crawl +refresh):\n%s", diff)
+		}
+	})
+}
