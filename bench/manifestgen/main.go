@@ -38,6 +38,7 @@ func main() {
 	sizeFlag := flag.String("size", "100MB", "target output size (e.g. 100MB, 1GB, 5000000)")
 	seed := flag.Uint64("seed", 1, "random seed for cross-copy edges")
 	cross := flag.Float64("cross", 0.02, "probability that a model gets an extra parent in the previous copy")
+	distinct := flag.Bool("distinct-relations", false, "give each copy its own schemas (schema_N), so that no two nodes share a relation, as in a real project")
 	flag.Parse()
 
 	size, err := parseSize(*sizeFlag)
@@ -50,7 +51,7 @@ func main() {
 			fatal(err)
 		}
 	}
-	n, copies, err := generate(src, *out, size, *seed, *cross)
+	n, copies, err := generate(src, *out, size, *seed, *cross, *distinct)
 	if err != nil {
 		fatal(err)
 	}
@@ -120,7 +121,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func generate(src, dst string, target int64, seed uint64, cross float64) (int64, int, error) {
+func generate(src, dst string, target int64, seed uint64, cross float64, distinct bool) (int64, int, error) {
 	raw, err := os.ReadFile(src)
 	if err != nil {
 		return 0, 0, err
@@ -176,7 +177,7 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 	parents := map[string][]string{}
 	var order []string
 	// The members' keys a copy rewrites.
-	rewritten := []string{"unique_id", "package_name", "fqn", "depends_on"}
+	rewritten := []string{"unique_id", "package_name", "fqn", "depends_on", "schema", "relation_name"}
 
 	w := func(s string) { io.WriteString(cw, s) }
 	enc := func(v any) error {
@@ -219,6 +220,17 @@ func generate(src, dst string, target int64, seed uint64, cross float64) (int64,
 					nf := slices.Clone(fqn)
 					nf[0] = fmt.Sprint(fqn[0], "_", c)
 					node["fqn"] = nf
+				}
+				if sch, ok := node["schema"].(string); ok && distinct && c > 0 {
+					ns := sch + "_" + strconv.Itoa(c)
+					node["schema"] = ns
+					if rn, ok := node["relation_name"].(string); ok {
+						if q := `"` + sch + `"`; strings.Contains(rn, q) {
+							node["relation_name"] = strings.Replace(rn, q, `"`+ns+`"`, 1)
+						} else {
+							node["relation_name"] = strings.Replace(rn, "."+sch+".", "."+ns+".", 1)
+						}
+					}
 				}
 				// Never nil: dbt writes [] for no parents, in depends_on.nodes
 				// and in parent_map alike, and null would read differently.

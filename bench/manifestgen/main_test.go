@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ import (
 // (sources, seeds): null reads differently and would skew the benchmark.
 func TestGenerateWritesListsNotNull(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "m.json")
-	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0.5)
+	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0.5, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestGenerateWritesListsNotNull(t *testing.T) {
 // lacks (sources have no depends_on) is not written as null in later copies.
 func TestGenerateKeepsAbsentKeysAbsent(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "m.json")
-	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0)
+	_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +82,58 @@ func TestGenerateKeepsAbsentKeysAbsent(t *testing.T) {
 	for id, s := range m.Sources {
 		if v, ok := s["depends_on"]; ok {
 			t.Fatalf("%s: depends_on = %v, want the key absent as in the template", id, v)
+		}
+	}
+}
+
+// TestGenerateDistinctRelations checks that with distinct relations no two
+// members share a relation_name, and that each names its schema.
+func TestGenerateDistinctRelations(t *testing.T) {
+	for _, distinct := range []bool{false, true} {
+		dst := filepath.Join(t.TempDir(), "m.json")
+		_, copies, err := generate("../../lineage/testdata/jaffle_shop_1.10.json", dst, 1<<20, 1, 0, distinct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type member struct {
+			Schema       string  `json:"schema"`
+			RelationName *string `json:"relation_name"`
+		}
+		var m struct {
+			Nodes   map[string]member `json:"nodes"`
+			Sources map[string]member `json:"sources"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		byRelation := map[string]string{}
+		shared := 0
+		for _, sec := range []map[string]member{m.Nodes, m.Sources} {
+			for id, n := range sec {
+				if n.RelationName == nil {
+					continue
+				}
+				if !strings.Contains(*n.RelationName, n.Schema) {
+					t.Errorf("distinct %v: %s: relation_name %s does not name schema %s", distinct, id, *n.RelationName, n.Schema)
+				}
+				if other, ok := byRelation[*n.RelationName]; ok {
+					shared++
+					if distinct {
+						t.Errorf("%s and %s share relation %s", id, other, *n.RelationName)
+					}
+				}
+				byRelation[*n.RelationName] = id
+			}
+		}
+		if copies < 2 || len(byRelation) == 0 {
+			t.Fatalf("%d copies, %d relations: nothing to check", copies, len(byRelation))
+		}
+		if !distinct && shared == 0 {
+			t.Error("without -distinct-relations the copies share no relation; the test checks nothing")
 		}
 	}
 }

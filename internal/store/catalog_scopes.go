@@ -51,11 +51,22 @@ func (q queries) ListScopes(ctx context.Context) ([]CatalogScope, error) {
 }
 
 // DeleteScope deletes the scope of that key with everything synced into
-// it, history included (ON DELETE CASCADE), or returns ErrNotFound. Its
+// it, history included, in one transaction, or returns ErrNotFound. Its
 // syncs stay: they are named by key and tell why the scope was there.
 // The search documents of its nodes are the search index's to remove.
 func (q queries) DeleteScope(ctx context.Context, key string) error {
-	if err := q.execOne(ctx, `DELETE FROM catalog_scopes WHERE key = $1`, key); err != nil {
+	err := q.atomic(ctx, func(q queries) error {
+		// The nodes' tags and columns have no foreign key to cascade
+		// along (see 00002_catalog.sql).
+		for _, table := range []string{"catalog_node_columns", "catalog_node_tags"} {
+			if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE node_id IN (
+				SELECT n.id FROM catalog_nodes n JOIN catalog_scopes s ON s.id = n.scope_id WHERE s.key = $1)`, key); err != nil {
+				return err
+			}
+		}
+		return q.execOne(ctx, `DELETE FROM catalog_scopes WHERE key = $1`, key)
+	})
+	if err != nil {
 		return wrap(err, "delete catalog scope %q", key)
 	}
 	return nil

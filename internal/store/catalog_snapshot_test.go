@@ -607,3 +607,25 @@ func benchCPUTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestWriteSnapshotManyColumns writes more node columns than one
+// PostgreSQL array statement carries (50,000), so that they take two.
+func TestWriteSnapshotManyColumns(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		snap := bigSnapshot("cloud:prod:3", 6000, 9, 0, 7)
+		scope, err := s.WriteSnapshot(ctx, snap)
+		must(t, err)
+		if got := catalogRowCount(t, s, "catalog_node_columns"); got != 54000 {
+			t.Errorf("catalog_node_columns has %d rows, want 54000", got)
+		}
+		for _, i := range []int{0, 5555, 5556, 5999} {
+			n, err := s.GetNode(ctx, scope.ID, fmt.Sprintf("model.shop.model_%05d", i))
+			must(t, err)
+			if len(n.Columns) != 9 || n.Columns[8].Name != "column_08" || n.Columns[8].Description == "" {
+				t.Errorf("node %d: columns %+v", i, n.Columns)
+			}
+		}
+	})
+}

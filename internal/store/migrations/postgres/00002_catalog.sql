@@ -143,8 +143,12 @@ CREATE INDEX catalog_nodes_table ON catalog_nodes (table_id);
 
 -- Tags of nodes (and of their columns, with column_name set), kept apart
 -- so that listing by tag is an index lookup.
+-- node_id of catalog_node_tags and catalog_node_columns names a
+-- catalog_nodes row without a foreign key: checking it cost a sync of
+-- 200,000 node columns 1.9 s on PostgreSQL. WriteSnapshot and DeleteScope
+-- delete a node's tags and columns with it.
 CREATE TABLE catalog_node_tags (
-    node_id     bigint NOT NULL REFERENCES catalog_nodes (id) ON DELETE CASCADE,
+    node_id     bigint NOT NULL,
     column_name text    NOT NULL DEFAULT '',
     tag         text    NOT NULL,
     PRIMARY KEY (node_id, column_name, tag)
@@ -153,7 +157,7 @@ CREATE TABLE catalog_node_tags (
 CREATE INDEX catalog_node_tags_tag ON catalog_node_tags (tag);
 
 CREATE TABLE catalog_node_columns (
-    node_id     bigint NOT NULL REFERENCES catalog_nodes (id) ON DELETE CASCADE,
+    node_id     bigint NOT NULL,
     name        text    NOT NULL,
     position    bigint NOT NULL,
     description text    NOT NULL DEFAULT '',
