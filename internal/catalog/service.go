@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -119,10 +122,9 @@ func (s *Service) Crawl(ctx context.Context, cfg warehouse.Config, secret string
 	if err != nil {
 		return fail(err)
 	}
+	// ApplyCrawl keeps the search documents of what it changed, in its
+	// own transaction: nothing more to refresh here.
 	progress.say("applied: %d added, %d changed, %d removed", crawl.Added, crawl.Changed, crawl.Removed)
-	if err := s.refreshWarehouseSearch(ctx, cfg.Name); err != nil {
-		return crawl, err
-	}
 	return crawl, nil
 }
 
@@ -136,20 +138,6 @@ func tableFromCrawl(wh string, t warehouse.Table) store.CatalogTable {
 		ct.Columns[i] = store.CatalogColumn{Name: c.Name, Position: c.Position, DataType: c.DataType, Nullable: c.Nullable, Default: c.Default, Comment: c.Comment}
 	}
 	return ct
-}
-
-// refreshWarehouseSearch rebuilds the search documents of every table of a
-// warehouse, removed ones included (RefreshTableSearch drops those).
-func (s *Service) refreshWarehouseSearch(ctx context.Context, wh string) error {
-	refs, err := s.Store.CatalogTableKeys(ctx, wh)
-	if err != nil {
-		return err
-	}
-	ids := make([]int64, len(refs))
-	for i, r := range refs {
-		ids[i] = r.ID
-	}
-	return s.Store.RefreshTableSearch(ctx, ids)
 }
 
 // CloudSource is a dbt Cloud connection to sync from.
@@ -264,6 +252,17 @@ func (s *Service) Upload(ctx context.Context, name string, files []UploadFile, o
 	// The files are read before anything is recorded: an upload that is
 	// not a set of artifacts is refused as bad input, not stored as a
 	// failed sync.
+	// Files that can be read twice (the CLI's, the server's spooled ones)
+	// are hashed first: the same files as last time stop here, without
+	// being parsed.
+	if fp, ok := fingerprintFiles(files); ok && !opts.Force {
+		if prev, err := s.Store.GetScope(ctx, scope.Key); err == nil && prev.Fingerprint == fp {
+			scope.Fingerprint = fp
+			err := s.syncScope(ctx, &res, scope, opts, progress, nil)
+			res.Duration = s.now().Sub(started).Seconds()
+			return res, err
+		}
+	}
 	progress.say("read %d file(s)", len(files))
 	in, err := InputsFromFiles(files...)
 	if err != nil {
@@ -275,6 +274,30 @@ func (s *Service) Upload(ctx context.Context, name string, files []UploadFile, o
 	})
 	res.Duration = s.now().Sub(started).Seconds()
 	return res, err
+}
+
+// fingerprintFiles is the fingerprint InputsFromFiles would give the files
+// (the sha256 of their bytes in order), computed by reading each to its end
+// and seeking back; ok is false when a file cannot seek.
+func fingerprintFiles(files []UploadFile) (string, bool) {
+	h := sha256.New()
+	for _, f := range files {
+		sk, ok := f.R.(io.Seeker)
+		if !ok {
+			return "", false
+		}
+		start, err := sk.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return "", false
+		}
+		if _, err := io.Copy(h, f.R); err != nil {
+			return "", false
+		}
+		if _, err := sk.Seek(start, io.SeekStart); err != nil {
+			return "", false
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), true
 }
 
 // InputError is input the caller must fix (a file that is not an artifact,
@@ -462,8 +485,14 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 		}
 		// Nodes without a table (exposures, metrics, ephemeral models, a
 		// model whose table is missing) get documents of their own, so a
-		// search finds them too.
-		nodes, err := allNodes(ctx, tx, scope.ID, true)
+		// search finds them too. Their ids come from the store (a node
+		// keeps its id across syncs); their text from the snapshot in
+		// memory, so columns are not read back.
+		byUID := make(map[string]*store.CatalogNode, len(snap.Nodes))
+		for i := range snap.Nodes {
+			byUID[snap.Nodes[i].UniqueID] = &snap.Nodes[i]
+		}
+		nodes, err := allNodes(ctx, tx, scope.ID, false)
 		if err != nil {
 			return err
 		}
@@ -476,7 +505,11 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 			if n.ResourceType == "group" {
 				continue
 			}
-			docs = append(docs, nodeDoc(n))
+			full := n
+			if sn := byUID[n.UniqueID]; sn != nil {
+				full.Columns = sn.Columns
+			}
+			docs = append(docs, nodeDoc(full))
 		}
 		if err := tx.PutSearchDocs(ctx, docs); err != nil {
 			return err
