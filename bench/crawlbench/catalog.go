@@ -64,7 +64,9 @@ func storeFor(ctx context.Context, conn *pgx.Conn, dsn, backend string) (string,
 		}
 		return filepath.Join(dir, "dbtlink.db"), func() { _ = os.RemoveAll(dir) }, nil
 	}
-	drop := func() { _, _ = conn.Exec(context.Background(), `DROP DATABASE IF EXISTS `+storeDatabase+` WITH (FORCE)`) }
+	drop := func() {
+		_, _ = conn.Exec(context.Background(), `DROP DATABASE IF EXISTS `+storeDatabase+` WITH (FORCE)`)
+	}
 	drop()
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+storeDatabase); err != nil {
 		return "", nil, err
