@@ -94,7 +94,10 @@ func wantOut(t *testing.T, r cloudResult, what string, want ...string) {
 func TestWarehouseThroughServer(t *testing.T) {
 	b, path := newWarehouseServerBench(t)
 	s := []string{"--server", b.ts.URL}
-	run := func(args ...string) cloudResult { t.Helper(); return whRun(t, b, append(append([]string{}, s...), args...)...) }
+	run := func(args ...string) cloudResult {
+		t.Helper()
+		return whRun(t, b, append(append([]string{}, s...), args...)...)
+	}
 
 	r := run("warehouse", "add", "wh", "--type", "duckdb", "--path", path)
 	wantCode(t, r, ExitOK, "add")
@@ -170,7 +173,10 @@ func TestWarehousePush(t *testing.T) {
 	wantCode(t, whRun(t, b, "warehouse", "add", "loc", "--type", "duckdb", "--path", path), ExitOK, "local add")
 	wantCode(t, whRun(t, b, "warehouse", "add", "gone", "--type", "duckdb", "--path", filepath.Join(t.TempDir(), "x.duckdb"), "--no-test"), ExitOK, "local add")
 	s := []string{"--server", b.ts.URL, "warehouse", "push"}
-	push := func(args ...string) cloudResult { t.Helper(); return whRun(t, b, append(append([]string{}, s...), args...)...) }
+	push := func(args ...string) cloudResult {
+		t.Helper()
+		return whRun(t, b, append(append([]string{}, s...), args...)...)
+	}
 
 	wantCode(t, whRun(t, b, "warehouse", "push", "loc"), ExitUsage, "push without a server")
 	wantCode(t, push(), ExitUsage, "push without names")
@@ -203,7 +209,10 @@ func TestWarehouseThroughServerPostgres(t *testing.T) {
 	}
 	b, _ := newWarehouseServerBench(t)
 	s := []string{"--server", b.ts.URL}
-	run := func(args ...string) cloudResult { t.Helper(); return whRun(t, b, append(append([]string{}, s...), args...)...) }
+	run := func(args ...string) cloudResult {
+		t.Helper()
+		return whRun(t, b, append(append([]string{}, s...), args...)...)
+	}
 	r := run("warehouse", "add", "pg", "--type", "postgres", "--dsn", dsn, "--password-env", "WHPW", "--include-schemas", "pg_catalog_none")
 	wantCode(t, r, ExitOK, "add postgres")
 	wantOut(t, r, "add postgres", "Connected: postgres", `Stored warehouse "pg" (postgres)`)
