@@ -111,12 +111,17 @@ Comma lists and repeated flags both work for --databases and the filters.
 Filter patterns are globs (* and ?): schemas as "schema" or "database.schema",
 tables as "table", "schema.table" or "database.schema.table".
 
+With --server, the server stores it (the password sealed in its database)
+and, unless --no-test, tests it right after; one that fails is deleted again
+(with --replace, the warehouse it replaced is gone too).
+
 Unless --no-test, the connection is tested first and stored only if it works;
 what the test saw (server version, user, database, what a crawl would read)
 is printed.`,
 		Example: `  dbtlink warehouse add prod --type postgres --dsn 'postgres://analyst@db.internal:5432/analytics?sslmode=require' --password-env PGPASSWORD
   printf '%s' "$PW" | dbtlink warehouse add rs --type redshift --host x.redshift.amazonaws.com --database dev --user admin --password-stdin
   dbtlink warehouse add local --type duckdb --path ./jaffle_shop.duckdb --include-schemas main,raw
+  dbtlink --server http://dbtlink.internal:8765 warehouse add prod --type postgres --dsn 'postgres://analyst@db.internal/analytics' --password-env PGPASSWORD
   dbtlink warehouse add prod --type postgres --host 127.0.0.1 --database test --user postgres --option application_name=dbtlink --exclude-tables 'tmp_*' --replace --no-test`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -780,7 +785,8 @@ removed) to standard output.
 
 Exit status: as for warehouse test when the connection fails.`,
 		Example: `  dbtlink warehouse crawl prod
-  dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json`,
+  dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json
+  dbtlink --server http://dbtlink.internal:8765 warehouse crawl prod`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
