@@ -150,7 +150,8 @@ func TestCatalogServerMode(t *testing.T) {
 		{args: []string{"catalog", "upload", manifest, "--project", "jaffle"}, stdout: []string{"jaffle (upload:jaffle): ok"},
 			request: "POST /api/v1/catalog/uploads?project=jaffle"},
 		{args: []string{"catalog", "search", "x", "--db", "foo.db"}, code: ExitUsage, stderr: []string{"--db names a local catalog"}},
-		{args: []string{"warehouse", "list", "--server", srv.URL}, code: ExitUsage, stderr: []string{"does not support --server"}},
+		{args: []string{"warehouse", "list"}, stdout: []string{"pg", "postgres", "ok"}},
+		{args: []string{"warehouse", "list", "--db", "foo.db"}, code: ExitUsage, stderr: []string{"--db names a local catalog"}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

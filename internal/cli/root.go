@@ -129,6 +129,8 @@ var serverCommands = map[string]bool{
 	"job run": true, "job list": true, "job get": true,
 	"connection list": true, "connection add": true, "connection test": true,
 	"connection remove": true, "connection push": true,
+	"warehouse add": true, "warehouse list": true, "warehouse show": true, "warehouse test": true,
+	"warehouse remove": true, "warehouse crawl": true, "warehouse push": true,
 	"run get": true, "run list": true, "run watch": true, "run cancel": true,
 	"artifact list": true, "artifact get": true,
 	"catalog sync": true, "catalog upload": true, "catalog search": true, "catalog show": true,
@@ -142,7 +144,7 @@ var serverCommands = map[string]bool{
 // --server, which would say the user expects something they do not do.
 var localTools = map[string]bool{
 	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
-	"token": true, "webhook": true, "help": true, "completion": true, "warehouse": true,
+	"token": true, "webhook": true, "help": true, "completion": true,
 }
 
 // checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command

@@ -37,10 +37,17 @@ Connections are kept in warehouses.json in the dbtlink home directory; a
 password is sealed there with the store's key, like dbt Cloud tokens, and is
 never accepted as a flag value.
 
+With --server URL (or $DBTLINK_SERVER) every subcommand works on the dbtlink
+server's own warehouse connections instead, sealed in its database; the
+server connects, and crawls into its own catalog. The flags (but --db), output
+and exit status are the same. warehouse push copies local connections,
+passwords included, to a server.
+
 ` + localStoreHelp,
 	}
 	cmd.AddCommand(NewCmdWarehouseAdd(f, nil), NewCmdWarehouseList(f, nil), NewCmdWarehouseShow(f, nil),
-		NewCmdWarehouseTest(f, nil), NewCmdWarehouseRemove(f, nil), NewCmdWarehouseCrawl(f, nil))
+		NewCmdWarehouseTest(f, nil), NewCmdWarehouseRemove(f, nil), NewCmdWarehouseCrawl(f, nil),
+		NewCmdWarehousePush(f, nil))
 	return cmd
 }
 
@@ -51,6 +58,10 @@ type WarehouseAddOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
 	Getenv    func(string) string
+	// Server is the dbtlink server client, used when ServerURL is set
+	// (--server or $DBTLINK_SERVER).
+	Server    func() (*serverClient, error)
+	ServerURL string
 	// PromptPassword asks for the password with echo off; nil reads the
 	// terminal on IO.In.
 	PromptPassword func(prompt string) (string, error)
@@ -81,7 +92,7 @@ type WarehouseAddOptions struct {
 
 // NewCmdWarehouseAdd builds `dbtlink warehouse add`.
 func NewCmdWarehouseAdd(f *Factory, runF func(*WarehouseAddOptions) error) *cobra.Command {
-	opts := &WarehouseAddOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv}
+	opts := &WarehouseAddOptions{IO: f.IO, OpenStore: f.OpenStore, Getenv: f.Getenv, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "add NAME --type postgres|redshift|duckdb",
 		Short: "Store a warehouse connection, after testing it",
@@ -100,12 +111,17 @@ Comma lists and repeated flags both work for --databases and the filters.
 Filter patterns are globs (* and ?): schemas as "schema" or "database.schema",
 tables as "table", "schema.table" or "database.schema.table".
 
+With --server, the server stores it (the password sealed in its database)
+and, unless --no-test, tests it right after; one that fails is deleted again
+(with --replace, the warehouse it replaced is gone too).
+
 Unless --no-test, the connection is tested first and stored only if it works;
 what the test saw (server version, user, database, what a crawl would read)
 is printed.`,
 		Example: `  dbtlink warehouse add prod --type postgres --dsn 'postgres://analyst@db.internal:5432/analytics?sslmode=require' --password-env PGPASSWORD
   printf '%s' "$PW" | dbtlink warehouse add rs --type redshift --host x.redshift.amazonaws.com --database dev --user admin --password-stdin
   dbtlink warehouse add local --type duckdb --path ./jaffle_shop.duckdb --include-schemas main,raw
+  dbtlink --server http://dbtlink.internal:8765 warehouse add prod --type postgres --dsn 'postgres://analyst@db.internal/analytics' --password-env PGPASSWORD
   dbtlink warehouse add prod --type postgres --host 127.0.0.1 --database test --user postgres --option application_name=dbtlink --exclude-tables 'tmp_*' --replace --no-test`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,8 +129,12 @@ is printed.`,
 				return usageError("passwords are not accepted as flag values because they land in shell history and the process list; use --password-stdin (printf '%%s' \"$PW\" | dbtlink warehouse add ...), --password-env VAR, or run in a terminal to be prompted")
 			}
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return warehouseAddServer(cmd.Context(), opts)
 			}
 			return warehouseAddRun(cmd.Context(), opts)
 		},
@@ -404,6 +424,8 @@ type WarehouseListOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
 	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
+	Server    func() (*serverClient, error)
+	ServerURL string
 	Name      string
 	JSON      bool
 	DB        string
@@ -456,7 +478,7 @@ func (c *warehouseCrawlJSON) line() string {
 }
 
 func newListOpts(f *Factory) *WarehouseListOptions {
-	o := &WarehouseListOptions{IO: f.IO, OpenStore: f.OpenStore}
+	o := &WarehouseListOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
 	o.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, o.DB) }
 	return o
 }
@@ -472,6 +494,7 @@ func NewCmdWarehouseList(f *Factory, runF func(*WarehouseListOptions) error) *co
   dbtlink warehouse list --json | jq -r '.[].name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
 			}
@@ -484,6 +507,9 @@ func NewCmdWarehouseList(f *Factory, runF func(*WarehouseListOptions) error) *co
 }
 
 func (opts *WarehouseListOptions) views(ctx context.Context, only string) ([]warehouseJSON, error) {
+	if opts.ServerURL != "" {
+		return opts.serverViews(ctx, only)
+	}
 	st, err := opts.OpenStore()
 	if err != nil {
 		return nil, err
@@ -566,6 +592,7 @@ func NewCmdWarehouseShow(f *Factory, runF func(*WarehouseListOptions) error) *co
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
 			}
@@ -621,13 +648,15 @@ func warehouseShowRun(ctx context.Context, opts *WarehouseListOptions) error {
 type WarehouseTestOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
+	Server    func() (*serverClient, error)
+	ServerURL string
 	Name      string
 	JSON      bool
 }
 
 // NewCmdWarehouseTest builds `dbtlink warehouse test`.
 func NewCmdWarehouseTest(f *Factory, runF func(*WarehouseTestOptions) error) *cobra.Command {
-	opts := &WarehouseTestOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &WarehouseTestOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "test NAME",
 		Short: "Check that a stored warehouse connection works",
@@ -643,8 +672,12 @@ DNS, TLS and other connection failures, 2 for a broken configuration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return warehouseTestServer(cmd.Context(), opts)
 			}
 			return warehouseTestRun(cmd.Context(), opts)
 		},
@@ -678,12 +711,14 @@ func warehouseTestRun(ctx context.Context, opts *WarehouseTestOptions) error {
 type WarehouseRemoveOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
+	Server    func() (*serverClient, error)
+	ServerURL string
 	Name      string
 }
 
 // NewCmdWarehouseRemove builds `dbtlink warehouse remove`.
 func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error) *cobra.Command {
-	opts := &WarehouseRemoveOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &WarehouseRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
 	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "Delete a stored warehouse connection",
@@ -693,8 +728,12 @@ crawled stay in the catalog; crawl another connection of the same name to update
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return warehouseRemoveServer(cmd.Context(), opts)
 			}
 			st, err := opts.OpenStore()
 			if err != nil {
@@ -720,6 +759,8 @@ type WarehouseCrawlOptions struct {
 	IO        *IOStreams
 	OpenStore func() (*connection.Store, error)
 	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
+	Server    func() (*serverClient, error)
+	ServerURL string
 	Name      string
 	JSON      bool
 	DB        string
@@ -727,7 +768,7 @@ type WarehouseCrawlOptions struct {
 
 // NewCmdWarehouseCrawl builds `dbtlink warehouse crawl`.
 func NewCmdWarehouseCrawl(f *Factory, runF func(*WarehouseCrawlOptions) error) *cobra.Command {
-	opts := &WarehouseCrawlOptions{IO: f.IO, OpenStore: f.OpenStore}
+	opts := &WarehouseCrawlOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
 	opts.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, opts.DB) }
 	cmd := &cobra.Command{
 		Use:   "crawl NAME",
@@ -744,12 +785,17 @@ removed) to standard output.
 
 Exit status: as for warehouse test when the connection fails.`,
 		Example: `  dbtlink warehouse crawl prod
-  dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json`,
+  dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json
+  dbtlink --server http://dbtlink.internal:8765 warehouse crawl prod`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.ServerURL = f.ServerURL()
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.ServerURL != "" {
+				return warehouseCrawlServer(cmd.Context(), opts)
 			}
 			return warehouseCrawlRun(cmd.Context(), opts)
 		},
