@@ -10,7 +10,7 @@
 // # Choosing runs (dbt Cloud)
 //
 // Other catalogs read one run and miss what users need (the anchors'
-// issues are cited by number, see /work/shared/CATALOG.md). The rules:
+// issues are cited by number, see ../shared/CATALOG.md). The rules:
 //
 //   - Per job, the latest completed run, whether it succeeded or failed:
 //     reading only successful runs hides failing tests (OpenMetadata #18300).
@@ -47,7 +47,7 @@
 // # Results that are not executions
 //
 // dbt writes result entries for nodes it only compiled (OpenMetadata
-// #26785). Looking at real run_results (/work/shared/artifacts): `dbt docs
+// #26785). Looking at real run_results (../shared/artifacts): `dbt docs
 // generate` and `dbt compile` files list every node with status "success",
 // message null and even an "execute" timing; executed tests always say pass,
 // fail, warn, error or skipped; executed models carry an adapter message
