@@ -462,16 +462,19 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 		tables := map[int64]bool{}
 		var oldNodeDocs []int64
 		if prevScopeID != 0 {
-			old, err := allNodes(ctx, tx, prevScopeID, false)
+			oldTables, err := tx.ScopeTableIDs(ctx, prevScopeID)
+			if err != nil {
+				return err
+			}
+			for _, id := range oldTables {
+				tables[id] = true
+			}
+			old, err := tablelessNodes(ctx, tx, prevScopeID)
 			if err != nil {
 				return err
 			}
 			for _, n := range old {
-				if n.TableID != 0 {
-					tables[n.TableID] = true
-				} else {
-					oldNodeDocs = append(oldNodeDocs, n.ID)
-				}
+				oldNodeDocs = append(oldNodeDocs, n.ID)
 			}
 		}
 		scope, err := tx.WriteSnapshot(ctx, snap)
@@ -492,16 +495,21 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 		for i := range snap.Nodes {
 			byUID[snap.Nodes[i].UniqueID] = &snap.Nodes[i]
 		}
-		nodes, err := allNodes(ctx, tx, scope.ID, false)
+		// The tables are read apart from the few tableless nodes: listing
+		// every node would read each one's SQL too.
+		newTables, err := tx.ScopeTableIDs(ctx, scope.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range newTables {
+			tables[id] = true
+		}
+		nodes, err := tablelessNodes(ctx, tx, scope.ID)
 		if err != nil {
 			return err
 		}
 		var docs []store.SearchDoc
 		for _, n := range nodes {
-			if n.TableID != 0 {
-				tables[n.TableID] = true
-				continue
-			}
 			if n.ResourceType == "group" {
 				continue
 			}
@@ -526,6 +534,23 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 // nodeLister is what Store and Tx share for listing nodes.
 type nodeLister interface {
 	ListNodes(ctx context.Context, p store.ListNodesParams) ([]store.CatalogNode, error)
+}
+
+// tablelessNodes pages through the nodes of a scope that claim no table.
+func tablelessNodes(ctx context.Context, q nodeLister, scopeID int64) ([]store.CatalogNode, error) {
+	var out []store.CatalogNode
+	after := int64(0)
+	for {
+		page, err := q.ListNodes(ctx, store.ListNodesParams{ScopeID: scopeID, WithoutTable: true, Limit: 1000, AfterID: after})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // allNodes pages through every node of a scope.

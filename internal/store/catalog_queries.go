@@ -88,6 +88,7 @@ type ListNodesParams struct {
 	Tag           string   // a tag of the node itself (not of a column)
 	Owner         string   // the dbt owner, exactly
 	TableID       int64    // nodes that claim this table
+	WithoutTable  bool     // only the nodes that claim no table
 	WithColumns   bool     // also read each node's columns (tags are always read)
 	// Limit defaults to 100 and is capped at 1000. Page on by passing the
 	// ID of the last node returned as AfterID.
@@ -121,6 +122,9 @@ func (q queries) ListNodes(ctx context.Context, p ListNodesParams) ([]CatalogNod
 	if p.TableID != 0 {
 		cond = append(cond, "n.table_id = "+a.add(p.TableID))
 	}
+	if p.WithoutTable {
+		cond = append(cond, "n.table_id IS NULL")
+	}
 	if p.AfterID != 0 {
 		cond = append(cond, "n.id > "+a.add(p.AfterID))
 	}
@@ -134,6 +138,26 @@ func (q queries) ListNodes(ctx context.Context, p ListNodesParams) ([]CatalogNod
 		return nil, wrap(err, "list nodes")
 	}
 	return nodes, nil
+}
+
+// ScopeTableIDs returns the ids of the tables the nodes of a scope claim,
+// sorted, each once. It reads only the ids: a sync wants them for the
+// search refresh, and listing the nodes reads their SQL too (~5 KB each).
+func (q queries) ScopeTableIDs(ctx context.Context, scopeID int64) ([]int64, error) {
+	rows, err := q.query(ctx, `SELECT DISTINCT table_id FROM catalog_nodes
+		WHERE scope_id = $1 AND table_id IS NOT NULL ORDER BY table_id`, scopeID)
+	if err != nil {
+		return nil, wrap(err, "list the tables of scope %d", scopeID)
+	}
+	ids, err := collect(rows, func(sc interface{ Scan(...any) error }) (int64, error) {
+		var id int64
+		err := sc.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, wrap(err, "list the tables of scope %d", scopeID)
+	}
+	return ids, nil
 }
 
 // listNodes runs a query of nodeColumns and reads the nodes' tags, and

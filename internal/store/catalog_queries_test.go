@@ -81,7 +81,7 @@ func TestListNodes(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		cloud, upload, orders, _ := twoScopes(t, s)
+		cloud, upload, orders, customers := twoScopes(t, s)
 		cases := []struct {
 			name string
 			p    store.ListNodesParams
@@ -94,6 +94,7 @@ func TestListNodes(t *testing.T) {
 			{"column tags are not node tags", store.ListNodesParams{Tag: "pii"}, []string{}},
 			{"owner", store.ListNodesParams{Owner: "alice", ResourceTypes: []string{"model"}}, []string{"model.shop.orders"}},
 			{"table", store.ListNodesParams{TableID: orders}, []string{"model.shop.orders", "source.downstream.shop.orders"}},
+			{"without table", store.ListNodesParams{ScopeID: cloud.ID, WithoutTable: true}, []string{"model.shop.stg_orders", "exposure.shop.dashboard"}},
 			{"limit", store.ListNodesParams{Limit: 2}, []string{"model.shop.orders", "model.shop.stg_orders"}},
 		}
 		for _, c := range cases {
@@ -101,6 +102,17 @@ func TestListNodes(t *testing.T) {
 			must(t, err)
 			if got := nodeUniqueIDs(nodes); !slices.Equal(got, c.want) {
 				t.Errorf("%s: ListNodes(%+v) = %v, want %v", c.name, c.p, got, c.want)
+			}
+		}
+
+		for _, c := range []struct {
+			scope int64
+			want  []int64
+		}{{cloud.ID, []int64{min(orders, customers), max(orders, customers)}}, {upload.ID, []int64{orders}}, {999999, []int64{}}} {
+			ids, err := s.ScopeTableIDs(ctx, c.scope)
+			must(t, err)
+			if !slices.Equal(ids, c.want) {
+				t.Errorf("ScopeTableIDs(%d) = %v, want %v", c.scope, ids, c.want)
 			}
 		}
 
