@@ -14,6 +14,32 @@ import (
 // a completed run with a manifest.
 var ErrNoRuns = errors.New("no completed run with a manifest")
 
+// firstFound reads the first of refs (candidates, newest first) that dbt
+// Cloud has, with read; each one not found (404) adds a warning ending in
+// note and the next is tried. None found gives the zero value and a nil
+// error: the caller decides whether that is fatal.
+func firstFound[T any](ctx context.Context, client *dbtcloud.Client, accountID int64, refs []ArtifactRef, note string, warnings *[]string,
+	read func(io.Reader, ...artifacts.Option) (T, error)) (T, ArtifactRef, error) {
+	var zero T
+	for _, ref := range refs {
+		var v T
+		err := fetchOne(ctx, client, accountID, ref, func(r io.Reader, opt artifacts.Option) error {
+			var err error
+			v, err = read(r, opt)
+			return err
+		})
+		if errors.Is(err, dbtcloud.ErrNotFound) {
+			*warnings = append(*warnings, fmt.Sprintf("%s: not found%s", ref, note))
+			continue
+		}
+		if err != nil {
+			return zero, ArtifactRef{}, err
+		}
+		return v, ref, nil
+	}
+	return zero, ArtifactRef{}, nil
+}
+
 // Fetch downloads and reads the artifacts a plan chose. Each body is
 // streamed into its reader, never held whole. The manifest is required:
 // the first candidate that exists is read. A missing run_results.json,
@@ -25,22 +51,11 @@ func Fetch(ctx context.Context, client *dbtcloud.Client, ep EnvPlan) (*Inputs, e
 	where := fmt.Sprintf("environment %q (%d)", ep.Environment.Name, ep.Environment.ID)
 	in := &Inputs{Fingerprint: ep.Fingerprint}
 	in.Jobs, in.Runs = jobsAndRuns(client, ep)
-	for _, ref := range ep.Manifests {
-		err := fetchOne(ctx, client, ep.AccountID, ref, func(r io.Reader, opt artifacts.Option) error {
-			m, err := artifacts.ReadManifest(r, opt)
-			in.Manifest = m
-			return err
-		})
-		if errors.Is(err, dbtcloud.ErrNotFound) {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%s: not found", ref))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", where, err)
-		}
-		in.ManifestRunID = ref.RunID
-		break
+	m, ref, err := firstFound(ctx, client, ep.AccountID, ep.Manifests, "", &in.Warnings, artifacts.ReadManifest)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", where, err)
 	}
+	in.Manifest, in.ManifestRunID = m, ref.RunID
 	if in.Manifest == nil {
 		return nil, fmt.Errorf("fetch %s: %w (%d job(s) looked at); run a job of this environment, or exclude it", where, ErrNoRuns, len(ep.Jobs))
 	}
@@ -61,40 +76,17 @@ func Fetch(ctx context.Context, client *dbtcloud.Client, ep EnvPlan) (*Inputs, e
 		}
 		in.Results = append(in.Results, RunResultsInput{RunID: ref.RunID, JobID: ref.JobID, Step: ref.Step, RunFinishedAt: ref.RunFinishedAt, Results: rr})
 	}
-	for _, ref := range ep.Catalogs {
-		err := fetchOne(ctx, client, ep.AccountID, ref, func(r io.Reader, opt artifacts.Option) error {
-			c, err := artifacts.ReadCatalog(r, opt)
-			in.Catalog = c
-			return err
-		})
-		if errors.Is(err, dbtcloud.ErrNotFound) {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%s: not found (docs were not generated)", ref))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", where, err)
-		}
-		break
+	if in.Catalog, _, err = firstFound(ctx, client, ep.AccountID, ep.Catalogs, " (docs were not generated)", &in.Warnings, artifacts.ReadCatalog); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", where, err)
 	}
 	if len(ep.Catalogs) == 0 {
 		in.Warnings = append(in.Warnings, "no job generates docs: column types are the documented ones only (turn on \"Generate docs on run\" for a job)")
 	}
-	for _, ref := range ep.Sources {
-		err := fetchOne(ctx, client, ep.AccountID, ref, func(r io.Reader, opt artifacts.Option) error {
-			s, err := artifacts.ReadSources(r, opt)
-			in.Sources = s
-			return err
-		})
-		if errors.Is(err, dbtcloud.ErrNotFound) {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%s: not found", ref))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", where, err)
-		}
-		in.SourcesRunID = ref.RunID
-		break
+	src, ref, err := firstFound(ctx, client, ep.AccountID, ep.Sources, "", &in.Warnings, artifacts.ReadSources)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", where, err)
 	}
+	in.Sources, in.SourcesRunID = src, ref.RunID
 	return in, nil
 }
 
