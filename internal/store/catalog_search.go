@@ -72,8 +72,13 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 	columns := "kind, ref, name, description, columns, tags, owners"
 	types := []string{"text", "bigint", "text", "text", "text", "text", "text"}
 	if q.dialect == SQLite {
+		// FTS5 indexes the text itself; the rowid encodes kind and ref.
 		columns += ", rowid"
 		types = append(types, "bigint")
+	} else {
+		// PostgreSQL gets the vectors composed (search_vector.go).
+		columns += ", doc, name_doc"
+		types = append(types, "tsvector", "tsvector")
 	}
 	stmts := q.batchStmts()
 	defer stmts.Close()
@@ -82,7 +87,12 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		rowIDs := make([]int64, len(batch))
 		for i, d := range batch {
 			rowIDs[i] = searchRowID(d.Kind, d.Ref)
-			values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, rowIDs[i]}[:len(types)]
+			if q.dialect == SQLite {
+				values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, rowIDs[i]}
+			} else {
+				doc, name := searchVectors(d)
+				values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, doc, name}
+			}
 		}
 		var a args
 		var err error
@@ -102,7 +112,8 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 		} else {
 			_, err = q.exec(ctx, `INSERT INTO catalog_search (`+columns+`) `+q.rowSource(&a, types, values)+`
 				ON CONFLICT (kind, ref) DO UPDATE SET name = excluded.name, description = excluded.description,
-					columns = excluded.columns, tags = excluded.tags, owners = excluded.owners`, a...)
+					columns = excluded.columns, tags = excluded.tags, owners = excluded.owners,
+					doc = excluded.doc, name_doc = excluded.name_doc`, a...)
 		}
 		if err != nil {
 			return err
@@ -348,8 +359,8 @@ type SearchHit struct {
 const maxSearchTerms = 16
 
 // searchTerms splits what the user typed into the words the index holds:
-// runs of letters and digits, lowercased, as both SQLite's unicode61
-// tokenizer and PostgreSQL's simple configuration cut them. Every other
+// runs of letters and digits, lowercased, as SQLite's unicode61
+// tokenizer and searchVectors cut documents. Every other
 // character (quotes, *, -, :, parentheses) separates words, and keywords
 // such as NEAR or OR are quoted as words, so no input is query syntax.
 func searchTerms(query string) []string {
@@ -509,11 +520,14 @@ func (q queries) searchPass(ctx context.Context, p SearchParams, pass searchPass
 		query = `SELECT rowid AS hit, -bm25(catalog_search, 50.0, 10.0, 3.0, 1.0, 1.0) AS score
 			FROM catalog_search WHERE catalog_search MATCH ` + expr
 	case pass.names:
-		query = `SELECT kind, ref, ts_rank_cd(name_doc, to_tsquery('simple', ` + expr + `)) AS score
-			FROM catalog_search WHERE name_doc @@ to_tsquery('simple', ` + expr + `)`
+		// The query is a tsquery literal, not text for to_tsquery's
+		// parser: its words were cut as the documents' were (searchTerms,
+		// search_vector.go).
+		query = `SELECT kind, ref, ts_rank_cd(name_doc, ` + expr + `::tsquery) AS score
+			FROM catalog_search WHERE name_doc @@ ` + expr + `::tsquery`
 	default:
-		query = `SELECT kind, ref, ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, to_tsquery('simple', ` + expr + `)) AS score
-			FROM catalog_search WHERE doc @@ to_tsquery('simple', ` + expr + `)`
+		query = `SELECT kind, ref, ts_rank_cd('{0.02, 0.05, 0.2, 1.0}', doc, ` + expr + `::tsquery) AS score
+			FROM catalog_search WHERE doc @@ ` + expr + `::tsquery`
 	}
 	for _, c := range searchFilters(&a, p, ref, kind) {
 		query += " AND " + c

@@ -398,3 +398,21 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// A document larger than a PostgreSQL tsvector holds (over 1 MB of
+// distinct words, a word of 3,000 letters) is stored and found by its
+// first words on both backends, not refused.
+func TestSearchHugeDocument(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("needle " + strings.Repeat("x", 3000) + " ")
+	for i := range 150_000 {
+		fmt.Fprintf(&b, "w%dq%d ", i, i*7)
+	}
+	each(t, func(t *testing.T, s *store.Store) {
+		must(t, s.PutSearchDocs(t.Context(), []store.SearchDoc{{Kind: "table", Ref: 1, Name: "huge", Columns: b.String()}}))
+		if got := searchRefs(t, s, store.SearchParams{Query: "needle"}); !slices.Equal(got, []int64{1}) {
+			t.Errorf("Search(needle) = %v, want [1]", got)
+		}
+	})
+}

@@ -240,7 +240,8 @@ type copier func(ctx context.Context, table string, columns []string, rows [][]a
 // of its own, whose pgx connection runs the COPY.
 func (q queries) atomicCopy(ctx context.Context, fn func(q queries, cp copier) error) error {
 	if q.dialect != Postgres || q.db == nil {
-		return q.atomic(ctx, func(q queries) error { return fn(q, nil) })
+		// SQLite, or inside a Tx, which has its copier (or none) already.
+		return q.atomic(ctx, func(q queries) error { return fn(q, q.cp) })
 	}
 	conn, err := q.db.Conn(ctx)
 	if err != nil {
@@ -251,7 +252,22 @@ func (q queries) atomicCopy(ctx context.Context, fn func(q queries, cp copier) e
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	cp := func(ctx context.Context, table string, columns []string, rows [][]any) error {
+	cp := pgCopier(conn)
+	qt := q.in(tx)
+	qt.cp = cp
+	if err := fn(qt, cp); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// pgCopier is the copier of a transaction open on conn, a pgx connection.
+func pgCopier(conn *sql.Conn) copier {
+	return func(ctx context.Context, table string, columns []string, rows [][]any) error {
 		return conn.Raw(func(dc any) error {
 			c, ok := dc.(*stdlib.Conn)
 			if !ok {
@@ -261,14 +277,6 @@ func (q queries) atomicCopy(ctx context.Context, fn func(q queries, cp copier) e
 			return err
 		})
 	}
-	if err := fn(q.in(tx), cp); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 func checkCrawl(p *ApplyCrawlParams) error {

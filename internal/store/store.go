@@ -72,7 +72,23 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // On PostgreSQL a failed statement aborts the transaction, so after a
 // method of tx fails (even with ErrExists) fn should return.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	// On PostgreSQL the transaction runs on a connection taken for it, so
+	// that its bulk writes can use COPY (see atomicCopy).
+	var (
+		begin interface {
+			BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+		} = s.db
+		conn *sql.Conn
+	)
+	if s.dialect == Postgres {
+		var err error
+		if conn, err = s.db.Conn(ctx); err != nil {
+			return redact(fmt.Errorf("store: get a connection: %w", err), s.secrets)
+		}
+		defer conn.Close()
+		begin = conn
+	}
+	sqlTx, err := begin.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
 	}
@@ -83,6 +99,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}()
 	tx := &Tx{queries: s.queries.in(sqlTx), tx: sqlTx}
+	if conn != nil {
+		tx.queries.cp = pgCopier(conn)
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -117,11 +136,14 @@ type queries struct {
 	// db is set outside a transaction, so that a method needing several
 	// statements can open one; nil inside Tx, whose transaction it joins.
 	db *sql.DB
+	// cp is set in a PostgreSQL transaction opened on a connection of its
+	// own (InTx, atomicCopy), for bulk writes by COPY.
+	cp copier
 }
 
 // in returns q running in tx.
 func (q queries) in(tx *sql.Tx) queries {
-	q.q, q.db = tx, nil
+	q.q, q.db, q.cp = tx, nil, nil
 	return q
 }
 
