@@ -44,19 +44,19 @@ const (
 type action int
 
 const (
-	actNone             action = iota
-	actReadAccount             // GET /accounts/, /accounts/{a}/
-	actReadProjects            // GET v3 projects
-	actReadEnvironments        // GET v3 environments
-	actReadJobs                // GET jobs, one job
-	actReadRuns                // GET runs, one run, retry details, artifacts (of a run or a job's latest run)
-	actWriteRuns               // trigger, rerun, retry, cancel
-	actWebhooks                // any webhook subscription call: the tables grant webhooks only as Write
-	actReadUsers               // GET v3 users
-	actCreateProjects          // POST v3 projects: Projects W on the whole account
-	actWriteProjects           // update or delete a project (and so its environments and jobs)
-	actWriteEnvironments       // create, update or delete an environment (and so its jobs)
-	actWriteJobs               // create, update or delete a job
+	actNone              action = iota
+	actReadAccount              // GET /accounts/, /accounts/{a}/
+	actReadProjects             // GET v3 projects
+	actReadEnvironments         // GET v3 environments
+	actReadJobs                 // GET jobs, one job
+	actReadRuns                 // GET runs, one run, retry details, artifacts (of a run or a job's latest run)
+	actWriteRuns                // trigger, rerun, retry, cancel
+	actWebhooks                 // any webhook subscription call: the tables grant webhooks only as Write
+	actReadUsers                // GET v3 users
+	actCreateProjects           // POST v3 projects: Projects W on the whole account
+	actWriteProjects            // update or delete a project (and so its environments and jobs)
+	actWriteEnvironments        // create, update or delete an environment (and so its jobs)
+	actWriteJobs                // create, update or delete a job
 )
 
 func (a action) String() string {
