@@ -210,6 +210,12 @@ type wireEnvironment struct {
 	Project                 any     `json:"project"`
 	Credentials             any     `json:"credentials"`
 	FusionReadiness         any     `json:"fusion_readiness"`
+	// The recorded environment answers carry these too: the related connection and repository (the project's),
+	// and jobs and custom_environment_variables, null unless asked for (the emulator never fills them).
+	Connection                 any `json:"connection"`
+	Repository                 any `json:"repository"`
+	Jobs                       any `json:"jobs"`
+	CustomEnvironmentVariables any `json:"custom_environment_variables"`
 }
 
 func (e *Emulator) wireEnvironment(en *environment, v3 bool) wireEnvironment {
@@ -226,6 +232,12 @@ func (e *Emulator) wireEnvironment(en *environment, v3 bool) wireEnvironment {
 	// An environment uses its project's connection and repository.
 	if p := e.projects[en.projectID]; p != nil {
 		we.ConnectionID, we.RepositoryID = p.connID, p.repoID
+		if v3 && p.connID != nil && e.conns[*p.connID] != nil {
+			we.Connection = e.wireConnection(e.conns[*p.connID])
+		}
+		if v3 && p.repoID != nil && e.repos[*p.repoID] != nil {
+			we.Repository = e.wireRepository(e.repos[*p.repoID])
+		}
 	}
 	if en.deployType != "" {
 		we.DeploymentType = ptr(en.deployType)
