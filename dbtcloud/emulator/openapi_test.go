@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +260,19 @@ func TestResponsesMatchTheOpenAPISpecs(t *testing.T) {
 		{v3, "DELETE", v3a + fmt.Sprintf("/projects/%d/environments/%d/", pid, eid), "", 200, "GET", "", 0, nil},
 		{v3, "DELETE", v3a + fmt.Sprintf("/projects/%d/", pid), "", 200, "GET", "", 0, nil},
 	}
+	// Every Admin API route the emulator registers must be among the calls checked here.
+	covered := map[string]bool{}
+	for _, c := range calls {
+		req, _ := http.NewRequest(c.method, b.srv.URL+c.path, nil)
+		_, pat := b.srv.mux.Handler(req)
+		covered[pat] = true
+	}
+	for _, pat := range servedPatterns(t) {
+		if !covered[pat] {
+			t.Errorf("route %q is served but not checked against the specs: add a call for it", pat)
+		}
+	}
+
 	for _, c := range calls {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			var body io.Reader
@@ -333,4 +351,51 @@ func whoamiSchema(t *testing.T, doc *openapi3.T) *openapi3.Schema {
 	s := openapi3.NewObjectSchema().WithProperty("status", status.Value).WithPropertyRef("data", data.NewRef())
 	s.Required = []string{"status", "data"}
 	return s
+}
+
+// servedPatterns reads the route patterns the package registers under /api/ (m.HandleFunc("GET /api/...", ...)) from
+// its own source, so that a new route cannot be added without the conformance test noticing.
+func servedPatterns(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var out []string
+	for _, f := range files {
+		// The Discovery API (discovery*.go) is GraphQL, which the OpenAPI documents do not describe.
+		if strings.HasSuffix(f, "_test.go") || strings.HasPrefix(f, "discovery") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "HandleFunc" {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			pat, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, path, _ := strings.Cut(pat, " "); strings.HasPrefix(path, "/api/") {
+				out = append(out, pat)
+			}
+			return true
+		})
+	}
+	if len(out) < 30 {
+		t.Fatalf("found only %d routes in the package source; has registration moved?", len(out))
+	}
+	return out
 }
