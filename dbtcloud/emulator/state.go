@@ -479,6 +479,9 @@ func (e *Emulator) newRunLocked(j *job, tr trigger, failedRun *run, now time.Tim
 		startDelay: secondsOr(j.behaviour.StartingSeconds, 5),
 		docs:       j.generateDocs, sources: j.generateSources, failingNode: j.behaviour.FailingNode,
 	}
+	if j.dbtVersion != nil { // a job's own dbt version overrides its environment's
+		r.dbtVersion = *j.dbtVersion
+	}
 	if tr.dbtVersionOverride != nil {
 		r.dbtVersion = *tr.dbtVersionOverride
 	}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +17,27 @@ import (
 // Deletion is soft and cascades: a deleted project's environments and jobs, and a deleted environment's jobs, are
 // deleted with it. An update whose body says "state": 2 deletes too, which is how older clients delete jobs.
 // Runs already queued or running are left to finish.
+
+// nullable tells a field sent as null (set, value nil) from one left out (not set), so that an update can clear a
+// field with null and leave alone the fields it does not send.
+type nullable[T any] struct {
+	set   bool
+	value *T
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.set = true
+	if string(b) == "null" {
+		n.value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	n.value = &v
+	return nil
+}
 
 // writeCreated answers 201 with data in dbt's envelope (status.code 201, as recorded/job_create_response.json).
 func writeCreated(w http.ResponseWriter, data any) {
@@ -90,14 +112,14 @@ func (e *Emulator) newID(kind string) int64 {
 // ---- jobs ----
 
 type jobBody struct {
-	ID            *int64   `json:"id"`
-	AccountID     *int64   `json:"account_id"`
-	ProjectID     *int64   `json:"project_id"`
-	EnvironmentID *int64   `json:"environment_id"`
-	Name          *string  `json:"name"`
-	Description   *string  `json:"description"`
-	DBTVersion    *string  `json:"dbt_version"`
-	ExecuteSteps  []string `json:"execute_steps"`
+	ID            *int64           `json:"id"`
+	AccountID     *int64           `json:"account_id"`
+	ProjectID     *int64           `json:"project_id"`
+	EnvironmentID *int64           `json:"environment_id"`
+	Name          *string          `json:"name"`
+	Description   *string          `json:"description"`
+	DBTVersion    nullable[string] `json:"dbt_version"`
+	ExecuteSteps  []string         `json:"execute_steps"`
 	Settings      *struct {
 		Threads    *int    `json:"threads"`
 		TargetName *string `json:"target_name"`
@@ -165,8 +187,8 @@ func (e *Emulator) applyJob(w http.ResponseWriter, r *http.Request, b *jobBody, 
 	if b.Description != nil {
 		j.description = *b.Description
 	}
-	if b.DBTVersion != nil {
-		j.dbtVersion = b.DBTVersion
+	if b.DBTVersion.set {
+		j.dbtVersion = b.DBTVersion.value // null: use the environment's
 	}
 	if b.ExecuteSteps != nil || creating {
 		if len(b.ExecuteSteps) == 0 {
@@ -315,15 +337,15 @@ func (e *Emulator) deleteJobLocked(j *job) {
 // ---- projects ----
 
 type projectBody struct {
-	ID                     *int64  `json:"id"`
-	AccountID              *int64  `json:"account_id"`
-	Name                   *string `json:"name"`
-	Description            *string `json:"description"`
-	DBTProjectSubdirectory *string `json:"dbt_project_subdirectory"`
-	ConnectionID           *int64  `json:"connection_id"`
-	RepositoryID           *int64  `json:"repository_id"`
-	Type                   *int    `json:"type"`
-	State                  *int    `json:"state"`
+	ID                     *int64           `json:"id"`
+	AccountID              *int64           `json:"account_id"`
+	Name                   *string          `json:"name"`
+	Description            *string          `json:"description"`
+	DBTProjectSubdirectory nullable[string] `json:"dbt_project_subdirectory"`
+	ConnectionID           nullable[int64]  `json:"connection_id"`
+	RepositoryID           nullable[int64]  `json:"repository_id"`
+	Type                   *int             `json:"type"`
+	State                  *int             `json:"state"`
 }
 
 func (e *Emulator) applyProject(w http.ResponseWriter, r *http.Request, b *projectBody, p *project, creating bool) bool {
@@ -334,19 +356,23 @@ func (e *Emulator) applyProject(w http.ResponseWriter, r *http.Request, b *proje
 		fieldError(w, "type", "%d is not a valid choice (0 DEFAULT, 1 HYBRID).", *b.Type)
 		return false
 	}
-	if b.ConnectionID != nil {
-		if c := e.conns[*b.ConnectionID]; c == nil || c.accountID != p.accountID {
-			fieldError(w, "connection_id", "connection %d does not exist in account %d", *b.ConnectionID, p.accountID)
-			return false
+	if b.ConnectionID.set {
+		if id := b.ConnectionID.value; id != nil {
+			if c := e.conns[*id]; c == nil || c.accountID != p.accountID {
+				fieldError(w, "connection_id", "connection %d does not exist in account %d", *id, p.accountID)
+				return false
+			}
 		}
-		p.connID = ptr(*b.ConnectionID)
+		p.connID = b.ConnectionID.value // null detaches the connection
 	}
-	if b.RepositoryID != nil {
-		if rp := e.repos[*b.RepositoryID]; rp == nil || rp.accountID != p.accountID {
-			fieldError(w, "repository_id", "repository %d does not exist in account %d", *b.RepositoryID, p.accountID)
-			return false
+	if b.RepositoryID.set {
+		if id := b.RepositoryID.value; id != nil {
+			if rp := e.repos[*id]; rp == nil || rp.accountID != p.accountID {
+				fieldError(w, "repository_id", "repository %d does not exist in account %d", *id, p.accountID)
+				return false
+			}
 		}
-		p.repoID = ptr(*b.RepositoryID)
+		p.repoID = b.RepositoryID.value
 	}
 	if b.Name != nil {
 		p.name = *b.Name
@@ -354,8 +380,8 @@ func (e *Emulator) applyProject(w http.ResponseWriter, r *http.Request, b *proje
 	if b.Description != nil {
 		p.description = *b.Description
 	}
-	if b.DBTProjectSubdirectory != nil {
-		p.subdirectory = ptr(*b.DBTProjectSubdirectory)
+	if b.DBTProjectSubdirectory.set {
+		p.subdirectory = b.DBTProjectSubdirectory.value
 	}
 	return true
 }
@@ -446,17 +472,17 @@ func (e *Emulator) deleteProjectLocked(p *project) {
 // ---- environments ----
 
 type environmentBody struct {
-	ID              *int64  `json:"id"`
-	AccountID       *int64  `json:"account_id"`
-	ProjectID       *int64  `json:"project_id"`
-	Name            *string `json:"name"`
-	DBTVersion      *string `json:"dbt_version"`
-	Type            *string `json:"type"`
-	DeploymentType  *string `json:"deployment_type"`
-	UseCustomBranch *bool   `json:"use_custom_branch"`
-	CustomBranch    *string `json:"custom_branch"`
-	CredentialsID   *int64  `json:"credentials_id"`
-	State           *int    `json:"state"`
+	ID              *int64           `json:"id"`
+	AccountID       *int64           `json:"account_id"`
+	ProjectID       *int64           `json:"project_id"`
+	Name            *string          `json:"name"`
+	DBTVersion      *string          `json:"dbt_version"`
+	Type            *string          `json:"type"`
+	DeploymentType  nullable[string] `json:"deployment_type"`
+	UseCustomBranch *bool            `json:"use_custom_branch"`
+	CustomBranch    nullable[string] `json:"custom_branch"`
+	CredentialsID   nullable[int64]  `json:"credentials_id"`
+	State           *int             `json:"state"`
 }
 
 func (e *Emulator) applyEnvironment(w http.ResponseWriter, r *http.Request, b *environmentBody, en *environment, creating bool) bool {
@@ -488,16 +514,18 @@ func (e *Emulator) applyEnvironment(w http.ResponseWriter, r *http.Request, b *e
 		}
 		en.envType = *b.Type
 	}
-	if b.DeploymentType != nil {
-		switch *b.DeploymentType {
+	if b.DeploymentType.set {
+		dt := ""
+		if b.DeploymentType.value != nil {
+			dt = *b.DeploymentType.value
+		}
+		switch dt {
 		case "production", "staging", "":
 		default:
-			fieldError(w, "deployment_type", "%q is not a valid choice (production, staging or null).", *b.DeploymentType)
+			fieldError(w, "deployment_type", "%q is not a valid choice (production, staging or null).", dt)
 			return false
 		}
-		en.deployType = *b.DeploymentType
-	} else if creating {
-		en.deployType = ""
+		en.deployType = dt // null: a general deployment environment
 	}
 	if en.envType == "development" && en.deployType != "" {
 		fieldError(w, "deployment_type", "a development environment has no deployment type")
@@ -506,11 +534,11 @@ func (e *Emulator) applyEnvironment(w http.ResponseWriter, r *http.Request, b *e
 	if b.UseCustomBranch != nil {
 		en.useCustomBranch = *b.UseCustomBranch
 	}
-	if b.CustomBranch != nil {
-		en.customBranch = ptr(*b.CustomBranch)
+	if b.CustomBranch.set {
+		en.customBranch = b.CustomBranch.value
 	}
-	if b.CredentialsID != nil {
-		en.credentialsID = ptr(*b.CredentialsID)
+	if b.CredentialsID.set {
+		en.credentialsID = b.CredentialsID.value
 	}
 	// dbt Cloud allows one production environment and one development environment per project.
 	for _, o := range e.envs {

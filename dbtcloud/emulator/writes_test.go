@@ -300,3 +300,36 @@ func (b *bundle) callRaw(t *testing.T, method, path, body string) reply {
 	_ = json.Unmarshal(raw, &rp.body)
 	return rp
 }
+
+// An update clears a field sent as null and leaves alone the fields it does not send.
+func TestUpdatesTellNullFromAbsent(t *testing.T) {
+	b := setup(t)
+	r := b.call(t, "POST", v3Path("projects/%d/environments/%d/", DemoProjectID, DemoStagingEnvID), map[string]any{"name": "Staging 2"})
+	wantCode(t, r, 200)
+	if r.data()["deployment_type"] != "staging" {
+		t.Errorf("deployment_type = %v after an update that did not send it", r.data()["deployment_type"])
+	}
+	r = b.call(t, "POST", v3Path("projects/%d/environments/%d/", DemoProjectID, DemoStagingEnvID), map[string]any{"deployment_type": nil, "custom_branch": "dev"})
+	wantCode(t, r, 200)
+	if r.data()["deployment_type"] != nil || r.data()["custom_branch"] != "dev" || r.data()["name"] != "Staging 2" {
+		t.Errorf("after deployment_type null: %v", r.data())
+	}
+	r = b.call(t, "POST", v3Path("projects/%d/", DemoLegacyProjectID), map[string]any{"connection_id": nil})
+	wantCode(t, r, 200)
+	if r.data()["connection_id"] != nil || r.data()["connection"] != nil || r.data()["repository_id"] == nil {
+		t.Errorf("after connection_id null: connection %v/%v, repository %v", r.data()["connection_id"], r.data()["connection"], r.data()["repository_id"])
+	}
+	r = b.call(t, "POST", acctPath("jobs/%d/", DemoDailyJobID), map[string]any{"dbt_version": "1.9.0-latest"})
+	wantCode(t, r, 200)
+	if r.data()["dbt_version"] != "1.9.0-latest" {
+		t.Errorf("job dbt_version = %v", r.data()["dbt_version"])
+	}
+	if run := b.getRun(t, b.trigger(t, DemoDailyJobID, nil), ""); run["dbt_version"] != "1.9.0-latest" {
+		t.Errorf("a run of the job has dbt_version %v, want the job's", run["dbt_version"])
+	}
+	r = b.call(t, "POST", acctPath("jobs/%d/", DemoDailyJobID), map[string]any{"dbt_version": nil})
+	wantCode(t, r, 200)
+	if r.data()["dbt_version"] != nil {
+		t.Errorf("job dbt_version = %v after null", r.data()["dbt_version"])
+	}
+}
