@@ -82,7 +82,8 @@
 //
 // Creating, updating and deleting jobs, projects and environments keeps the state consistent: a created job is
 // listed, read and triggered like a seeded one, and its runs follow its steps and settings; an update changes only
-// the fields the body sends; a delete is soft, as in dbt Cloud: the object answers with state 2, disappears from
+// the fields the body sends (null clears a field: deployment_type, custom_branch, connection_id, a job's
+// dbt_version, ...); a job's dbt_version, when set, overrides its environment's in its runs; a delete is soft, as in dbt Cloud: the object answers with state 2, disappears from
 // reads (404), triggers (404) and the default lists, and is listed by state=deleted or state=all; deleting a
 // project deletes its environments and their jobs, deleting an environment its jobs. Runs of deleted jobs stay
 // readable; runs in flight finish. Jobs run only in deployment environments. Fields the emulator does not model
