@@ -12,6 +12,7 @@ func (e *Emulator) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v2/whoami/{$}", e.whoami)
 	m.HandleFunc("GET /api/v3/accounts/{$}", e.need(actReadAccount, e.listAccounts))
 	m.HandleFunc("GET /api/v3/accounts/{a}/users/{$}", e.need(actReadUsers, e.listUsers))
+	m.HandleFunc("GET /api/v2/accounts/{a}/users/{$}", e.need(actReadUsers, e.listUsers)) // same shape on v2
 	m.HandleFunc("GET /api/v3/accounts/{a}/environments/{$}", e.need(actReadEnvironments, e.listEnvironments))
 	// A project's connection and repository are project settings: reading them takes Projects R.
 	m.HandleFunc("GET /api/v3/accounts/{a}/projects/{p}/connections/{$}", e.need(actReadProjects, e.listConnections))

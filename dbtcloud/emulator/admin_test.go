@@ -167,6 +167,9 @@ func TestWhoamiAndUsers(t *testing.T) {
 	if got := ids(r.list()); !slices.Equal(got, []int64{accountUserID(DemoAccountID)}) {
 		t.Errorf("users = %v", got)
 	}
+	if v2 := b.call(t, "GET", acctPath("users/"), nil); !slices.Equal(ids(v2.list()), []int64{accountUserID(DemoAccountID)}) {
+		t.Errorf("v2 users = %v", ids(v2.list()))
+	}
 	// Users belong to the account: project-level sets do not read them.
 	wantCode(t, b.callAs(t, "Token "+DemoAnalystToken, "GET", v3Path("users/"), nil), 403)
 	wantCode(t, b.callAs(t, "Token "+OtherToken, "GET", v3Path("users/"), nil), 404)

@@ -36,6 +36,7 @@
 //
 //	GET  /api/v2/accounts/                          the token's account
 //	GET  /api/v2/accounts/{a}/
+//	GET  /api/v2/accounts/{a}/users/                the account's users, as on v3
 //	GET  /api/v2/whoami/                            data.user for a personal token; data.user null and data.service_token for a service token
 //	GET  /api/v2/accounts/{a}/jobs/                 project_id, environment_id, name__icontains, state, order_by (id, name, created_at, -x), limit, offset, include_related (environment, project, most_recent_run, most_recent_completed_run)
 //	POST /api/v2/accounts/{a}/jobs/                 create (201); account_id, project_id, environment_id, name and execute_steps required
@@ -260,7 +261,7 @@
 //
 // The emulator answers 404 (or 405 for a served path with another method) for everything else, including:
 //   - the v2 copies of the project, environment and repository endpoints (/api/v2/accounts/{a}/projects/,
-//     environments/, repositories/), and the v2 users endpoints (/api/v2/accounts/{a}/users/, /api/v2/users/{id}/);
+//     environments/, repositories/), one user by id (/api/v2/users/{id}/, /api/v3/accounts/{a}/users/{id}/);
 //   - creating, changing or deleting connections, repositories, credentials, users and accounts (Update Account);
 //     account-level connections (/api/v3/accounts/{a}/connections/);
 //   - run steps (/api/v2/accounts/{a}/steps/{id}/), account licenses, invites, groups, notifications, environment

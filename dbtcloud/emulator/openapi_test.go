@@ -243,6 +243,7 @@ func TestResponsesMatchTheOpenAPISpecs(t *testing.T) {
 		{v3, "GET", v3a + "/projects/?order_by=-name&include_related=repository,connection,docs_job,freshness_job", "", 200, "", "", 0, nil},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/?include_related=['docs_job','freshness_job']", DemoProjectID), "", 200, "", "", 0, nil},
 		{v3, "GET", v3a + "/users/", "", 200, "", "", 0, nil},
+		{v2, "GET", a + "/users/", "", 200, "", "", 0, nil},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/connections/", DemoProjectID), "", 200, "", "", 0, nil},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/connections/%d/", DemoProjectID, conn), "", 200, "", "", 0, nil},
 		{v3, "GET", v3a + fmt.Sprintf("/projects/%d/repositories/", DemoProjectID), "", 200, "", "", 0, nil},
