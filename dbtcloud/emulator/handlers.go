@@ -827,11 +827,13 @@ func (e *Emulator) listProjects(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, err.Error())
 			return
 		}
+		filters["pk__in"] = sortedKeys(pkIn)
 	}
-	for k, v := range map[string]any{"pk": pk, "pk__gt": pkGT} {
-		if (k == "pk" && hasPK) || (k == "pk__gt" && hasPKGT) {
-			filters[k] = v
-		}
+	if hasPK {
+		filters["pk"] = pk
+	}
+	if hasPKGT {
+		filters["pk__gt"] = pkGT
 	}
 	orderBy := q.Get("order_by")
 	if orderBy == "" {
@@ -950,14 +952,14 @@ func (e *Emulator) listEnvironments(w http.ResponseWriter, r *http.Request) {
 		}
 		filters["project_id__in"] = vals[0]
 	}
-	e.begin()
-	defer e.end()
 	projectID, hasProject, err := queryInt(r, "project_id")
 	if err != nil {
 		badRequest(w, err.Error())
 		return
 	}
-	if r.PathValue("p") != "" {
+	e.begin()
+	defer e.end()
+	if r.PathValue("p") != "" { // the project's own list: the path names the project
 		pr := e.findProject(r)
 		if pr == nil {
 			notFound(w)
