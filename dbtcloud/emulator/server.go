@@ -105,7 +105,8 @@ func NewHandler(opts Options) (*Emulator, error) {
 		clock: clock, log: logger, rateLimit: rl,
 		simNow:   clock.Now(),
 		accounts: map[int64]*account{}, projects: map[int64]*project{}, envs: map[int64]*environment{},
-		jobs: map[int64]*job{}, conns: map[int64]*connection{}, repos: map[int64]*repository{}, tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
+		jobs: map[int64]*job{}, conns: map[int64]*connection{}, repos: map[int64]*repository{},
+		tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
 		latestByJob: map[int64]*run{}, rate: map[int64]*rateWindow{}, closing: make(chan struct{}),
 		// Run ids start high enough to look like dbt Cloud's and never collide with seeded ids.
 		nextRunID: 70_000_000, nextTriggerID: 80_000_000, nextStepID: 90_000_000,
