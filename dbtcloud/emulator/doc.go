@@ -76,8 +76,10 @@
 //
 // A GET or HEAD of a served path without its trailing slash is answered as Django's APPEND_SLASH answers it for
 // dbt Cloud: 301, Location the same path with the slash and the query string, an empty body, Content-Type
-// text/html; charset=utf-8, and no token needed (the middleware runs before authentication). A POST, PUT or DELETE
-// without the slash is a 404: a redirect would lose its body.
+// text/html; charset=utf-8, Content-Length 0, and no token needed (the middleware runs before authentication).
+// That is Django's CommonMiddleware as its source has it; no redirect recorded from dbt Cloud itself is at hand, so
+// whatever its load balancers add is not known. A POST, PUT or DELETE without the slash is a 404: a redirect would
+// lose its body.
 //
 // # Writes
 //
