@@ -72,13 +72,13 @@ project names are dropped and recreated (whoever made a table of that name),
 so running it again is safe; other tables in those schemas are left alone.
 Standard error says where the warehouse is.
 
-Fault injection: paths under /_emulator/ need no token and break later
-requests on purpose, to test how a client copes:
+Fault injection: POST a fault to /_emulator/faults (no token needed) to break
+the matching requests on purpose and see how a client copes:
 
   curl -X POST $DBT_CLOUD_HOST/_emulator/faults -d '{"path":
     "POST /api/v2/accounts/{a}/jobs/{j}/run/", "kind": "status",
     "status": 429, "retry_after": 30, "times": 2}'
-  curl $DBT_CLOUD_HOST/_emulator/faults          # armed faults, with what remains
+  curl $DBT_CLOUD_HOST/_emulator/faults             # armed faults, what remains
   curl -X DELETE $DBT_CLOUD_HOST/_emulator/faults   # disarm all
 
 path is a route pattern ({x} matches one segment, {x...} the rest) or, without
