@@ -56,7 +56,8 @@
 // is still processing after the lookup could yet create a run, so the
 // client waits RetryPolicy.MinBackoff before looking.
 //
-// Jobs.Rerun, Runs.Retry and Webhooks.Create have no marker, so they are
+// Jobs.Rerun, Runs.Retry, Webhooks.Create and the Create and Delete methods
+// of Jobs, Projects and Environments have no marker, so they are
 // never repeated after an unknown outcome; their error wraps
 // ErrOutcomeUnknown and the caller decides.
 //

@@ -851,7 +851,7 @@ func TestUnknownPaths(t *testing.T) {
 		{"GET", "/api/v3/accounts/abc/projects/", 404},
 		{"GET", "/api/v3/accounts/abc/webhooks/subscriptions", 404},
 		{"POST", acctPath("jobs/%d/run", DemoDailyJobID), 404}, // Django cannot redirect a POST
-		{"DELETE", acctPath("jobs/%d/", DemoDailyJobID), 405},
+		{"PUT", acctPath("jobs/%d/", DemoDailyJobID), 405},
 		{"GET", "/nothing", 404},
 		{"GET", "/_emulator/nothing", 404},
 	}

@@ -19,7 +19,8 @@
 // New listens on Options.Addr (default 127.0.0.1:0) and returns a *Server with URL (no trailing slash), Token,
 // AccountID, Client and Close. NewHandler returns the *Emulator, an http.Handler, for mounting elsewhere;
 // Emulator.ListenAndServe(ctx, addr) and Emulator.Serve(ctx, listener) serve it until ctx ends, which is what
-// `dbtlink emulator` runs. Options.Logger receives a line per request and per webhook delivery.
+// `dbtlink emulator` runs. Options.Logger receives a line per request (method, path, query string, status, time taken; never the token) and per webhook
+// delivery.
 //
 // # Time
 //
@@ -31,12 +32,17 @@
 //
 // # Served API
 //
-// v2 (paths end in "/"; a GET without the slash is redirected with 301, as Django's APPEND_SLASH does):
+// v2 (paths end in "/"):
 //
 //	GET  /api/v2/accounts/                          the token's account
 //	GET  /api/v2/accounts/{a}/
+//	GET  /api/v2/accounts/{a}/users/                the account's users, as on v3
+//	GET  /api/v2/whoami/                            data.user for a personal token; data.user null and data.service_token for a service token
 //	GET  /api/v2/accounts/{a}/jobs/                 project_id, environment_id, name__icontains, state, order_by (id, name, created_at, -x), limit, offset, include_related (environment, project, most_recent_run, most_recent_completed_run)
+//	POST /api/v2/accounts/{a}/jobs/                 create (201); account_id, project_id, environment_id, name and execute_steps required
 //	GET  /api/v2/accounts/{a}/jobs/{j}/
+//	POST /api/v2/accounts/{a}/jobs/{j}/             update: the fields sent change; "state": 2 deletes
+//	DELETE /api/v2/accounts/{a}/jobs/{j}/           200 with the job, state 2
 //	POST /api/v2/accounts/{a}/jobs/{j}/run/         all trigger fields; cause required (400); answers 200 with the queued run
 //	POST /api/v2/accounts/{a}/jobs/{j}/rerun/       retry from the failure if the latest run can be retried, else a new run
 //	GET  /api/v2/accounts/{a}/jobs/{j}/artifacts/{path...}   the file from the job's latest run that has it
@@ -50,12 +56,43 @@
 //
 // v3:
 //
-//	GET /api/v3/accounts/{a}/projects/                       name__icontains, state, order_by (id, -id), limit, offset
-//	GET /api/v3/accounts/{a}/projects/{p}/
-//	GET /api/v3/accounts/{a}/projects/{p}/environments/      name, name__icontains, deployment_type, state, limit, offset
-//	GET /api/v3/accounts/{a}/projects/{p}/environments/{e}/
+//	GET  /api/v3/accounts/                                   List Accounts: the token's account
+//	GET  /api/v3/accounts/{a}/users/                         the account's one emulated user, owner of the personal tokens
+//	GET  /api/v3/accounts/{a}/projects/                      name__icontains, state, pk, pk__gt, pk__in, order_by (any project field, - for descending, comma-separated for several), limit, offset, include_related (docs_job, freshness_job; connection and repository always come)
+//	POST /api/v3/accounts/{a}/projects/                      create (201); name required; no connection or repository until set
+//	GET  /api/v3/accounts/{a}/projects/{p}/                  include_related as for the list
+//	POST /api/v3/accounts/{a}/projects/{p}/                  update (connection_id, repository_id must be the account's); "state": 2 deletes
+//	DELETE /api/v3/accounts/{a}/projects/{p}/                200 with the project, state 2; its environments and jobs are deleted too
+//	GET  /api/v3/accounts/{a}/environments/                  the account's environments: project_id, project_id__in and the filters below
+//	GET  /api/v3/accounts/{a}/projects/{p}/environments/     name, name__icontains, deployment_type, state, limit, offset
+//	POST /api/v3/accounts/{a}/projects/{p}/environments/     create (201); one production and one development environment per project
+//	GET  /api/v3/accounts/{a}/projects/{p}/environments/{e}/
+//	POST /api/v3/accounts/{a}/projects/{p}/environments/{e}/ update; "state": 2 deletes
+//	DELETE /api/v3/accounts/{a}/projects/{p}/environments/{e}/   200 with the environment, state 2; its jobs are deleted too
+//	GET  /api/v3/accounts/{a}/projects/{p}/connections/[{c}/]    the project's connection (type "adapter": DuckDB)
+//	GET  /api/v3/accounts/{a}/projects/{p}/repositories/[{r}/]   the project's repository (a deploy-key clone of a .invalid remote)
 //	GET|POST /api/v3/accounts/{a}/webhooks/subscriptions      POST answers 201 with id "wsu_..." and hmac_secret (only then)
 //	GET|PUT|DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}
+//
+// A GET or HEAD of a served path without its trailing slash is answered as Django's APPEND_SLASH answers it for
+// dbt Cloud: 301, Location the same path with the slash and the query string, an empty body, Content-Type
+// text/html; charset=utf-8, Content-Length 0, and no token needed (the middleware runs before authentication).
+// That is Django's CommonMiddleware as its source has it; no redirect recorded from dbt Cloud itself is at hand, so
+// whatever its load balancers add is not known. A POST, PUT or DELETE without the slash is a 404: a redirect would
+// lose its body.
+//
+// # Writes
+//
+// Creating, updating and deleting jobs, projects and environments keeps the state consistent: a created job is
+// listed, read and triggered like a seeded one, and its runs follow its steps and settings; an update changes only
+// the fields the body sends (null clears a field: deployment_type, custom_branch, connection_id, a job's
+// dbt_version, ...); a job's dbt_version, when set, overrides its environment's in its runs; a delete is soft, as in dbt Cloud: the object answers with state 2, disappears from
+// reads (404), triggers (404) and the default lists, and is listed by state=deleted or state=all; deleting a
+// project deletes its environments and their jobs, deleting an environment its jobs. Runs of deleted jobs stay
+// readable; runs in flight finish. Jobs run only in deployment environments. Fields the emulator does not model
+// are accepted and ignored; bad values are a 400 naming the field ("execute_steps[0]: ..."). The emulator is more
+// lenient than the spec about required job fields: only account_id, project_id, environment_id, name and
+// execute_steps are required, the rest take dbt Cloud's defaults.
 //
 // Envelopes, paging (limit default 100, more than 100 is a 400), error bodies and timestamp formats follow
 // CONTRACT.md: runs use "2021-12-07 10:32:24.326116+00:00", accounts and jobs "...T...+00:00", v3 projects and
@@ -79,6 +116,14 @@
 // DemoAnalystToken (Analyst: reads everything, runs nothing), DemoMetadataOnlyToken (Metadata Only: every Admin
 // API call is refused) and DemoJobRunnerToken (Job Runner on project 101: reads and runs jobs there, cannot list
 // projects or environments). Environment-level write permissions (the R* cells of dbt's tables) are not modelled.
+//
+// Writes take W in the table's row for the object: creating, changing or deleting a job takes Jobs W on its project
+// (and on the project it moves to), an environment Environments W, changing or deleting a project Projects W on it
+// (its environments and jobs go with it), and creating a project Projects W granted on the whole account, since a
+// new project lies outside any project scope. A project named in a body that the token may not write is a 400, as
+// for a project that does not exist. Reading a project's connections and repositories takes Projects R; reading
+// the account's users takes an account-level set (the tables' Users rows are not modelled cell by cell); whoami
+// takes nothing but a valid token.
 //
 // # Runs
 //
@@ -192,6 +237,19 @@
 //   - Deleting a webhook subscription answers 200 with {"status": {"code", "is_success"}, "data": {"id"}} per the
 //     v3 spec, although CONTRACT.md says DELETEs answer 204 (true of other v3 objects).
 //   - Whether 429s carry Retry-After is undocumented; the emulator sends it.
+//   - Creates (jobs, projects, environments) are documented as 200; dbt Cloud answers 201 with status.code 201
+//     (recorded/job_create_response.json, project_create_response.json, environment_create_response.json), as the
+//     emulator does. The test validates those bodies against the documented 200.
+//   - Deletes are documented as 204 with no body; dbt Cloud answers 200 with the deleted object, state 2
+//     (recorded/*_delete_response.json), as the emulator does. The test validates those bodies against the object's
+//     GET.
+//   - GET /api/v3/accounts/{a}/environments/ (the account-wide list, which clients call with project_id) and GET
+//     /api/v2/whoami/ are not in either spec. The test validates the first against the project's environment list
+//     and the second as dbt's envelope around {"user": UserResponse}.
+//   - v3's JobDefinitionSchedule (a project's docs_job and freshness_job) types schedule.date and schedule.time as
+//     bare string enums, as v2's run-related job does; the test checks them as objects whose type is that enum.
+//   - DuckDB is none of ConnectionTypeEnum's types: the emulated connection has type "adapter" and
+//     adapter_version null.
 //   - openapi-v2.yaml declares ?step= only on the artifact download, not on the artifact list; dbt's earlier v2
 //     reference described step on the list as well ("the first step in the run has the index 1"), and
 //     dbt-cloud-cli's `run list-artifacts --step` sends it, so the emulator honours it on both.
@@ -201,6 +259,16 @@
 //     rewrites the 3.1 keywords to their 3.0 equivalents and skips default/example validation; response schemas are
 //     untouched by this.
 //
-// Not emulated: job/project/environment create, update and delete, the Discovery (GraphQL) API, schedules (cron is
-// reported, never run), form-encoded request bodies, and soft-deleted objects (state=deleted lists nothing).
+// # Not served
+//
+// The emulator answers 404 (or 405 for a served path with another method) for everything else, including:
+//   - the v2 copies of the project, environment and repository endpoints (/api/v2/accounts/{a}/projects/,
+//     environments/, repositories/), one user by id (/api/v2/users/{id}/, /api/v3/accounts/{a}/users/{id}/);
+//   - creating, changing or deleting connections, repositories, credentials, users and accounts (Update Account);
+//     account-level connections (/api/v3/accounts/{a}/connections/);
+//   - run steps (/api/v2/accounts/{a}/steps/{id}/), account licenses, invites, groups, notifications, environment
+//     variables, extended attributes, profiles, SSH tunnels, IP restrictions, OAuth configurations, private
+//     endpoints, lineage integrations, audit logs, SCIM and the v4 runs API;
+//   - schedules (cron is stored and reported, never run), form-encoded and multipart request bodies (JSON only),
+//     and PATCH/PUT on the objects above (dbt's spec updates them with POST).
 package emulator

@@ -37,13 +37,14 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("GET /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.getSubscription))
 	m.HandleFunc("PUT /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.updateSubscription))
 	m.HandleFunc("DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}", e.need(actWebhooks, e.deleteSubscription))
+	e.adminRoutes(m) // admin.go
 	m.HandleFunc("/", e.fallback(m))
 	return m
 }
 
 // fallback answers paths no route takes: 405 when the path exists for another method (as Django REST framework
-// answers), else 404, both in dbt's envelope. A GET missing its trailing slash never gets here: ServeMux redirects
-// it (301) to the slashed path, as Django's APPEND_SLASH does.
+// answers), else 404, both in dbt's envelope. A GET missing its trailing slash never gets here: serveAPI
+// redirects it (301) to the slashed path first, as Django's APPEND_SLASH does.
 func (e *Emulator) fallback(m *http.ServeMux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
@@ -113,7 +114,7 @@ func (e *Emulator) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filters := map[string]any{"account_id": acct}
-	include, stateEcho, err := parseState(r, "active")
+	admits, stateEcho, err := parseState(r, "active")
 	if err != nil {
 		badRequest(w, err.Error())
 		return
@@ -145,7 +146,7 @@ func (e *Emulator) listJobs(w http.ResponseWriter, r *http.Request) {
 	var out []wireJob
 	var picked []*job
 	for _, j := range e.jobsSorted() {
-		if !include || j.accountID != acct || (hasProject && j.projectID != projectID) || (hasEnv && j.envID != envID) || !inScope(r, j.projectID) {
+		if !admits(j.state) || j.accountID != acct || (hasProject && j.projectID != projectID) || (hasEnv && j.envID != envID) || !inScope(r, j.projectID) {
 			continue
 		}
 		if name != "" && !strings.Contains(strings.ToLower(j.name), strings.ToLower(name)) {
@@ -200,7 +201,7 @@ func (e *Emulator) findJob(r *http.Request) *job {
 		return nil
 	}
 	j := e.jobs[id]
-	if j == nil || j.accountID != acct || !inScope(r, j.projectID) {
+	if j == nil || j.state != stateActive || j.accountID != acct || !inScope(r, j.projectID) {
 		return nil
 	}
 	return j
@@ -452,10 +453,12 @@ func (e *Emulator) listRuns(w http.ResponseWriter, r *http.Request) {
 	filters := map[string]any{"account_id": acct}
 	var f runFilter
 	var stateEcho any
-	if f.includeState, stateEcho, err = parseState(r, "all"); err != nil {
+	var admits func(int) bool
+	if admits, stateEcho, err = parseState(r, "all"); err != nil {
 		badRequest(w, err.Error())
 		return
 	}
+	f.includeState = admits(stateActive) // runs are never deleted
 	filters["state"] = stateEcho
 	for _, spec := range []struct {
 		name string
@@ -702,64 +705,207 @@ func (e *Emulator) getJobArtifact(w http.ResponseWriter, r *http.Request) {
 
 // ---- v3 projects and environments ----
 
+// projectOrderFields are the project fields order_by may name (with "-" for descending): the spec lets it take
+// any field of the project, and these are the project's own scalar fields.
+var projectOrderFields = map[string]func(a, b *project) int{
+	"id":         func(a, b *project) int { return cmpInt(a.id, b.id) },
+	"name":       func(a, b *project) int { return strings.Compare(a.name, b.name) },
+	"account_id": func(a, b *project) int { return cmpInt(a.accountID, b.accountID) },
+	"created_at": func(a, b *project) int { return a.createdAt.Compare(b.createdAt) },
+	"updated_at": func(a, b *project) int { return a.updatedAt.Compare(b.updatedAt) },
+	"state":      func(a, b *project) int { return cmpInt(int64(a.state), int64(b.state)) },
+	"description": func(a, b *project) int {
+		return strings.Compare(a.description, b.description)
+	},
+	"dbt_project_subdirectory": func(a, b *project) int { return cmpOptString(a.subdirectory, b.subdirectory) },
+	"connection_id":            func(a, b *project) int { return cmpOptInt(a.connID, b.connID) },
+	"repository_id":            func(a, b *project) int { return cmpOptInt(a.repoID, b.repoID) },
+	// Projects have type 0 (DEFAULT) and no semantic layer config, docs or freshness job ids of their own here:
+	// ordering by them keeps id order.
+	"type":                     func(a, b *project) int { return 0 },
+	"semantic_layer_config_id": func(a, b *project) int { return 0 },
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// cmpOptInt and cmpOptString sort nulls last ascending (and so first descending), as PostgreSQL does.
+func cmpOptInt(a, b *int64) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return cmpInt(*a, *b)
+}
+
+func cmpOptString(a, b *string) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return strings.Compare(*a, *b)
+}
+
+// projectOrder parses order_by for projects: one field, or several separated by commas, each optionally with "-";
+// ties are broken by id.
+func projectOrder(by string) (func(a, b *project) bool, error) {
+	var keys []func(a, b *project) int
+	for _, f := range strings.Split(by, ",") {
+		f = strings.TrimSpace(f)
+		desc := strings.HasPrefix(f, "-")
+		cmp, ok := projectOrderFields[strings.TrimPrefix(f, "-")]
+		if !ok {
+			names := make([]string, 0, len(projectOrderFields))
+			for n := range projectOrderFields {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("order_by: %q is not a project field; use one of %s (with - for descending)", f, strings.Join(names, ", "))
+		}
+		if desc {
+			c := cmp
+			cmp = func(a, b *project) int { return c(b, a) }
+		}
+		keys = append(keys, cmp)
+	}
+	return func(a, b *project) bool {
+		for _, k := range keys {
+			if c := k(a, b); c != 0 {
+				return c < 0
+			}
+		}
+		return a.id < b.id
+	}, nil
+}
+
 func (e *Emulator) listProjects(w http.ResponseWriter, r *http.Request) {
 	acct, _ := pathInt(r, "a")
+	q := r.URL.Query()
 	p, err := parsePage(r)
 	if err != nil {
 		badRequest(w, err.Error())
 		return
 	}
-	include, stateEcho, err := parseState(r, "active")
+	admits, stateEcho, err := parseState(r, "active")
 	if err != nil {
 		badRequest(w, err.Error())
 		return
 	}
-	name := r.URL.Query().Get("name__icontains")
+	name := q.Get("name__icontains")
 	filters := map[string]any{"account_id": acct, "state": stateEcho}
 	if name != "" {
 		filters["name__icontains"] = name
 	}
-	desc := false
-	switch ob := r.URL.Query().Get("order_by"); ob {
-	case "", "id":
-	case "-id":
-		desc = true
-	default:
-		badRequest(w, fmt.Sprintf("order_by must be id or -id, got %q", ob))
+	var pk, pkGT int64
+	var hasPK, hasPKGT bool
+	if pk, hasPK, err = queryInt(r, "pk"); err != nil {
+		badRequest(w, err.Error())
 		return
 	}
+	if pkGT, hasPKGT, err = queryInt(r, "pk__gt"); err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	var pkIn map[int64]bool
+	if vals, ok := q["pk__in"]; ok {
+		if pkIn, err = parseIDList("pk__in", vals); err != nil {
+			badRequest(w, err.Error())
+			return
+		}
+		filters["pk__in"] = sortedKeys(pkIn)
+	}
+	if hasPK {
+		filters["pk"] = pk
+	}
+	if hasPKGT {
+		filters["pk__gt"] = pkGT
+	}
+	orderBy := q.Get("order_by")
+	if orderBy == "" {
+		orderBy = "id"
+	}
+	less, err := projectOrder(orderBy)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	rel := parseIncludeRelated(r)
 	e.begin()
 	defer e.end()
-	out := []wireProject{}
+	var picked []*project
 	for _, id := range sortedKeys(e.projects) {
 		pr := e.projects[id]
-		if !include || pr.accountID != acct || !inScope(r, pr.id) || (name != "" && !strings.Contains(strings.ToLower(pr.name), strings.ToLower(name))) {
+		switch {
+		case !admits(pr.state), pr.accountID != acct, !inScope(r, pr.id),
+			name != "" && !strings.Contains(strings.ToLower(pr.name), strings.ToLower(name)),
+			hasPK && pr.id != pk, hasPKGT && pr.id <= pkGT, pkIn != nil && !pkIn[pr.id]:
 			continue
 		}
-		out = append(out, e.wireProject(pr))
+		picked = append(picked, pr)
 	}
-	if desc {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
+	sort.SliceStable(picked, func(a, b int) bool { return less(picked[a], picked[b]) })
+	out := make([]wireProject, 0, len(picked))
+	for _, pr := range picked {
+		out = append(out, e.wireProjectRelated(pr, rel, baseURL(r)))
+	}
+	writeList(w, out, p, filters, orderBy)
+}
+
+// parseIDList reads a list of ids given as "[1,2]", "1,2" or the parameter repeated (form style, as the spec
+// declares pk__in).
+func parseIDList(name string, vals []string) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for _, v := range vals {
+		v = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(v), "["), "]")
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(part, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not an id", name, part)
+			}
+			out[n] = true
 		}
 	}
-	writeList(w, out, p, filters, "id")
+	return out, nil
 }
 
 func (e *Emulator) findProject(r *http.Request) *project {
+	return e.findProjectByID(r, r.PathValue("p"))
+}
+
+func (e *Emulator) findProjectByID(r *http.Request, idText string) *project {
 	acct, _ := pathInt(r, "a")
-	id, ok := pathInt(r, "p")
-	if !ok {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
 		return nil
 	}
 	pr := e.projects[id]
-	if pr == nil || pr.accountID != acct || !inScope(r, pr.id) {
+	if pr == nil || pr.state != stateActive || pr.accountID != acct || !inScope(r, pr.id) {
 		return nil
 	}
 	return pr
 }
 
 func (e *Emulator) getProject(w http.ResponseWriter, r *http.Request) {
+	rel := parseIncludeRelated(r)
 	e.begin()
 	defer e.end()
 	pr := e.findProject(r)
@@ -767,9 +913,11 @@ func (e *Emulator) getProject(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	writeData(w, e.wireProject(pr))
+	writeData(w, e.wireProjectRelated(pr, rel, baseURL(r)))
 }
 
+// listEnvironments serves both the project's environment list (/projects/{p}/environments/) and the account-wide
+// one (/environments/), which takes the project as a project_id filter instead.
 func (e *Emulator) listEnvironments(w http.ResponseWriter, r *http.Request) {
 	acct, _ := pathInt(r, "a")
 	q := r.URL.Query()
@@ -778,7 +926,7 @@ func (e *Emulator) listEnvironments(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err.Error())
 		return
 	}
-	include, stateEcho, err := parseState(r, "active")
+	admits, stateEcho, err := parseState(r, "active")
 	if err != nil {
 		badRequest(w, err.Error())
 		return
@@ -796,19 +944,39 @@ func (e *Emulator) listEnvironments(w http.ResponseWriter, r *http.Request) {
 			filters[k] = v
 		}
 	}
-	e.begin()
-	defer e.end()
-	pr := e.findProject(r)
-	if pr == nil {
-		notFound(w)
+	var projectIDs map[int64]bool
+	if vals, ok := q["project_id__in"]; ok {
+		if projectIDs, err = parseIDList("project_id__in", vals); err != nil {
+			badRequest(w, err.Error())
+			return
+		}
+		filters["project_id__in"] = vals[0]
+	}
+	projectID, hasProject, err := queryInt(r, "project_id")
+	if err != nil {
+		badRequest(w, err.Error())
 		return
 	}
-	filters["project_id"] = pr.id
+	e.begin()
+	defer e.end()
+	if r.PathValue("p") != "" { // the project's own list: the path names the project
+		pr := e.findProject(r)
+		if pr == nil {
+			notFound(w)
+			return
+		}
+		projectID, hasProject = pr.id, true
+	}
+	if hasProject {
+		filters["project_id"] = projectID
+	}
 	out := []wireEnvironment{}
 	for _, id := range sortedKeys(e.envs) {
 		en := e.envs[id]
 		switch {
-		case !include, en.projectID != pr.id,
+		case !admits(en.state), en.accountID != acct, !inScope(r, en.projectID),
+			hasProject && en.projectID != projectID,
+			projectIDs != nil && !projectIDs[en.projectID],
 			name != "" && en.name != name,
 			icontains != "" && !strings.Contains(strings.ToLower(en.name), strings.ToLower(icontains)),
 			dtype != "" && en.deployType != dtype:
@@ -819,16 +987,27 @@ func (e *Emulator) listEnvironments(w http.ResponseWriter, r *http.Request) {
 	writeList(w, out, p, filters, "id")
 }
 
+func (e *Emulator) findEnvironment(r *http.Request, pr *project, idText string) *environment {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if pr == nil || err != nil {
+		return nil
+	}
+	en := e.envs[id]
+	if en == nil || en.state != stateActive || en.projectID != pr.id {
+		return nil
+	}
+	return en
+}
+
 func (e *Emulator) getEnvironment(w http.ResponseWriter, r *http.Request) {
 	e.begin()
 	defer e.end()
-	pr := e.findProject(r)
-	id, ok := pathInt(r, "e")
-	if pr == nil || !ok || e.envs[id] == nil || e.envs[id].projectID != pr.id {
+	en := e.findEnvironment(r, e.findProject(r), r.PathValue("e"))
+	if en == nil {
 		notFound(w)
 		return
 	}
-	writeData(w, e.wireEnvironment(e.envs[id], true))
+	writeData(w, e.wireEnvironment(en, true))
 }
 
 // statusJSON is used by the control endpoints, which answer plain JSON without dbt's envelope.

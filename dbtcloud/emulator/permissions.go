@@ -44,19 +44,26 @@ const (
 type action int
 
 const (
-	actNone             action = iota
-	actReadAccount             // GET /accounts/, /accounts/{a}/
-	actReadProjects            // GET v3 projects
-	actReadEnvironments        // GET v3 environments
-	actReadJobs                // GET jobs, one job
-	actReadRuns                // GET runs, one run, retry details, artifacts (of a run or a job's latest run)
-	actWriteRuns               // trigger, rerun, retry, cancel
-	actWebhooks                // any webhook subscription call: the tables grant webhooks only as Write
+	actNone              action = iota
+	actReadAccount              // GET /accounts/, /accounts/{a}/
+	actReadProjects             // GET v3 projects
+	actReadEnvironments         // GET v3 environments
+	actReadJobs                 // GET jobs, one job
+	actReadRuns                 // GET runs, one run, retry details, artifacts (of a run or a job's latest run)
+	actWriteRuns                // trigger, rerun, retry, cancel
+	actWebhooks                 // any webhook subscription call: the tables grant webhooks only as Write
+	actReadUsers                // GET v3 users
+	actCreateProjects           // POST v3 projects: Projects W on the whole account
+	actWriteProjects            // update or delete a project (and so its environments and jobs)
+	actWriteEnvironments        // create, update or delete an environment (and so its jobs)
+	actWriteJobs                // create, update or delete a job
 )
 
 func (a action) String() string {
 	return [...]string{"nothing", "read the account", "read projects", "read environments", "read jobs",
-		"read runs and artifacts", "trigger, rerun, retry or cancel runs", "manage webhook subscriptions"}[a]
+		"read runs and artifacts", "trigger, rerun, retry or cancel runs", "manage webhook subscriptions",
+		"read the account's users", "create projects", "change or delete projects", "create, change or delete environments",
+		"create, change or delete jobs"}[a]
 }
 
 // level is a permission table cell: "-", R or W. W includes R ("Write ... includes read" in the key of the
@@ -193,13 +200,26 @@ func (row permissionRow) allows(a action) bool {
 		return row.runs >= write
 	case actWebhooks:
 		return row.webhooks
+	case actReadUsers:
+		// The tables' "Users" rows are not modelled cell by cell: every account-level set that reaches the Admin
+		// API reads the account's users, and no project-level set does (users belong to the account, not to a
+		// project).
+		return row.account && row.accountLevel
+	case actCreateProjects, actWriteProjects:
+		return row.projects >= write
+	case actWriteEnvironments:
+		return row.envs >= write
+	case actWriteJobs:
+		return row.jobs >= write
 	}
 	return false
 }
 
 // projectScoped reports whether an action concerns objects of one project (and so follows a grant's project
 // scope); the account and webhook subscriptions belong to the account.
-func (a action) projectScoped() bool { return a != actReadAccount && a != actWebhooks }
+func (a action) projectScoped() bool {
+	return a != actReadAccount && a != actWebhooks && a != actReadUsers && a != actCreateProjects
+}
 
 // grant is one permission set given to a token, on all projects (projects nil) or on some.
 type grant struct {
@@ -213,6 +233,9 @@ func (ti tokenInfo) may(a action, projectID int64) bool {
 	for _, g := range ti.grants {
 		if !permissionTable[g.set].allows(a) {
 			continue
+		}
+		if a == actCreateProjects && g.projects != nil {
+			continue // a new project is outside any project scope: creating one takes Projects W on the account
 		}
 		if !a.projectScoped() || g.projects == nil || projectID == 0 && len(g.projects) > 0 || g.projects[projectID] {
 			return true

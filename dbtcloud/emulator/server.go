@@ -53,6 +53,9 @@ type Emulator struct {
 	projects      map[int64]*project
 	envs          map[int64]*environment
 	jobs          map[int64]*job
+	conns         map[int64]*connection
+	repos         map[int64]*repository
+	nextObjectID  map[string]int64 // "project", "environment", "job": the next id a create assigns
 	tokens        map[string]tokenInfo
 	runs          []*run         // in id order
 	latestByJob   map[int64]*run // job id -> its newest run
@@ -102,7 +105,8 @@ func NewHandler(opts Options) (*Emulator, error) {
 		clock: clock, log: logger, rateLimit: rl,
 		simNow:   clock.Now(),
 		accounts: map[int64]*account{}, projects: map[int64]*project{}, envs: map[int64]*environment{},
-		jobs: map[int64]*job{}, tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
+		jobs: map[int64]*job{}, conns: map[int64]*connection{}, repos: map[int64]*repository{},
+		tokens: map[string]tokenInfo{}, triggerCounts: map[int64]int{},
 		latestByJob: map[int64]*run{}, rate: map[int64]*rateWindow{}, closing: make(chan struct{}),
 		// Run ids start high enough to look like dbt Cloud's and never collide with seeded ids.
 		nextRunID: 70_000_000, nextTriggerID: 80_000_000, nextStepID: 90_000_000,
@@ -177,11 +181,20 @@ func (e *Emulator) load(s *Seed) error {
 		}
 		serviceTokens = append(serviceTokens, accountServiceTokens{a.id, sa.ServiceTokens})
 		for _, sp := range sa.Projects {
-			p := &project{id: id("project", sp.ID), accountID: a.id, name: sp.Name, createdAt: at()}
+			p := &project{id: id("project", sp.ID), accountID: a.id, name: sp.Name, state: stateActive, createdAt: at()}
+			p.updatedAt = p.createdAt
+			// Every seeded project has a connection and a repository of its own, with ids derived from the
+			// project's so that they are stable across seeds.
+			c := &connection{id: p.id + 10_000, accountID: a.id, projectID: p.id,
+				name: fmt.Sprintf("Emulated DuckDB (%s)", p.name), createdAt: p.createdAt}
+			repo := &repository{id: p.id + 20_000, accountID: a.id, projectID: p.id, name: "jaffle_shop", createdAt: p.createdAt}
+			e.conns[c.id], e.repos[repo.id] = c, repo
+			p.connID, p.repoID = ptr(c.id), ptr(repo.id)
 			e.projects[p.id] = p
 			for _, se := range sp.Environments {
 				en := &environment{id: id("environment", se.ID), accountID: a.id, projectID: p.id, name: se.Name,
-					envType: se.Type, deployType: se.DeploymentType, dbtVersion: se.DBTVersion, createdAt: at()}
+					envType: se.Type, deployType: se.DeploymentType, dbtVersion: se.DBTVersion, state: stateActive, createdAt: at()}
+				en.updatedAt = en.createdAt
 				if en.envType == "" {
 					en.envType = "deployment"
 				}
@@ -193,7 +206,9 @@ func (e *Emulator) load(s *Seed) error {
 					j := &job{id: id("job", sj.ID), accountID: a.id, projectID: p.id, envID: en.id, name: sj.Name,
 						commands: sj.commands(), generateDocs: sj.GenerateDocs, generateSources: sj.RunGenerateSources,
 						timeoutSeconds: sj.TimeoutSeconds, threads: sj.Threads, targetName: sj.TargetName,
-						cron: sj.Cron, jobType: sj.JobType, behaviour: sj.Behaviour, createdAt: at()}
+						cron: sj.Cron, jobType: sj.JobType, behaviour: sj.Behaviour, state: stateActive, createdAt: at()}
+					j.updatedAt = j.createdAt
+					j.triggers.Schedule = j.cron != ""
 					if j.threads == 0 {
 						j.threads = 4
 					}
@@ -240,6 +255,17 @@ func (e *Emulator) load(s *Seed) error {
 	}
 	if e.defaultToken == "" {
 		return errors.New("emulator: seed: no account has a token, so no client could call the emulator")
+	}
+	// Objects created through the API get ids above every seeded one.
+	e.nextObjectID = map[string]int64{}
+	for kind, n := range next {
+		e.nextObjectID[kind] = n
+	}
+	for k := range used {
+		kind, num, _ := strings.Cut(k, ":")
+		if v, err := strconv.ParseInt(num, 10, 64); err == nil && v >= e.nextObjectID[kind] {
+			e.nextObjectID[kind] = v + 1
+		}
 	}
 	return nil
 }
@@ -336,7 +362,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
-		e.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.code, "took", time.Since(start))
+		// The query string is logged so a user can see the filters a client sent; tokens travel in the
+		// Authorization header, never in the query, so nothing secret is written.
+		e.log.Info("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", sw.code,
+			"took", time.Since(start))
 	}()
 	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
 		e.control(sw, r)
@@ -353,6 +382,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
 		writeError(w, http.StatusNotFound, "Not found.", "the emulator serves /api/v2, /api/v3 and /_emulator/")
+		return
+	}
+	if e.appendSlash(w, r) {
 		return
 	}
 	ti, ok := e.authenticate(r)
@@ -391,6 +423,52 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), tokenKey{}, ti)
 	e.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// appendSlash answers a GET or HEAD whose path lacks the trailing slash of a served route the way Django's
+// CommonMiddleware (APPEND_SLASH) does for dbt Cloud: 301 with Location set to the path with the slash and the query
+// string kept, an empty body and Django's text/html content type. Like that middleware it runs before
+// authentication, so the redirect needs no token. A path that is a route as it is (an artifact path such as
+// .../artifacts/manifest.json, the v3 webhook paths) is served, not redirected. It reports whether it answered.
+func (e *Emulator) appendSlash(w http.ResponseWriter, r *http.Request) bool {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || strings.HasSuffix(r.URL.Path, "/") {
+		return false
+	}
+	if _, pat := e.mux.Handler(r); pat != "/" && !slashRedirect(pat, r.URL.Path) {
+		return false
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path += "/"
+	r2.URL.RawPath = ""
+	if _, pat := e.mux.Handler(r2); pat == "/" {
+		return false
+	}
+	loc := r2.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusMovedPermanently)
+	return true
+}
+
+// slashRedirect reports whether ServeMux reaches pattern from path (which has no trailing slash) only by its own
+// trailing-slash redirect (a 307 with an HTML body, not what Django sends): ServeMux.Handler names the route's
+// pattern in both cases. A {$} pattern matches only slashed paths; a {x...} pattern matches path directly when
+// path fills the wildcard's segment.
+func slashRedirect(pattern, path string) bool {
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		pattern = p
+	}
+	switch {
+	case strings.HasSuffix(pattern, "{$}"):
+		return true
+	case strings.HasSuffix(pattern, "...}"):
+		return len(strings.Split(strings.Trim(path, "/"), "/")) < len(strings.Split(strings.Trim(pattern, "/"), "/"))
+	}
+	return false
 }
 
 type tokenKey struct{}
@@ -592,21 +670,22 @@ func writeList[T any](w http.ResponseWriter, items []T, p page, filters map[stri
 	}})
 }
 
-// parseState reads a soft-deletion state filter. The emulator has no deleted objects, so "deleted" lists nothing.
-func parseState(r *http.Request, def string) (include bool, echo any, err error) {
+// parseState reads a soft-deletion state filter ("active" or 1, "deleted" or 2, "all") and returns which object
+// states it admits.
+func parseState(r *http.Request, def string) (admits func(state int) bool, echo any, err error) {
 	v := r.URL.Query().Get("state")
 	if v == "" {
 		v = def
 	}
 	switch v {
 	case "active", "1":
-		return true, v, nil
+		return func(s int) bool { return s == stateActive }, v, nil
 	case "all":
-		return true, v, nil
+		return func(int) bool { return true }, v, nil
 	case "deleted", "2":
-		return false, v, nil
+		return func(s int) bool { return s == stateDeleted }, v, nil
 	}
-	return false, v, fmt.Errorf("state must be active, deleted, all, 1 or 2, got %q", v)
+	return nil, v, fmt.Errorf("state must be active, deleted, all, 1 or 2, got %q", v)
 }
 
 func queryInt(r *http.Request, name string) (int64, bool, error) {

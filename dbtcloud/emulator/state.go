@@ -46,17 +46,47 @@ type account struct {
 	createdAt  time.Time
 }
 
+// Objects are soft-deleted as dbt Cloud deletes them: state becomes stateDeleted, they vanish from reads and from
+// lists unless state=deleted or state=all asks for them, and whatever belonged to them is deleted with them.
+const (
+	stateActive  = 1
+	stateDeleted = 2
+)
+
 type project struct {
-	id, accountID int64
-	name          string
-	createdAt     time.Time
+	id, accountID        int64
+	name                 string
+	description          string
+	subdirectory         *string
+	connID, repoID       *int64 // nil: none set, as for a project created through the API
+	state                int
+	createdAt, updatedAt time.Time
 }
 
 type environment struct {
 	id, accountID, projectID  int64
 	name, envType, deployType string
 	dbtVersion                string
-	createdAt                 time.Time
+	useCustomBranch           bool
+	customBranch              *string
+	credentialsID             *int64
+	state                     int
+	createdAt, updatedAt      time.Time
+}
+
+// connection and repository are the warehouse connection and git repository of a seeded project. They cannot be
+// created or changed through the emulator; a project's connection_id and repository_id may point at any of its
+// account's.
+type connection struct {
+	id, accountID, projectID int64
+	name                     string
+	createdAt                time.Time
+}
+
+type repository struct {
+	id, accountID, projectID int64
+	name                     string // "jaffle_shop"; full_name is "dbtlink-emulator/" + name
+	createdAt                time.Time
 }
 
 type job struct {
@@ -69,7 +99,11 @@ type job struct {
 	targetName                      string
 	cron, jobType                   string
 	behaviour                       SeedBehaviour
-	createdAt                       time.Time
+	description                     string
+	dbtVersion                      *string
+	triggers                        wireJobTriggers
+	state                           int
+	createdAt, updatedAt            time.Time
 }
 
 type tokenInfo struct {
@@ -445,6 +479,9 @@ func (e *Emulator) newRunLocked(j *job, tr trigger, failedRun *run, now time.Tim
 		startDelay: secondsOr(j.behaviour.StartingSeconds, 5),
 		docs:       j.generateDocs, sources: j.generateSources, failingNode: j.behaviour.FailingNode,
 	}
+	if j.dbtVersion != nil { // a job's own dbt version overrides its environment's
+		r.dbtVersion = *j.dbtVersion
+	}
 	if tr.dbtVersionOverride != nil {
 		r.dbtVersion = *tr.dbtVersionOverride
 	}
@@ -516,5 +553,9 @@ func skippedCommands(r *run, j *job) []string {
 }
 
 func (e *Emulator) connectionName(j *job) string {
-	return fmt.Sprintf("Emulated DuckDB (%s)", e.projects[j.projectID].name)
+	p := e.projects[j.projectID]
+	if p.connID != nil && e.conns[*p.connID] != nil {
+		return e.conns[*p.connID].name
+	}
+	return fmt.Sprintf("Emulated DuckDB (%s)", p.name)
 }

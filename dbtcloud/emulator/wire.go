@@ -142,8 +142,8 @@ type wireProject struct {
 	Name                   string  `json:"name"`
 	AccountID              int64   `json:"account_id"`
 	Description            string  `json:"description"`
-	ConnectionID           int64   `json:"connection_id"`
-	RepositoryID           int64   `json:"repository_id"`
+	ConnectionID           *int64  `json:"connection_id"`
+	RepositoryID           *int64  `json:"repository_id"`
 	SemanticLayerConfigID  *int64  `json:"semantic_layer_config_id"`
 	SkippedSetup           bool    `json:"skipped_setup"`
 	State                  int     `json:"state"`
@@ -165,11 +165,15 @@ type wireProject struct {
 
 func (e *Emulator) wireProject(p *project) wireProject {
 	wp := wireProject{
-		ID: p.id, Name: p.name, AccountID: p.accountID, ConnectionID: p.id + 10_000, RepositoryID: p.id + 20_000,
-		State: 1, CreatedAt: v3Time(p.createdAt), UpdatedAt: v3Time(p.createdAt), GroupPermissions: []any{},
+		ID: p.id, Name: p.name, AccountID: p.accountID, Description: p.description, ConnectionID: p.connID,
+		RepositoryID: p.repoID, DBTProjectSubdirectory: p.subdirectory,
+		State: p.state, CreatedAt: v3Time(p.createdAt), UpdatedAt: v3Time(p.updatedAt), GroupPermissions: []any{},
 		DefaultVersion: ptr("latest"),
 	}
 	for _, j := range e.jobsSorted() {
+		if j.state != stateActive {
+			continue
+		}
 		if j.projectID == p.id && j.generateDocs && wp.DocsJobID == nil {
 			wp.DocsJobID = ptr(j.id)
 		}
@@ -184,8 +188,8 @@ type wireEnvironment struct {
 	ID                      int64   `json:"id"`
 	AccountID               int64   `json:"account_id"`
 	ProjectID               int64   `json:"project_id"`
-	ConnectionID            int64   `json:"connection_id"`
-	RepositoryID            int64   `json:"repository_id"`
+	ConnectionID            *int64  `json:"connection_id"`
+	RepositoryID            *int64  `json:"repository_id"`
 	CredentialsID           *int64  `json:"credentials_id"`
 	ExtendedAttributesID    *int64  `json:"extended_attributes_id"`
 	CreatedByID             *int64  `json:"created_by_id"`
@@ -206,6 +210,12 @@ type wireEnvironment struct {
 	Project                 any     `json:"project"`
 	Credentials             any     `json:"credentials"`
 	FusionReadiness         any     `json:"fusion_readiness"`
+	// The recorded environment answers carry these too: the related connection and repository (the project's),
+	// and jobs and custom_environment_variables, null unless asked for (the emulator never fills them).
+	Connection                 any `json:"connection"`
+	Repository                 any `json:"repository"`
+	Jobs                       any `json:"jobs"`
+	CustomEnvironmentVariables any `json:"custom_environment_variables"`
 }
 
 func (e *Emulator) wireEnvironment(en *environment, v3 bool) wireEnvironment {
@@ -214,16 +224,26 @@ func (e *Emulator) wireEnvironment(en *environment, v3 bool) wireEnvironment {
 		ts = v3Time
 	}
 	we := wireEnvironment{
-		ID: en.id, AccountID: en.accountID, ProjectID: en.projectID, ConnectionID: en.projectID + 10_000,
-		RepositoryID: en.projectID + 20_000, Name: en.name, DBTVersion: en.dbtVersion, RawDBTVersion: en.dbtVersion,
-		Type: en.envType, State: 1, CreatedAt: ts(en.createdAt), UpdatedAt: ts(en.createdAt),
-		IsDeferrable: en.deployType == "production",
+		ID: en.id, AccountID: en.accountID, ProjectID: en.projectID, Name: en.name, DBTVersion: en.dbtVersion,
+		RawDBTVersion: en.dbtVersion, Type: en.envType, State: en.state, CreatedAt: ts(en.createdAt),
+		UpdatedAt: ts(en.updatedAt), IsDeferrable: en.deployType == "production", CredentialsID: en.credentialsID,
+		UseCustomBranch: en.useCustomBranch, CustomBranch: en.customBranch,
+	}
+	// An environment uses its project's connection and repository.
+	if p := e.projects[en.projectID]; p != nil {
+		we.ConnectionID, we.RepositoryID = p.connID, p.repoID
+		if v3 && p.connID != nil && e.conns[*p.connID] != nil {
+			we.Connection = e.wireConnection(e.conns[*p.connID])
+		}
+		if v3 && p.repoID != nil && e.repos[*p.repoID] != nil {
+			we.Repository = e.wireRepository(e.repos[*p.repoID])
+		}
 	}
 	if en.deployType != "" {
 		we.DeploymentType = ptr(en.deployType)
 	}
 	for _, j := range e.jobs {
-		if j.envID == en.id && j.generateDocs {
+		if j.envID == en.id && j.generateDocs && j.state == stateActive {
 			we.SupportsDocs = true
 		}
 	}
@@ -306,8 +326,9 @@ func (e *Emulator) wireJob(j *job, rel map[string]bool, base string) wireJob {
 	}
 	wj := wireJob{
 		ID: j.id, AccountID: j.accountID, ProjectID: j.projectID, EnvironmentID: j.envID, Name: j.name,
-		CreatedAt: objTime(j.createdAt), UpdatedAt: objTime(j.createdAt), ExecuteSteps: j.commands, State: 1,
-		Triggers: wireJobTriggers{Schedule: j.cron != ""},
+		Description: j.description, DBTVersion: j.dbtVersion, RawDBTVersion: j.dbtVersion,
+		CreatedAt: objTime(j.createdAt), UpdatedAt: objTime(j.updatedAt), ExecuteSteps: j.commands, State: j.state,
+		Triggers: j.triggers,
 		Settings: wireJobSettings{Threads: j.threads, TargetName: j.targetName},
 		Schedule: wireJobSchedule{Cron: cron, Date: map[string]any{"type": "custom_cron", "cron": cron},
 			Time: map[string]any{"type": "every_hour", "interval": 1}},

@@ -70,7 +70,29 @@ after the manifest's database, jaffle_shop.duckdb, so that
 database.schema.identifier matches) or a postgres:// URL. The relations the
 project names are dropped and recreated (whoever made a table of that name),
 so running it again is safe; other tables in those schemas are left alone.
-Standard error says where the warehouse is.`,
+Standard error says where the warehouse is.
+
+Fault injection: POST a fault to /_emulator/faults (no token needed) to break
+the matching requests on purpose and see how a client copes:
+
+  curl -X POST $DBT_CLOUD_HOST/_emulator/faults -d '{"path":
+    "POST /api/v2/accounts/{a}/jobs/{j}/run/", "kind": "status",
+    "status": 429, "retry_after": 30, "times": 2}'
+  curl $DBT_CLOUD_HOST/_emulator/faults             # armed faults, what remains
+  curl -X DELETE $DBT_CLOUD_HOST/_emulator/faults   # disarm all
+
+path is a route pattern ({x} matches one segment, {x...} the rest) or, without
+braces, a path prefix, optionally after the method. times defaults to 1 and a
+negative number means until disarmed. kind is one of:
+
+  status            answer status (400-599) in dbt's error envelope without
+                    doing the work; retry_after (seconds) sets Retry-After
+  latency           wait latency (a duration such as "2s"), then serve
+  drop              close the connection without answering or doing the work
+  commit_then_drop  do the work (a trigger creates its run), then close the
+                    connection without answering
+
+GET /_emulator/state shows the runs, trigger counts per job and armed faults.`,
 		Example: `  eval "$(dbtlink emulator --addr 127.0.0.1:0 --speed 20 2>/dev/null | head -3)"   # in another shell
   dbtlink emulator --seed my-seed.yaml --speed 60
   dbtlink emulator --warehouse duckdb:./jaffle_shop.duckdb
