@@ -217,7 +217,9 @@ func Build(in Input, opts Options) Result {
 	return b.Finish()
 }
 
-func (b *Builder) facet(schema string) Facet { return Facet{Producer: b.opts.Producer, SchemaURL: schema} }
+func (b *Builder) facet(schema string) Facet {
+	return Facet{Producer: b.opts.Producer, SchemaURL: schema}
+}
 
 func (b *Builder) jobType(kind string) *JobTypeFacet {
 	return &JobTypeFacet{Facet: b.facet(jobTypeSchema), ProcessingType: "BATCH", Integration: "DBT", JobType: kind}

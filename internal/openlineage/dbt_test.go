@@ -186,7 +186,9 @@ func TestBuild(t *testing.T) {
 	if len(fail.Outputs) != 0 {
 		t.Errorf("FAIL has outputs %+v", fail.Outputs)
 	}
-	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "model.shop.customers: no column lineage: cannot parse") }) {
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.Contains(w, "model.shop.customers: no column lineage: cannot parse")
+	}) {
 		t.Errorf("no warning for the column lineage error: %q", res.Warnings)
 	}
 

@@ -139,11 +139,11 @@ func TestValidatorRejects(t *testing.T) {
 		`"job":{"namespace":"dbt","name":"j"},"producer":"https://github.com/dbtlink/dbtlink","schemaURL":"` + RunEventSchemaURL + `"}`
 	v.validateJSON(t, []byte(good))
 	bad := map[string]string{
-		"run id not a uuid":    strings.Replace(good, "3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e", "run-1", 1),
-		"unknown event type":   strings.Replace(good, `"START"`, `"BEGIN"`, 1),
-		"no job name":          strings.Replace(good, `,"name":"j"`, "", 1),
-		"producer not a URI":   strings.Replace(good, `"https://github.com/dbtlink/dbtlink"`, `"dbtlink"`, 1),
-		"facet without fields": strings.Replace(good, `"runId":"3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e"`, `"runId":"3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e","facets":{"x":{}}`, 1),
+		"run id not a uuid":       strings.Replace(good, "3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e", "run-1", 1),
+		"unknown event type":      strings.Replace(good, `"START"`, `"BEGIN"`, 1),
+		"no job name":             strings.Replace(good, `,"name":"j"`, "", 1),
+		"producer not a URI":      strings.Replace(good, `"https://github.com/dbtlink/dbtlink"`, `"dbtlink"`, 1),
+		"facet without fields":    strings.Replace(good, `"runId":"3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e"`, `"runId":"3f5e8a61-6d0c-4b4e-9b9e-1f2a3b4c5d6e","facets":{"x":{}}`, 1),
 		"sql facet without query": strings.Replace(good, `"name":"j"`, `"name":"j","facets":{"sql":{"_producer":"https://x.io","_schemaURL":"`+sqlSchema+`"}}`, 1),
 	}
 	for name, doc := range bad {

@@ -33,9 +33,9 @@ func NewAPIKey(s string) APIKey { return APIKey{secret: strings.TrimSpace(s)} }
 // IsZero reports whether no key is set.
 func (k APIKey) IsZero() bool { return k.secret == "" }
 
-func (k APIKey) String() string              { return "REDACTED" }
-func (k APIKey) GoString() string            { return "REDACTED" }
-func (k APIKey) LogValue() slog.Value        { return slog.StringValue("REDACTED") }
+func (k APIKey) String() string               { return "REDACTED" }
+func (k APIKey) GoString() string             { return "REDACTED" }
+func (k APIKey) LogValue() slog.Value         { return slog.StringValue("REDACTED") }
 func (k APIKey) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
 
 // LineagePath is Marquez's (and the OpenLineage HTTP transport's default)
