@@ -27,6 +27,16 @@ type Config struct {
 	Producer string
 }
 
+// String shows c with any password in the URL masked (the key is an
+// APIKey, which never shows).
+func (c Config) String() string {
+	return fmt.Sprintf("{URL:%s File:%s JobNamespace:%s DatasetNamespace:%s APIKey set:%t}",
+		redactURL(c.URL), c.File, c.JobNamespace, c.DatasetNamespace, !c.APIKey.IsZero())
+}
+
+// LogValue logs c as String does.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // The environment variables ConfigFromEnv reads.
 const (
 	EnvURL              = "DBTLINK_OPENLINEAGE_URL"
