@@ -93,7 +93,9 @@ func emitRunLineage(ctx context.Context, ios *IOStreams, o *openLineageFlags, ge
 	if !cfg.Enabled() || run == nil || !run.Status.Terminal() {
 		return
 	}
-	warn := func(format string, args ...any) { fmt.Fprintf(ios.ErrOut, "warning: OpenLineage: "+format+"\n", args...) }
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(ios.ErrOut, "warning: OpenLineage: "+format+"\n", args...)
+	}
 	t, err := cfg.Transport(nil)
 	if err != nil {
 		warn("%v", err)
