@@ -19,8 +19,9 @@ import (
 // does not show in process lists or shell history.
 type openLineageFlags struct {
 	URL, File, Namespace, DatasetNamespace string
-	// Connections are serve's NAME=URL routes.
-	Connections []string
+	// Connections are serve's NAME=URL routes, ConnectionNamespaces its
+	// NAME=NS dataset namespaces.
+	Connections, ConnectionNamespaces []string
 	// Timeout bounds how long `job run` waits for delivery after the run.
 	Timeout time.Duration
 }
@@ -41,6 +42,7 @@ func addOpenLineageFlags(fl *pflag.FlagSet, o *openLineageFlags, serve bool) {
 	fl.StringVar(&o.DatasetNamespace, "openlineage-dataset-namespace", "", "OpenLineage namespace of the warehouse's datasets, e.g. postgres://db.internal:5432 or snowflake://xy12345 (default $"+openlineage.EnvDatasetNamespace+", else derived from the adapter)")
 	if serve {
 		fl.StringArrayVar(&o.Connections, "openlineage-connection", nil, "NAME=URL: send the events of connection NAME's runs to URL instead (NAME=off: none); repeat for several")
+		fl.StringArrayVar(&o.ConnectionNamespaces, "openlineage-connection-dataset-namespace", nil, "NAME=NS: dataset namespace of connection NAME's warehouse, e.g. prod=snowflake://xy12345; repeat for several")
 	} else {
 		fl.DurationVar(&o.Timeout, "openlineage-timeout", 30*time.Second, "with --wait: how long to wait for OpenLineage delivery once the run ended")
 	}
@@ -74,7 +76,7 @@ func (o *openLineageFlags) check(getenv func(string) string) error {
 // serveLineage builds the server's emitter; nil (a nil interface, not a
 // nil *Router) when no connection's events go anywhere.
 func serveLineage(o *openLineageFlags, getenv func(string) string, log *slog.Logger) (tracker.LineageEmitter, error) {
-	r, err := openlineage.NewRouter(o.config(getenv), o.Connections, nil, log)
+	r, err := openlineage.NewRouter(o.config(getenv), o.Connections, o.ConnectionNamespaces, nil, log)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}

@@ -157,7 +157,7 @@ func TestServeLineage(t *testing.T) {
 		t.Errorf("a route without URL: %v", err)
 	}
 	cmd := NewCmdServe(NewFactory(nil), func(*ServeOptions) error { return nil })
-	for _, name := range []string{"openlineage-url", "openlineage-file", "openlineage-namespace", "openlineage-dataset-namespace", "openlineage-connection"} {
+	for _, name := range []string{"openlineage-url", "openlineage-file", "openlineage-namespace", "openlineage-dataset-namespace", "openlineage-connection", "openlineage-connection-dataset-namespace"} {
 		if cmd.Flags().Lookup(name) == nil {
 			t.Errorf("serve has no --%s", name)
 		}

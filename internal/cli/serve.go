@@ -86,7 +86,8 @@ schedule off.
 With --openlineage-url or --openlineage-file, each dbt Cloud run the server
 follows sends OpenLineage events once it ends, from a job of its own that is
 retried while the receiver fails (it never delays the run's watch); runs of
-a connection named in --openlineage-connection go to that URL instead.
+a connection named in --openlineage-connection go to that URL instead, and
+--openlineage-connection-dataset-namespace names each connection's warehouse.
 
 ` + openLineageEnvHelp,
 		Example: `  dbtlink serve

@@ -138,16 +138,27 @@ type Router struct {
 	Log          *slog.Logger
 }
 
-// ParseConnectionURLs reads --openlineage-connection NAME=URL values into
-// per-connection configs based on base (the server-wide naming and key);
-// URL "off" turns events off for that connection.
-func ParseConnectionURLs(values []string, base Config) (map[string]*Config, error) {
+// ParseConnectionURLs reads the per-connection settings of dbtlink
+// serve into configs based on base (the server-wide naming and key):
+// routes are --openlineage-connection NAME=URL values (URL "off": no
+// events for that connection, a nil config), namespaces
+// --openlineage-connection-dataset-namespace NAME=NS values, for
+// connections whose warehouses differ. A connection with only a namespace
+// keeps the server-wide destination.
+func ParseConnectionURLs(routes, namespaces []string, base Config) (map[string]*Config, error) {
 	out := map[string]*Config{}
-	for _, v := range values {
-		name, u, ok := strings.Cut(v, "=")
-		name, u = strings.TrimSpace(name), strings.TrimSpace(u)
-		if !ok || name == "" || u == "" {
-			return nil, fmt.Errorf("--openlineage-connection %q: want NAME=URL (or NAME=off), e.g. prod=http://marquez:5000", redactURL(v))
+	parse := func(flag, v, example string) (string, string, error) {
+		name, val, ok := strings.Cut(v, "=")
+		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
+		if !ok || name == "" || val == "" {
+			return "", "", fmt.Errorf("--%s %q: want NAME=VALUE, e.g. %s", flag, redactURL(v), example)
+		}
+		return name, val, nil
+	}
+	for _, v := range routes {
+		name, u, err := parse("openlineage-connection", v, "prod=http://marquez:5000 (or prod=off)")
+		if err != nil {
+			return nil, err
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("--openlineage-connection: connection %q given twice", name)
@@ -159,6 +170,30 @@ func ParseConnectionURLs(values []string, base Config) (map[string]*Config, erro
 		c := base
 		c.URL, c.File = u, ""
 		out[name] = &c
+	}
+	seen := map[string]bool{}
+	for _, v := range namespaces {
+		name, ns, err := parse("openlineage-connection-dataset-namespace", v, "prod=postgres://db.internal:5432")
+		if err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("--openlineage-connection-dataset-namespace: connection %q given twice", name)
+		}
+		seen[name] = true
+		c, routed := out[name]
+		switch {
+		case routed && c == nil:
+			continue // off
+		case !routed:
+			if !base.Enabled() {
+				return nil, fmt.Errorf("--openlineage-connection-dataset-namespace %s: its events go nowhere; give --openlineage-url or --openlineage-file, or --openlineage-connection %s=URL", name, name)
+			}
+			cc := base
+			c = &cc
+			out[name] = c
+		}
+		c.DatasetNamespace = ns
 	}
 	return out, nil
 }
@@ -207,9 +242,9 @@ func (r *Router) Enabled() bool {
 }
 
 // NewRouter builds the server's router: base is the server-wide config
-// (its target is nil when it sends nowhere), connections the
-// --openlineage-connection values.
-func NewRouter(base Config, connections []string, http *HTTPOptions, log *slog.Logger) (*Router, error) {
+// (its target is nil when it sends nowhere), routes and namespaces the
+// per-connection values ParseConnectionURLs reads.
+func NewRouter(base Config, routes, namespaces []string, http *HTTPOptions, log *slog.Logger) (*Router, error) {
 	r := &Router{ByConnection: map[string]*Target{}, Log: log}
 	if base.Enabled() {
 		t, err := NewTarget(base, http)
@@ -218,7 +253,7 @@ func NewRouter(base Config, connections []string, http *HTTPOptions, log *slog.L
 		}
 		r.Default = t
 	}
-	cs, err := ParseConnectionURLs(connections, base)
+	cs, err := ParseConnectionURLs(routes, namespaces, base)
 	if err != nil {
 		return nil, err
 	}

@@ -266,12 +266,22 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 // TestRouter: a connection routed elsewhere, or off, does not use the
 // server-wide target.
 func TestRouter(t *testing.T) {
-	r, err := NewRouter(Config{URL: "http://marquez:5000"}, []string{"prod=https://ol.example.com", "dev=off"}, nil, nil)
+	r, err := NewRouter(Config{URL: "http://marquez:5000", DatasetNamespace: "postgres://main:5432"}, []string{"prod=https://ol.example.com", "dev=off"},
+		[]string{"prod=snowflake://xy12345", "bq=bigquery", "dev=duckdb://x"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := r.For("prod").Transport.(*HTTPTransport).Endpoint(); got != "https://ol.example.com/api/v1/lineage" {
 		t.Errorf("prod goes to %s", got)
+	}
+	if got := r.For("prod").Config.DatasetNamespace; got != "snowflake://xy12345" {
+		t.Errorf("prod's dataset namespace %q", got)
+	}
+	if got := r.For("bq"); got.Config.DatasetNamespace != "bigquery" || got.Transport.(*HTTPTransport).Endpoint() != "http://marquez:5000/api/v1/lineage" {
+		t.Errorf("bq: %v", got.Config)
+	}
+	if got := r.For("other").Config.DatasetNamespace; got != "postgres://main:5432" {
+		t.Errorf("other's dataset namespace %q", got)
 	}
 	if r.For("dev") != nil {
 		t.Error("dev is not off")
@@ -280,8 +290,13 @@ func TestRouter(t *testing.T) {
 		t.Errorf("other goes to %s", got)
 	}
 	for _, bad := range [][]string{{"prod"}, {"=http://x"}, {"a=http://x", "a=off"}, {"a=marquez"}} {
-		if _, err := NewRouter(Config{}, bad, nil, nil); err == nil {
+		if _, err := NewRouter(Config{}, bad, nil, nil, nil); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, bad := range [][]string{{"prod"}, {"a=x", "a=y"}, {"nowhere=postgres://h:1"}} {
+		if _, err := NewRouter(Config{}, nil, bad, nil, nil); err == nil {
+			t.Errorf("namespaces %q accepted", bad)
 		}
 	}
 	if (&Router{ByConnection: map[string]*Target{"x": nil}}).Enabled() {

@@ -46,7 +46,7 @@ func TestLineageAfterRun(t *testing.T) {
 		t.Run(be.Name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "events.jsonl")
-			router, err := openlineage.NewRouter(openlineage.Config{File: path}, nil, nil, slog.New(slog.DiscardHandler))
+			router, err := openlineage.NewRouter(openlineage.Config{File: path}, nil, nil, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
