@@ -107,12 +107,12 @@ func emulatorRun(t *testing.T, jobID int64) (*dbtcloud.Client, *emulator.Server,
 // one START first and exactly one COMPLETE, FAIL or ABORT after it, the
 // dbt Cloud run's events come first and last, and every other run points
 // at it through its parent facet.
-func checkSequence(t *testing.T, evs []RunEvent, jobID int64) map[string][]RunEvent {
+func checkSequence(t *testing.T, evs []RunEvent, jobID, accountID int64) map[string][]RunEvent {
 	t.Helper()
 	if len(evs) < 2 {
 		t.Fatalf("%d events", len(evs))
 	}
-	parent := ParentJobName(emulator.DemoAccountID, jobID)
+	parent := ParentJobName(accountID, jobID)
 	first, last := evs[0], evs[len(evs)-1]
 	if first.Job.Name != parent || first.EventType != Start || last.Job.Name != parent || last.Run.RunID != first.Run.RunID {
 		t.Fatalf("the dbt Cloud run's events do not frame the others: first %s %s, last %s %s", first.EventType, first.Job.Name, last.EventType, last.Job.Name)
@@ -257,7 +257,7 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 			for _, b := range raw {
 				v.validateJSON(t, b)
 			}
-			byRun := checkSequence(t, evs, tt.job)
+			byRun := checkSequence(t, evs, tt.job, emulator.DemoAccountID)
 			tt.check(t, evs, byRun)
 		})
 	}
