@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -40,6 +41,21 @@ func (lineageArgs) InsertOpts() river.InsertOpts {
 type lineageWorker struct {
 	river.WorkerDefaults[lineageArgs]
 	t *Tracker
+	// runs counts deliveries by outcome: sent, retry (a failed attempt
+	// River tries again) and lost (the last attempt failed).
+	runs *prometheus.CounterVec
+}
+
+// addLineageWorker registers the delivery job and its metric.
+func (t *Tracker) addLineageWorker(workers *river.Workers) {
+	w := &lineageWorker{t: t, runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dbtlink_openlineage_runs_total",
+		Help: "dbt Cloud runs whose OpenLineage events the server sent, by outcome (sent, retry, lost).",
+	}, []string{"outcome"})}
+	if t.cfg.Registry != nil {
+		t.cfg.Registry.MustRegister(w.runs)
+	}
+	river.AddWorker(workers, w)
 }
 
 func (w *lineageWorker) NextRetry(j *river.Job[lineageArgs]) time.Time { return backoff(j.Attempt) }
@@ -63,11 +79,14 @@ func (w *lineageWorker) Work(ctx context.Context, j *river.Job[lineageArgs]) err
 		return err
 	}
 	err = t.cfg.Lineage.EmitRun(ctx, r.Connection, cl, c.AccountID, j.Args.DbtRunID)
-	if err != nil {
-		level := slog.LevelInfo
+	if err == nil {
+		w.runs.WithLabelValues("sent").Inc()
+	} else {
+		level, outcome := slog.LevelInfo, "retry"
 		if j.Attempt >= j.MaxAttempts {
-			level = slog.LevelWarn // the last try: these events are lost
+			level, outcome = slog.LevelWarn, "lost" // the last try
 		}
+		w.runs.WithLabelValues(outcome).Inc()
 		t.log.LogAttrs(ctx, level, "OpenLineage events not sent", slog.Int64("run", r.ID), slog.Int64("dbt_run", j.Args.DbtRunID),
 			slog.Int("attempt", j.Attempt), slog.Int("max_attempts", j.MaxAttempts), slog.Any("error", err))
 	}

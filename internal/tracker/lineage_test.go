@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dbtlink/dbtlink/dbtcloud"
 	"github.com/dbtlink/dbtlink/internal/openlineage"
 	"github.com/dbtlink/dbtlink/internal/store"
@@ -51,7 +53,8 @@ func TestLineageAfterRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			fl := &flakyLineage{next: router}
-			b := setup(t, be, func(c *tracker.Config) { c.Lineage = fl })
+			reg := prometheus.NewRegistry()
+			b := setup(t, be, func(c *tracker.Config) { c.Lineage, c.Registry = fl, reg })
 			r, err := b.tr.CreateRun(context.Background(), tracker.RunRequest{Project: "analytics", Environment: "Production", Job: "failing build"})
 			if err != nil {
 				t.Fatal(err)
@@ -81,8 +84,33 @@ func TestLineageAfterRun(t *testing.T) {
 			if len(calls) != 2 || calls[0] != got.DbtRunID || calls[1] != got.DbtRunID {
 				t.Errorf("emitter called for %v, want dbt run %d twice (a failure, then the retry)", calls, got.DbtRunID)
 			}
+			outcomes := map[string]float64{}
+			for deadline := time.Now().Add(10 * time.Second); outcomes["sent"] == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				outcomes = lineageOutcomes(t, reg)
+			}
+			if outcomes["retry"] != 1 || outcomes["sent"] != 1 || outcomes["lost"] != 0 {
+				t.Errorf("dbtlink_openlineage_runs_total %v, want one retry and one sent", outcomes)
+			}
 		})
 	}
+}
+
+func lineageOutcomes(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "dbtlink_openlineage_runs_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 func readEvents(t *testing.T, path string) []openlineage.RunEvent {

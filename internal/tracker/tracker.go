@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 	river.AddWorker(workers, &cancelWorker{t: t})
 	river.AddWorker(workers, &deadlineWorker{t: t})
 	if cfg.Lineage != nil {
-		river.AddWorker(workers, &lineageWorker{t: t})
+		t.addLineageWorker(workers)
 	}
 	rcfg := &river.Config{
 		// Polls have their own queue: behind thousands of triggers in one
