@@ -25,6 +25,9 @@ type Config struct {
 	DatasetNamespace string
 	// Producer defaults to DefaultProducer.
 	Producer string
+	// ColumnLineage, if set, fills outputs' columnLineage facets (see
+	// ColumnLineager); nothing sets it yet.
+	ColumnLineage ColumnLineager
 }
 
 // String shows c with any password in the URL masked (the key is an
@@ -58,7 +61,7 @@ func (c Config) Enabled() bool { return c.URL != "" || c.File != "" }
 
 // Options are the naming options of c.
 func (c Config) Options() Options {
-	return Options{Producer: c.Producer, JobNamespace: c.JobNamespace, DatasetNamespace: c.DatasetNamespace}
+	return Options{Producer: c.Producer, JobNamespace: c.JobNamespace, DatasetNamespace: c.DatasetNamespace, ColumnLineage: c.ColumnLineage}
 }
 
 // Transport builds the transport of c; http (nil: defaults) tunes the

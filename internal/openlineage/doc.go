@@ -10,7 +10,10 @@
 // this project builds from does not serve OpenLineage's Go client. Only
 // the objects and facets dbtlink emits are modelled. Tests validate every
 // kind of event, and each facet against its own schema, with
-// santhosh-tekuri/jsonschema (format assertions on).
+// santhosh-tekuri/jsonschema (format assertions on). The package is
+// internal for now: it models only what dbtlink sends, and its naming
+// choices below may still change; the event model could become a public
+// package once that settles.
 //
 // # Events, as the OpenLineage dbt integration makes them
 //
