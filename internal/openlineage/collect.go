@@ -6,14 +6,36 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 
 	"github.com/dbtlink/dbtlink/artifacts"
 	"github.com/dbtlink/dbtlink/dbtcloud"
 )
 
-// stepCommand finds the dbt command of a step named "Invoke dbt with `dbt
-// build -s x`" (the name dbt Cloud gives command steps).
-var stepCommand = regexp.MustCompile("`dbt\\s+([a-z_-]+)")
+// stepInvocation finds the dbt invocation of a step named "Invoke dbt
+// with `dbt build -s x`" (the name dbt Cloud gives command steps).
+var stepInvocation = regexp.MustCompile("`dbt\\s+([^`]*)`")
+
+// dbtCommands are dbt's subcommands, to tell a command from the value of a
+// global flag before it (`dbt --log-format json build`).
+var dbtCommands = map[string]bool{"build": true, "clean": true, "clone": true, "compile": true, "debug": true, "deps": true,
+	"docs": true, "init": true, "list": true, "ls": true, "parse": true, "retry": true, "run": true, "run-operation": true,
+	"seed": true, "show": true, "snapshot": true, "source": true, "test": true}
+
+// stepCommand is the dbt subcommand a step ran, "" for steps that are not
+// dbt invocations (clone, profile).
+func stepCommand(name string) string {
+	m := stepInvocation.FindStringSubmatch(name)
+	if m == nil {
+		return ""
+	}
+	for _, tok := range strings.Fields(m[1]) {
+		if dbtCommands[tok] {
+			return tok
+		}
+	}
+	return ""
+}
 
 // collected are the commands whose steps can have events.
 var collected = map[string]bool{"run": true, "build": true, "test": true, "seed": true, "snapshot": true, "retry": true}
@@ -57,8 +79,7 @@ func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID in
 	}
 	b := NewBuilder(cr, catalog, opts)
 	for _, st := range run.RunSteps {
-		m := stepCommand.FindStringSubmatch(st.Name)
-		if m == nil || !collected[m[1]] {
+		if !collected[stepCommand(st.Name)] {
 			continue
 		}
 		s := Step{Index: st.Index, Name: st.Name, StartedAt: st.StartedAt.Time, FinishedAt: st.FinishedAt.Time}

@@ -333,3 +333,21 @@ func TestDatasetNamespace(t *testing.T) {
 		t.Errorf("no warning about the fallback namespace: %q", res.Warnings)
 	}
 }
+
+func TestStepCommand(t *testing.T) {
+	for name, want := range map[string]string{
+		"Invoke dbt with `dbt build`":                                         "build",
+		"Invoke dbt with `dbt build --select state:modified+`":                "build",
+		"Invoke dbt with `dbt --warn-error run -s orders`":                    "run",
+		"Invoke dbt with `dbt --log-format json test`":                        "test",
+		"Invoke dbt with `dbt source freshness`":                              "source",
+		"Invoke dbt with `dbt docs generate`":                                 "docs",
+		"Clone git repository":                                                "",
+		"Create profile from connection Snowflake":                            "",
+		"Invoke dbt with `dbt --profiles-dir ./profiles seed --full-refresh`": "seed",
+	} {
+		if got := stepCommand(name); got != want {
+			t.Errorf("stepCommand(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
