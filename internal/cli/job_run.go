@@ -58,6 +58,8 @@ type JobRunOptions struct {
 	MaxRetries       int
 	Deadline         time.Duration
 	CancelAtDeadline bool
+
+	OpenLineage openLineageFlags
 }
 
 const jobRunLong = `Trigger a dbt Cloud job, optionally wait for it, and fetch its artifacts.
@@ -101,9 +103,16 @@ id; a trigger dbt Cloud refused exits as it would locally (5, 6 or 2).
 Ctrl-C asks the server to cancel the run (in CI at once, on a terminal after
 asking); the step outputs also get dbtlink_run_id, the server's run id.
 
+With --wait and --openlineage-url or --openlineage-file (or their variables),
+the run's OpenLineage events are sent once it ended, waiting at most
+--openlineage-timeout; a delivery problem is a warning, never the exit
+status. Through --server, the server sends them (configure dbtlink serve).
+
 Environment:
   DBTLINK_RETRY_FOR  how long to keep retrying failed dbt Cloud calls
-                     (a Go duration; default 2m)`
+                     (a Go duration; default 2m)
+
+` + openLineageEnvHelp
 
 const jobRunExample = `  dbtlink job run 301
   dbtlink job run --project analytics --environment Production --job "daily build" --wait
@@ -179,6 +188,7 @@ func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	fl.StringSliceVar(&opts.Artifacts, "artifacts", nil, "with --wait: artifacts to download once the run ended in success or error, e.g. manifest.json,run_results.json")
 	fl.StringVarP(&opts.OutputDir, "output-dir", "o", ".", "directory for --artifacts")
 	fl.BoolVar(&opts.JSON, "json", false, "print the run (the final run with --wait) as JSON")
+	addOpenLineageFlags(fl, &opts.OpenLineage, false)
 	fl.IntVar(&opts.MaxRetries, "max-retries", 0, "with --server: rerun a failed run from the point of failure up to N times (0 to 10)")
 	fl.DurationVar(&opts.Deadline, "deadline", 0, "with --server: how long the run may take from now, e.g. 45m; the server marks it late, or cancels it with --cancel-at-deadline")
 	fl.BoolVar(&opts.CancelAtDeadline, "cancel-at-deadline", false, "with --server and --deadline: the server cancels the run at its deadline, even if nobody waits")
@@ -207,6 +217,15 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		return usageError("--timeout, --poll, --cancel-on-timeout and --artifacts need --wait")
 	case o.CancelOnTimeout && o.Timeout == 0:
 		return usageError("--cancel-on-timeout needs --timeout")
+	case o.ServerURL != "" && (o.OpenLineage.URL != "" || o.OpenLineage.File != ""):
+		return usageError("--openlineage-url and --openlineage-file cannot be used with --server: the server sends the events of the runs it follows (see dbtlink serve --openlineage-url)")
+	case !o.Wait && (o.OpenLineage.URL != "" || o.OpenLineage.File != ""):
+		return usageError("--openlineage-url and --openlineage-file need --wait: events are made from the finished run")
+	}
+	if o.Wait && o.ServerURL == "" {
+		if err := o.OpenLineage.check(o.Getenv); err != nil {
+			return err
+		}
 	}
 	if o.GenerateDocs || o.NoGenerateDocs {
 		v := o.GenerateDocs
@@ -289,6 +308,7 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 		w.Interrupts = ch
 	}
 	final, waitErr := w.wait(ctx, run)
+	emitRunLineage(ctx, opts.IO, &opts.OpenLineage, opts.Getenv, client, acct, final)
 	return finishRun(ctx, opts.IO, opts.Getenv, client, acct, final, waitErr, opts.Artifacts, opts.OutputDir, opts.JSON)
 }
 

@@ -46,6 +46,8 @@ type ServeOptions struct {
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
 	MaxUploadBytes       int64
+
+	OpenLineage openLineageFlags
 }
 
 // NewCmdServe builds `dbtlink serve`.
@@ -79,7 +81,15 @@ database: warehouse passwords are sealed with that key too. Every stored
 dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
-schedule off.`,
+schedule off.
+
+With --openlineage-url or --openlineage-file, each dbt Cloud run the server
+follows sends OpenLineage events once it ends, from a job of its own that is
+retried while the receiver fails (it never delays the run's watch); runs of
+a connection named in --openlineage-connection go to that URL instead, and
+--openlineage-connection-dataset-namespace names each connection's warehouse.
+
+` + openLineageEnvHelp,
 		Example: `  dbtlink serve
   dbtlink serve --addr 0.0.0.0:8765 --db postgres://dbtlink@db.internal:5432/dbtlink
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/v1/runs`,
@@ -103,6 +113,7 @@ schedule off.`,
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
+	addOpenLineageFlags(fl, &opts.OpenLineage, true)
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
 }
@@ -200,6 +211,10 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	// The catalog syncs through the tracker's dbt Cloud clients, and the
 	// tracker schedules the catalog's syncs: the catalog gets its clients
 	// once the tracker exists.
+	lineage, err := serveLineage(&opts.OpenLineage, opts.Getenv, logger)
+	if err != nil {
+		return err
+	}
 	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger}, keys, nil)
 	tr, err := tracker.New(ctx, tracker.Config{
 		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,
@@ -207,6 +222,7 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		RescueAfter: opts.RescueAfter, RequestsPerMinute: opts.RequestsPerMinute,
 		CatalogSyncer: cat, CatalogSyncInterval: opts.CatalogSyncInterval,
 		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval,
+		Lineage: lineage,
 	})
 	if err != nil {
 		return withCode(ExitUsage, err)

@@ -69,6 +69,7 @@ func (t *Tracker) finalize(ctx context.Context, r store.Run, lastAttempt bool) e
 	if err != nil {
 		return err
 	}
+	t.enqueueLineage(ctx, r) // before a rerun replaces r's dbt Cloud run
 	if r.State == store.RunError {
 		retried, note, err := t.rerun(ctx, cl, c, r)
 		if err != nil || retried {

@@ -69,6 +69,10 @@ type Config struct {
 	// CatalogCrawlInterval (0: never).
 	CatalogCrawler       CatalogCrawler
 	CatalogCrawlInterval time.Duration
+
+	// Lineage, if set, sends OpenLineage events for every dbt Cloud run
+	// that ends, from a job of its own (see lineage.go).
+	Lineage LineageEmitter
 }
 
 func (c *Config) withDefaults() error {
@@ -166,6 +170,9 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 	river.AddWorker(workers, &finalizeWorker{t: t})
 	river.AddWorker(workers, &cancelWorker{t: t})
 	river.AddWorker(workers, &deadlineWorker{t: t})
+	if cfg.Lineage != nil {
+		t.addLineageWorker(workers)
+	}
 	rcfg := &river.Config{
 		// Polls have their own queue: behind thousands of triggers in one
 		// queue, an account's next pass would wait its turn and runs would
