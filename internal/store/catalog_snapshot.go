@@ -25,16 +25,18 @@ import (
 // id twice, is ErrExists; repeated tags and edges count once. On any
 // error, ctx cancelled included, the scope is left as it was.
 //
-// On SQLite rows go in multi-row INSERTs of up to 500 rows; on
-// PostgreSQL in one INSERT ... SELECT FROM unnest of text arrays per
-// table and 50,000 rows, and a large write ends with ANALYZE of the node
-// tables (see analyzeAfterWrite). bench/catalogbench times it in a whole
-// sync: for 18,000 nodes (200,000 node columns) of a 100 MB manifest,
-// about 1.6 s of CPU on SQLite, most of it rewriting the nodes' rows
-// (their SQL makes them ~2.5 KB each) and the columns; on PostgreSQL
-// 0.9 s of client CPU and 5-6 s wall on a loaded 2-core machine, the
-// server's: the nodes' upsert about 2.4 s, the columns 1.7 s. On SQLite
-// the transaction holds the only connection for that long.
+// On SQLite rows go in multi-row INSERTs of up to 500 rows. On
+// PostgreSQL, rows that cannot conflict with stored ones (node columns and
+// tags, tests, edges, and the nodes of a scope's first sync) are copied
+// when the transaction has a copier (InTx, or WriteSnapshot's own), the
+// rest go in one INSERT ... SELECT FROM unnest of text arrays per table and
+// 50,000 rows; a large write ends with ANALYZE of the node tables (see
+// analyzeAfterWrite). bench/catalogbench times it in a whole sync: for
+// 18,000 nodes (200,000 node columns) of a 100 MB manifest, about 0.7 s of
+// CPU on SQLite, most of it rewriting the nodes' rows (their SQL makes
+// them ~2.5 KB each) and the columns; on PostgreSQL 0.2 s of client CPU
+// and 1.3 s of the server's. On SQLite the transaction holds the only
+// connection for that long.
 func (q queries) WriteSnapshot(ctx context.Context, snap Snapshot) (CatalogScope, error) {
 	if err := checkScope(snap.Scope); err != nil {
 		return CatalogScope{}, fmt.Errorf("store: write catalog snapshot: %w", err)

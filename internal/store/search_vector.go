@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // PostgreSQL's search vectors are composed here rather than by
@@ -49,29 +50,58 @@ type vectorBuilder struct {
 }
 
 func (v *vectorBuilder) add(text string, weight int) {
-	for _, word := range strings.FieldsFunc(text, notWordRune) {
-		if len(word) > maxLexemeBytes {
+	start := -1
+	for i, r := range text {
+		if !notWordRune(r) {
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		word = strings.ToLower(word)
-		v.pos = min(v.pos+1, maxPosition)
-		at := v.weights[word]
-		if at == nil {
-			if v.bytes+len(word)+lexemeOverhead > maxVectorBytes {
-				continue
-			}
-			v.bytes += len(word) + lexemeOverhead
-			at = new([len(searchWeights)]int)
-			v.weights[word] = at
-			v.order = append(v.order, word)
+		if start >= 0 {
+			v.word(text[start:i], weight)
+			start = -1
 		}
-		if at[weight] == 0 {
-			at[weight] = v.pos
-		}
+	}
+	if start >= 0 {
+		v.word(text[start:], weight)
 	}
 }
 
-func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+// word adds one word. Most words of a catalog are lower-case ASCII
+// already: they are kept as they are, without a copy.
+func (v *vectorBuilder) word(word string, weight int) {
+	if len(word) > maxLexemeBytes {
+		return
+	}
+	for i := 0; i < len(word); i++ {
+		if c := word[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			word = strings.ToLower(word)
+			break
+		}
+	}
+	v.pos = min(v.pos+1, maxPosition)
+	at := v.weights[word]
+	if at == nil {
+		if v.bytes+len(word)+lexemeOverhead > maxVectorBytes {
+			return
+		}
+		v.bytes += len(word) + lexemeOverhead
+		at = new([len(searchWeights)]int)
+		v.weights[word] = at
+		v.order = append(v.order, word)
+	}
+	if at[weight] == 0 {
+		at[weight] = v.pos
+	}
+}
+
+func notWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
 
 // String is the tsvector literal: 'word':3A,9C ... Words hold letters and
 // digits only, so quoting them needs no escapes.
