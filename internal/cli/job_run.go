@@ -82,7 +82,9 @@ for a job with no history. --poll sets a fixed interval instead.
 Ctrl-C while waiting: on a terminal, dbtlink asks "Cancel run N in dbt
 Cloud? [y/N]"; yes cancels the run and exits 3, no (or a second Ctrl-C)
 leaves it running, prints how to follow it with 'dbtlink run watch N' and
-exits 4. Without a terminal (CI), the first Ctrl-C cancels the run and
+exits 4. If dbt Cloud had already ended the run (it succeeded, failed, or
+hit its own timeout) before the cancel reached it, dbtlink says so and exits
+as the run ended (0, 1 or 3). Without a terminal (CI), the first Ctrl-C cancels the run and
 exits 3, because CI systems stop a job with SIGINT and expect its work to
 stop; a second Ctrl-C during the cancel abandons it (exit 4). SIGTERM stops
 waiting and leaves the run alone (exit 4).

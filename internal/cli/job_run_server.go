@@ -192,6 +192,9 @@ type serverWaiter struct {
 	Quiet bool
 	// Interrupts delivers Ctrl-C while waiting.
 	Interrupts <-chan os.Signal
+	// WatchOnly is `run watch`: Ctrl-C stops watching and never offers to
+	// cancel the run.
+	WatchOnly bool
 
 	lastState string
 	lastDbtID int64
@@ -397,6 +400,10 @@ func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) error {
 	leave := func() error {
 		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for %s", r.label())}
+	}
+	if w.WatchOnly {
+		fmt.Fprintf(w.IO.ErrOut, "\nStopped watching %s; it was left alone, and the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
+		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching %s", r.label())}
 	}
 	if !confirmCancel(ctx, w.IO, w.Interrupts, r.label()) {
 		return leave()

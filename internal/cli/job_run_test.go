@@ -80,7 +80,10 @@ func (h *runHarness) exec(in execIn, args ...string) cloudResult {
 			return jobRunRun(ctx, o)
 		})
 	case args[0] == "run" && args[1] == "watch":
-		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error { o.Clock, o.Ticks = h.clock, h.ticks; return runWatchRun(ctx, o) })
+		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error {
+			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks
+			return runWatchRun(ctx, o)
+		})
 	case args[0] == "run" && args[1] == "retry":
 		cmd = NewCmdRunRetry(f, func(o *RunRetryOptions) error {
 			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks

@@ -275,7 +275,12 @@ func runWatchServer(ctx context.Context, opts *RunWatchOptions) error {
 	if err != nil {
 		return err
 	}
-	w := &serverWaiter{IO: opts.IO, Client: c, Timeout: opts.Timeout, shown: map[string]bool{}}
+	w := &serverWaiter{IO: opts.IO, Client: c, Timeout: opts.Timeout, shown: map[string]bool{}, WatchOnly: true}
+	if opts.Interrupts != nil {
+		ch, stop := opts.Interrupts()
+		defer stop()
+		w.Interrupts = ch
+	}
 	final, err := w.wait(ctx, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {

@@ -325,10 +325,12 @@ type waiter struct {
 	Fresh bool
 
 	// Interrupts delivers Ctrl-C while waiting. When set, the first one
-	// offers to cancel the run (see jobRunHelp); nil leaves SIGINT to its
-	// default (stop the process), which is right for `run watch`, where
-	// the run belongs to someone else.
+	// offers to cancel the run (see jobRunLong), or with WatchOnly stops
+	// watching and leaves the run alone (exit 4).
 	Interrupts <-chan os.Signal
+	// WatchOnly is `run watch`: the run belongs to someone else, so Ctrl-C
+	// never offers to cancel it.
+	WatchOnly bool
 }
 
 // notifyInterrupt subscribes to SIGINT for the duration of a wait.
@@ -393,7 +395,7 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 		if last == nil {
 			last = run
 		}
-		return last, w.interrupted(ctx, last, url)
+		return w.interrupted(ctx, last, url)
 	}
 	final, err := res.run, res.err
 	var te *orchestrate.TimeoutError
@@ -427,24 +429,74 @@ func statusMessage(r *dbtcloud.Run) string {
 // interrupted handles Ctrl-C while waiting: on a terminal ask whether to
 // cancel the run (a second Ctrl-C means no); without one, cancel at once,
 // because CI systems stop a job with SIGINT and expect its work to stop.
-func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string) error {
+//
+// It returns the run as last known and the error carrying the exit code;
+// a run that had succeeded before the cancel reached dbt Cloud is returned
+// with nil, as if the wait had seen it end.
+func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string) (*dbtcloud.Run, error) {
 	leave := func() error {
 		fmt.Fprintf(w.IO.ErrOut, "Run %d is still going in dbt Cloud: %s\nFollow it with: dbtlink run watch %d\n", run.ID, url, run.ID)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for run %d", run.ID)}
 	}
+	if w.WatchOnly {
+		fmt.Fprintf(w.IO.ErrOut, "\nStopped watching run %d; it was left alone: %s\nFollow it again with: dbtlink run watch %d\n", run.ID, url, run.ID)
+		return run, &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching run %d", run.ID)}
+	}
 	if !confirmCancel(ctx, w.IO, w.Interrupts, fmt.Sprintf("run %d", run.ID)) {
-		return leave()
+		return run, leave()
 	}
 	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
-	if _, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID); err != nil {
+	got, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID)
+	if err != nil {
 		if cctx.Err() != nil {
-			return leave()
+			return run, leave()
 		}
-		return fmt.Errorf("cancel run %d: %w (it may still be running: %s)", run.ID, err, url)
+		return run, fmt.Errorf("cancel run %d: %w (it may still be running: %s)", run.ID, err, url)
+	}
+	if endedOnItsOwn(got) {
+		return got, w.endedBeforeCancel(ctx, got, url)
 	}
 	fmt.Fprintf(w.IO.ErrOut, "Cancelled run %d in dbt Cloud.\n", run.ID)
-	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d cancelled", run.ID)}
+	return run, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d cancelled", run.ID)}
+}
+
+// userCancelMessage is the status_message dbt Cloud gives a run that a
+// cancel call stopped (ours, or another user's).
+const userCancelMessage = "Cancelled by user."
+
+// endedOnItsOwn reports whether got, dbt Cloud's answer to our cancel, is a
+// run that had already ended: dbt Cloud answers a cancel of a finished run
+// with the run as it is, a success or an error, or a cancel of its own (its
+// job's timeout: "The run timed out after 600 seconds and was cancelled.").
+// A run still stopping, or cancelled by a user, is not.
+func endedOnItsOwn(got *dbtcloud.Run) bool {
+	if got == nil || !got.Status.Terminal() {
+		return false
+	}
+	msg := strings.TrimSpace(got.StatusMessage)
+	return got.Status != dbtcloud.RunStatusCancelled || (msg != "" && msg != "None" && msg != userCancelMessage)
+}
+
+// endedBeforeCancel tells the user what really became of a run that had
+// ended before our cancel reached dbt Cloud, and returns the error whose
+// exit status follows the run's real outcome (nil for a success), as if
+// the wait had seen it end.
+func (w *waiter) endedBeforeCancel(ctx context.Context, got *dbtcloud.Run, url string) error {
+	ended := "ended"
+	if !got.FinishedAt.IsZero() {
+		ended += " at " + got.FinishedAt.UTC().Format("15:04:05 UTC")
+	}
+	fmt.Fprintf(w.IO.ErrOut, "Run %d had already %s, before the cancel reached dbt Cloud: %s%s. Nothing was cancelled.\n",
+		got.ID, ended, got.Status, statusMessage(got))
+	switch got.Status {
+	case dbtcloud.RunStatusSuccess:
+		return nil
+	case dbtcloud.RunStatusError:
+		w.printFailure(ctx, got)
+		return withCode(ExitRunError, fmt.Errorf("run %d ended in error%s: %s", got.ID, statusMessage(got), url))
+	}
+	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d had already been cancelled by dbt Cloud%s", got.ID, statusMessage(got))}
 }
 
 // printFailure shows why a run failed: the failing step, the end of its
