@@ -561,17 +561,20 @@ func (c *Client) apiError(resp *http.Response, ar *apiRequest) *APIError {
 		}
 	}
 	var env struct {
-		Status struct {
+		Status *struct {
 			UserMessage      string `json:"user_message"`
 			DeveloperMessage string `json:"developer_message"`
 		} `json:"status"`
-		Detail string `json:"detail"`
+		Detail *string `json:"detail"`
 	}
-	if json.Unmarshal(body, &env) == nil {
-		e.UserMessage = env.Status.UserMessage
-		e.DeveloperMessage = env.Status.DeveloperMessage
-		if e.UserMessage == "" {
-			e.UserMessage = env.Detail
+	if json.Unmarshal(body, &env) == nil && (env.Status != nil || env.Detail != nil) {
+		e.Envelope = true
+		if env.Status != nil {
+			e.UserMessage = env.Status.UserMessage
+			e.DeveloperMessage = env.Status.DeveloperMessage
+		}
+		if e.UserMessage == "" && env.Detail != nil {
+			e.UserMessage = *env.Detail
 		}
 	}
 	return e
