@@ -77,7 +77,9 @@ printed), 3 cancelled, 4 --timeout passed (after cancelling the run if
 
 Polling is adaptive by default: dense near the end expected from the job's
 previous successful run, sparse otherwise, never slower than once a minute
-for a job with no history. --poll sets a fixed interval instead.
+for a job with no history. The schedule follows dbt Cloud's clock, so a
+local emulator started with --speed 20 is polled twenty times as often.
+--poll sets a fixed interval instead.
 
 Ctrl-C while waiting: on a terminal, dbtlink asks "Cancel run N in dbt
 Cloud? [y/N]"; yes cancels the run and exits 3, no (or a second Ctrl-C)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -229,28 +228,11 @@ func serverNow(r *dbtcloud.Run, local time.Time) time.Time {
 	if r.CreatedAt.IsZero() || !r.FinishedAt.IsZero() {
 		return local
 	}
-	d, ok := parseClockDuration(r.Duration)
+	d, ok := orchestrate.ParseClockDuration(r.Duration)
 	if !ok {
 		return local
 	}
 	return r.CreatedAt.Add(d)
-}
-
-// parseClockDuration reads dbt Cloud's "HH:MM:SS" (hours may exceed 24).
-func parseClockDuration(s string) (time.Duration, bool) {
-	parts := strings.Split(strings.TrimSpace(s), ":")
-	if len(parts) != 3 {
-		return 0, false
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || (i > 0 && v > 59) {
-			return 0, false
-		}
-		n[i] = v
-	}
-	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second, true
 }
 
 func runElapsed(r *dbtcloud.Run, now time.Time) time.Duration {
