@@ -20,6 +20,21 @@ type IOStreams struct {
 	stderrTTY bool
 	// termWidth is the width of the terminal on stdout, 0 when unknown.
 	termWidth int
+	// notice, when set, takes the warnings written with Warn: a live view
+	// that redraws stderr in place sets it while it runs, so a warning does
+	// not break its frame. It is set and cleared by the goroutine that
+	// starts and ends the view, before and after any other writes.
+	notice func(string)
+}
+
+// Warn writes a one-line warning to stderr, through the live view when one
+// is drawn.
+func (s *IOStreams) Warn(msg string) {
+	if s.notice != nil {
+		s.notice(msg)
+		return
+	}
+	_, _ = io.WriteString(s.ErrOut, msg+"\n")
 }
 
 // System returns streams over the process's standard files.

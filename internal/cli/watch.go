@@ -284,6 +284,12 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// waitMaxErrors is how long polls of a waited run may keep failing (each
+// after the client's own retries) before the wait gives up, exit 7: long
+// enough to ride out a dbt Cloud incident or a network blip, short enough
+// that an unreachable host ends the command.
+const waitMaxErrors = 10 * time.Minute
+
 // waiter holds what waiting for a run and reporting its end needs.
 type waiter struct {
 	IO        *IOStreams
@@ -336,9 +342,15 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 	opts := orchestrate.WaitOptions{
 		Timeout: w.Timeout, Poll: w.Poll, CancelOnTimeout: w.CancelOnTimeout, Clock: w.Clock,
 		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update, OnSchedule: p.scheduled,
+		MaxErrorDuration: waitMaxErrors,
 		OnPollError: func(err error) {
-			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%v); still waiting", run.ID, err))
+			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%s); still waiting, and giving up if dbt Cloud stays unreachable for %s", run.ID, userMessage(err, ""), shortDuration(waitMaxErrors)))
 		},
+	}
+	// Retry warnings from the client go below the frame, as poll errors do.
+	if p.tty {
+		w.IO.notice = p.pollFailed
+		defer func() { w.IO.notice = nil }()
 	}
 	stopTicking := func() {}
 	if p.tty {
