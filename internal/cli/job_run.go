@@ -37,6 +37,9 @@ type JobRunOptions struct {
 	GenerateDocs, NoGenerateDocs bool
 	TimeoutSecondsOverride       int
 	timeoutSecondsSet            bool
+	// overridesGiven says a trigger override flag was given (which
+	// --reuse-existing then does not apply).
+	overridesGiven bool
 
 	Wait             bool
 	Timeout          time.Duration
@@ -63,7 +66,9 @@ type JobRunOptions struct {
 const jobRunLong = `Trigger a dbt Cloud job, optionally wait for it, and fetch its artifacts.
 
 Name the job by id, or by its project, environment and job names (each must
-match exactly one object; the error lists the candidates otherwise).
+match exactly one object; the error lists the candidates otherwise). Names
+are compared exactly first; a name that matches nothing exactly matches one
+that differs only in case.
 
 Without --wait, dbtlink prints the run id and URL and exits 0 as soon as dbt
 Cloud has queued the run. A trigger whose answer is lost is never repeated
@@ -181,7 +186,10 @@ func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	fl.BoolVar(&opts.RetryFromFailure, "retry-from-failure", false, "rerun the job from the point of failure if its last run failed (else a normal run); takes no overrides")
 	fl.BoolVar(&opts.CancelOnTimeout, "cancel-on-timeout", false, "with --timeout: cancel the run in dbt Cloud when the timeout passes")
 	fl.StringSliceVar(&opts.Artifacts, "artifacts", nil, "with --wait: artifacts to download once the run ended in success or error, e.g. manifest.json,run_results.json")
-	fl.StringVarP(&opts.OutputDir, "output-dir", "o", ".", "directory for --artifacts")
+	fl.StringVarP(&opts.OutputDir, "output", "o", ".", "with --artifacts: directory to save them into, created if missing (as artifact get's --output)")
+	// The flag's first name, kept working for scripts that use it.
+	fl.StringVar(&opts.OutputDir, "output-dir", ".", "the same as --output")
+	_ = fl.MarkHidden("output-dir")
 	fl.BoolVar(&opts.JSON, "json", false, "print the run (the final run with --wait) as JSON")
 	fl.IntVar(&opts.MaxRetries, "max-retries", 0, "with --server: rerun a failed run from the point of failure up to N times (0 to 10)")
 	fl.DurationVar(&opts.Deadline, "deadline", 0, "with --server: how long the run may take from now, e.g. 45m; the server marks it late, or cancels it with --cancel-at-deadline")
@@ -207,8 +215,10 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		return err
 	}
 	switch {
-	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0):
-		return usageError("--timeout, --poll, --cancel-on-timeout and --artifacts need --wait")
+	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0 || outputGiven(cmd)):
+		return usageError("--timeout, --poll, --cancel-on-timeout, --artifacts and --output need --wait")
+	case outputGiven(cmd) && len(o.Artifacts) == 0:
+		return usageError("--output is where --artifacts are saved; name the artifacts too, e.g. --artifacts manifest.json,run_results.json")
 	case o.CancelOnTimeout && o.Timeout == 0:
 		return usageError("--cancel-on-timeout needs --timeout")
 	}
@@ -223,18 +233,29 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		v := o.TimeoutSecondsOverride
 		o.Request.TimeoutSecondsOverride = &v
 	}
-	if o.RetryFromFailure {
-		// POST .../rerun/ takes no body, so overrides would be dropped silently.
-		for _, name := range []string{"cause", "git-sha", "git-branch", "github-pr", "gitlab-mr", "azure-pr", "non-native-pr",
-			"schema-override", "dbt-version-override", "threads-override", "target-name-override", "generate-docs",
-			"no-generate-docs", "timeout-seconds-override", "steps-override"} {
-			if cmd.Flags().Changed(name) {
-				return usageError("--%s cannot be used with --retry-from-failure: dbt Cloud's rerun takes no overrides", name)
-			}
+	for _, name := range triggerOverrideFlags {
+		if !cmd.Flags().Changed(name) {
+			continue
+		}
+		o.overridesGiven = true
+		if o.RetryFromFailure {
+			// POST .../rerun/ takes no body, so overrides would be dropped silently.
+			return usageError("--%s cannot be used with --retry-from-failure: dbt Cloud's rerun takes no overrides", name)
 		}
 	}
 	return nil
 }
+
+// outputGiven reports whether -o/--output (or its old name --output-dir)
+// was given.
+func outputGiven(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("output") || cmd.Flags().Changed("output-dir")
+}
+
+// triggerOverrideFlags are the flags that go into the trigger's body.
+var triggerOverrideFlags = []string{"cause", "git-sha", "git-branch", "github-pr", "gitlab-mr", "azure-pr", "non-native-pr",
+	"schema-override", "dbt-version-override", "threads-override", "target-name-override", "generate-docs",
+	"no-generate-docs", "timeout-seconds-override", "steps-override"}
 
 func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	client, acct, err := opts.Client()
@@ -268,10 +289,20 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 	switch tr.How {
 	case orchestrate.Reused:
-		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s) was already %s; following it instead of starting another (overrides not applied).\n",
-			run.ID, job.ID, job.Name, run.Status)
+		dropped := ""
+		if opts.overridesGiven {
+			dropped = " (the overrides given were not applied)"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s) was already %s; following it instead of starting another%s.\n",
+			run.ID, job.ID, job.Name, run.Status, dropped)
 	case orchestrate.Rerun:
-		fmt.Fprintf(opts.IO.ErrOut, "Reran job %d (%s): run %d.\n", job.ID, job.Name, run.ID)
+		// dbt Cloud's rerun retries the failed run only when the job's
+		// last run failed; otherwise it starts a normal run.
+		if run.RetryingRunID > 0 {
+			fmt.Fprintf(opts.IO.ErrOut, "Rerunning run %d of job %d (%s) from its point of failure: run %d.\n", run.RetryingRunID, job.ID, job.Name, run.ID)
+		} else {
+			fmt.Fprintf(opts.IO.ErrOut, "The last run of job %d (%s) did not fail, so there was nothing to rerun from failure; dbt Cloud started a new run of the whole job: run %d.\n", job.ID, job.Name, run.ID)
+		}
 	}
 	if !opts.Wait {
 		if opts.JSON {
