@@ -112,6 +112,7 @@ Environment:
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(f))
 	}
+	nameArgErrors(root)
 	return root
 }
 

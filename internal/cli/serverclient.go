@@ -105,7 +105,7 @@ func classifyServerClientError(err error) (int, bool) {
 func newServerClient(rawURL, token string, hc *http.Client, retryFor time.Duration) (*serverClient, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError("--server %q is not a server URL; give one like http://127.0.0.1:8765 (what `dbtlink serve` prints as DBTLINK_SERVER=...)", redactURL(rawURL))
+		return nil, usageError("--server %q is not a server URL; give one like http://127.0.0.1:8765 (what `dbtlink serve` prints as export DBTLINK_SERVER=...)", redactURL(rawURL))
 	}
 	if u.User != nil {
 		return nil, usageError("--server must not carry credentials in the URL; put the API token in $%s", EnvServerToken)
