@@ -113,6 +113,7 @@ Environment:
 		root.AddCommand(newCmd(f))
 	}
 	nameArgErrors(root)
+	addCompletions(root, f)
 	return root
 }
 
@@ -163,6 +164,8 @@ var serverCommands = map[string]bool{
 var localTools = map[string]bool{
 	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
 	"token": true, "webhook": true, "help": true, "completion": true,
+	// cobra's hidden commands that shells call for completions.
+	cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true,
 }
 
 // checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command
