@@ -98,11 +98,16 @@ func jobRunServer(ctx context.Context, opts *JobRunOptions) error {
 	if !opts.Wait {
 		return jobRunServerNoWait(ctx, opts, c, run)
 	}
+	name := c.jobName(ctx, run.Connection, run.JobID)
 	if !opts.JSON {
-		fmt.Fprintf(opts.IO.ErrOut, "Run of job %d recorded by the dbtlink server %s as run %d; waiting for it.\n", run.JobID, c.URL(), run.ID)
+		job := fmt.Sprintf("job %d", run.JobID)
+		if name != "" {
+			job += " (" + name + ")"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Run of %s recorded by the dbtlink server %s as server run %d; waiting for it.\n", job, c.URL(), run.ID)
 	}
 	w := &serverWaiter{IO: opts.IO, Client: c, Getenv: opts.Getenv, Timeout: opts.Timeout, CancelOnTimeout: opts.CancelOnTimeout,
-		Quiet: opts.JSON, shown: map[string]bool{}}
+		Quiet: opts.JSON, shown: map[string]bool{}, JobName: name}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()
@@ -141,7 +146,7 @@ func jobRunServerNoWait(ctx context.Context, opts *JobRunOptions, c *serverClien
 		return writeJSON(opts.IO.Out, run)
 	}
 	if run.dbtID() == 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "Server run %d is %s: the server has not triggered it in dbt Cloud yet, and will.\n", run.ID, run.State)
+		fmt.Fprintf(opts.IO.ErrOut, "Server run %d is %s: the server has not triggered it in dbt Cloud yet, and will.\n", run.ID, serverStateWord(run.State))
 		return nil
 	}
 	fmt.Fprintf(opts.IO.Out, "%d\t%s\n", run.dbtID(), run.Href)
@@ -192,6 +197,8 @@ type serverWaiter struct {
 	Quiet bool
 	// Interrupts delivers Ctrl-C while waiting.
 	Interrupts <-chan os.Signal
+	// JobName names the run's job in the first line, as locally.
+	JobName string
 	// WatchOnly is `run watch`: Ctrl-C stops watching and never offers to
 	// cancel the run.
 	WatchOnly bool
@@ -210,7 +217,11 @@ func (w *serverWaiter) update(r *serverRun) {
 	out := w.IO.ErrOut
 	if id := r.dbtID(); id != 0 && id != w.lastDbtID {
 		if w.lastDbtID == 0 {
-			fmt.Fprintf(out, "Run %d of job %d: %s\n", id, r.JobID, r.Href)
+			job := fmt.Sprintf("job %d", r.JobID)
+			if w.JobName != "" {
+				job += " (" + w.JobName + ")"
+			}
+			fmt.Fprintf(out, "Run %d of %s: %s\n", id, job, r.Href)
 		} else {
 			fmt.Fprintf(out, "Rerun from failure (%d of %d): run %d: %s\n", r.Retries, r.MaxRetries, id, r.Href)
 		}
@@ -220,7 +231,7 @@ func (w *serverWaiter) update(r *serverRun) {
 	terminal := serverStateTerminal(r.State)
 	if r.State != w.lastState && !terminal {
 		w.lastState = r.State
-		fmt.Fprintf(out, "%s: %s\n", r.label(), r.State)
+		fmt.Fprintf(out, "%s: %s\n", r.label(), serverStateWord(r.State))
 	}
 	for _, s := range r.Steps {
 		key := fmt.Sprintf("%d/%d", r.dbtID(), s.Index)
@@ -230,12 +241,12 @@ func (w *serverWaiter) update(r *serverRun) {
 			if s.StartedAt != nil && s.FinishedAt != nil {
 				d = " (" + clockDuration(s.FinishedAt.Sub(*s.StartedAt)) + ")"
 			}
-			fmt.Fprintf(out, "step %d %s: %s%s\n", s.Index, s.Name, s.Status, d)
+			fmt.Fprintf(out, "step %d %s: %s%s\n", s.Index, s.Name, serverStateWord(s.Status), d)
 		}
 	}
 	if r.State != w.lastState {
 		w.lastState = r.State
-		fmt.Fprintf(out, "%s: %s\n", r.label(), r.State)
+		fmt.Fprintf(out, "%s: %s\n", r.label(), serverStateWord(r.State))
 	}
 }
 
@@ -378,12 +389,12 @@ func (w *serverWaiter) timedOut(ctx context.Context, r *serverRun) error {
 	msg := fmt.Sprintf("%s did not finish within %s", r.label(), w.Timeout)
 	if w.CancelOnTimeout {
 		if _, err := w.Client.CancelRun(ctx, r.ID); err != nil && !isServerConflict(err) {
-			msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be %s", err, r.State)
+			msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be %s", err, serverStateWord(r.State))
 		} else {
 			msg += "; the dbtlink server was asked to cancel it in dbt Cloud"
 		}
 	} else {
-		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it%s", r.State, r.serverRef())
+		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it%s", serverStateWord(r.State), r.serverRef())
 	}
 	return withCode(ExitWaitTimeout, errors.New(msg))
 }
@@ -434,7 +445,7 @@ func (w *serverWaiter) finish(ctx context.Context, final *serverRun, waitErr err
 		pairs = append(pairs, "run_id", strconv.FormatInt(id, 10), "run_url", final.Href)
 	}
 	if serverStateTerminal(final.State) {
-		pairs = append(pairs, "status", final.State)
+		pairs = append(pairs, "status", serverStateWord(final.State)) // as locally: Success, Error, ...
 	}
 	if err := writeGitHubOutputs(w.Getenv, pairs...); err != nil {
 		return errors.Join(waitErr, err)

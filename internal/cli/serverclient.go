@@ -328,6 +328,47 @@ const (
 	srvFailed    = "failed"
 )
 
+// serverStateWord is a server state in the words the local commands use,
+// dbt Cloud's own (Queued, Success, ...): the same command prints the same
+// run the same way with or without --server. The server's own states are
+// worded alike (Pending: not yet triggered; Failed: the trigger was
+// refused). --json keeps the server's values.
+func serverStateWord(s string) string {
+	switch s {
+	case "queued":
+		return dbtcloud.RunStatusQueued.String()
+	case "starting":
+		return dbtcloud.RunStatusStarting.String()
+	case "running":
+		return dbtcloud.RunStatusRunning.String()
+	case srvSuccess:
+		return dbtcloud.RunStatusSuccess.String()
+	case srvError:
+		return dbtcloud.RunStatusError.String()
+	case srvCancelled:
+		return dbtcloud.RunStatusCancelled.String()
+	case srvPending:
+		return "Pending"
+	case srvFailed:
+		return "Failed"
+	}
+	return s
+}
+
+// jobName is the name of job id of connection conn on the server, or ""
+// when it cannot be read: names make output readable, and failing to get
+// one is not worth failing the command.
+func (c *serverClient) jobName(ctx context.Context, conn string, id int64) string {
+	if conn == "" || id <= 0 {
+		return ""
+	}
+	j, err := c.GetJob(ctx, conn, id)
+	if err != nil {
+		return ""
+	}
+	return j.Name
+}
+
 func serverStateTerminal(s string) bool {
 	switch s {
 	case srvSuccess, srvError, srvCancelled, srvFailed:
