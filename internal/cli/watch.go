@@ -54,7 +54,7 @@ type progress struct {
 }
 
 func newProgress(ios *IOStreams, now func() time.Time, jobName, url string) *progress {
-	return &progress{w: ios.ErrOut, tty: ios.IsStderrTTY(), width: ios.TerminalWidth(), now: now,
+	return &progress{w: ios.ErrOut, tty: ios.IsStderrTTY(), width: ios.StderrWidth(), now: now,
 		jobName: jobName, url: url, stepsShown: map[int]bool{}}
 }
 
@@ -158,24 +158,33 @@ func realTicks() (<-chan time.Time, func()) {
 // redraw draws run as of local time local.
 func (p *progress) redraw(run *dbtcloud.Run, local time.Time) {
 	now := local.Add(p.skew)
-	lines := []string{
-		fmt.Sprintf("%s %s · run %d · %s · %s", statusSymbol(run.Status), p.jobName, run.ID, run.Status, shortDuration(runElapsed(run, now))),
-	}
+	// Every line fits the terminal (longer ones would wrap, and the next
+	// redraw, which moves up by lines drawn, would leave rows behind). What
+	// gives way is a name: the job's in the header, the steps' below, never
+	// a state or a duration.
+	room := p.width - 1
+	tail := fmt.Sprintf(" · run %d · %s · %s", run.ID, run.Status, shortDuration(runElapsed(run, now)))
+	head := statusSymbol(run.Status) + " " + truncateRunes(p.jobName, max(room-2-utf8.RuneCountInString(tail), 1)) + tail
+	lines := []string{head}
 	if p.url != "" && !p.urlShown {
 		lines = append(lines, p.url)
 	}
 	if len(run.RunSteps) > 0 {
 		lines = append(lines, "")
-		nameWidth := 0
-		for _, s := range run.RunSteps {
+		nameWidth, durWidth := 0, 0
+		durs := make([]string, len(run.RunSteps))
+		for i, s := range run.RunSteps {
 			nameWidth = max(nameWidth, utf8.RuneCountInString(s.Name))
-		}
-		for _, s := range run.RunSteps {
-			d := ""
 			if !s.StartedAt.IsZero() {
-				d = shortDuration(stepDuration(s, now))
+				durs[i] = shortDuration(stepDuration(s, now))
 			}
-			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, s.Name, d), " "))
+			durWidth = max(durWidth, len(durs[i]))
+		}
+		// "  ✓ " before the name, two spaces and the duration after it.
+		nameWidth = max(min(nameWidth, room-4-2-durWidth), 1)
+		for i, s := range run.RunSteps {
+			name := truncateRunes(s.Name, nameWidth)
+			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, name, durs[i]), " "))
 		}
 	}
 	next := ""
