@@ -17,7 +17,9 @@ import (
 func TestProgressNarrowTerminal(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
-	ts := func(sec int) dbtcloud.Timestamp { return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)} }
+	ts := func(sec int) dbtcloud.Timestamp {
+		return dbtcloud.Timestamp{Time: t0.Add(time.Duration(sec) * time.Second)}
+	}
 	run := dbtcloud.Run{ID: 70000001, Status: dbtcloud.RunStatusRunning, CreatedAt: ts(0), RunSteps: []dbtcloud.RunStep{
 		{Index: 1, Name: "Clone git repository", Status: dbtcloud.RunStatusSuccess, StartedAt: ts(7), FinishedAt: ts(9)},
 		{Index: 2, Name: "Create profile from connection Emulated DuckDB (analytics)", Status: dbtcloud.RunStatusSuccess, StartedAt: ts(9), FinishedAt: ts(10)},
@@ -25,7 +27,7 @@ func TestProgressNarrowTerminal(t *testing.T) {
 	}}
 	ios, _, _, errOut := TestStreams()
 	ios.SetTTY(false, false, true) // stdout piped, stderr a terminal
-	ios.SetWidth(80) // stdout's width must not be the one used
+	ios.SetWidth(80)               // stdout's width must not be the one used
 	ios.errWidth = 50
 	now := t0.Add(3723 * time.Second)
 	p := newProgress(ios, func() time.Time { return now }, "nightly full refresh of the warehouse", "")
