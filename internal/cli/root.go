@@ -76,6 +76,9 @@ dbt artifacts offline, and serves a local dbt Cloud emulator.
 
 ` + exitCodesHelpText + `
 
+Errors go to stderr; with --json, as one JSON object:
+  {"error": {"message": "...", "exit_code": 5}}
+
 Environment:
   DBTLINK_HOME          config dir for connections and the key file
                         (default $XDG_CONFIG_HOME/dbtlink)
