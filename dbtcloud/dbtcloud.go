@@ -704,6 +704,9 @@ func (c *Client) retryLoop(ctx context.Context, where string, retryable func(err
 		}
 		// The last error already names the call: the count goes after it.
 		if n >= c.retry.MaxAttempts {
+			if n == 1 {
+				return err // retries are off: nothing was given up
+			}
 			return fmt.Errorf("%w (giving up after %d attempts)", err, n)
 		}
 		wait := c.backoff(n, err)

@@ -21,10 +21,16 @@ func nameArgErrors(root *cobra.Command) {
 		return
 	}
 	root.Args = func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
+		err := check(cmd, args)
+		if err == nil {
+			return nil
+		}
+		// Only cobra's own checks word their errors by count; a command's
+		// own check already says what it wants.
+		if msg := err.Error(); strings.Contains(msg, "arg(s)") || strings.HasPrefix(msg, "unknown command") {
 			return usageError("%s", argsMessage(cmd, args))
 		}
-		return nil
+		return err
 	}
 }
 

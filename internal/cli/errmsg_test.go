@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,3 +122,48 @@ func TestUserMessage(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// refuseAfterTrigger lets requests through until a trigger succeeded, then
+// answers every request as a host where nothing listens would.
+type refuseAfterTrigger struct {
+	next      http.RoundTripper
+	triggered bool
+}
+
+func (r *refuseAfterTrigger) RoundTrip(req *http.Request) (*http.Response, error) {
+	if r.triggered {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, Err: syscall.ECONNREFUSED}
+	}
+	resp, err := r.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/run/") {
+		r.triggered = true
+	}
+	return resp, err
+}
+
+// TestWaitGivesUpOnUnreachableHost: a host that stops answering during
+// --wait (without --timeout) is warned about at each failed check, and the
+// wait gives up with exit 7 after its bound instead of waiting forever.
+func TestWaitGivesUpOnUnreachableHost(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	h.wrap = func(next http.RoundTripper) http.RoundTripper { return &refuseAfterTrigger{next: next} }
+	r := h.run("job", "run", "303", "--wait")
+	wantCode(t, r, ExitUpstream, "job run --wait against a host gone away")
+	for _, want := range []string{
+		"warning: could not read run 70000001 (", "was refused: nothing listens there",
+		"still waiting, and giving up if dbt Cloud stays unreachable for 10m00s",
+		"has not answered for 10m",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "dial tcp") {
+		t.Errorf("raw network error:\n%s", r.stderr)
+	}
+	// One warning a minute while the same failure lasts, not one a poll.
+	if n := strings.Count(r.stderr, "warning: could not read run"); n < 2 || n > 12 {
+		t.Errorf("%d warnings over 10 minutes, want one a minute:\n%s", n, r.stderr)
+	}
+}

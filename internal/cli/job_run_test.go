@@ -100,7 +100,7 @@ func (h *runHarness) exec(in execIn, args ...string) cloudResult {
 	if err != nil {
 		var ee *ExitError
 		if !errors.As(err, &ee) || !ee.Silent {
-			fmt.Fprintf(ios.ErrOut, "error: %v\n", err)
+			fmt.Fprintf(ios.ErrOut, "error: %s\n", userMessage(err, f.resolvedConnection)) // as Run does
 		}
 	}
 	r := cloudResult{code: exitCode(err), stdout: out.String(), stderr: errOut.String()}

@@ -348,12 +348,21 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 	}
 	p := newProgress(w.IO, w.Now, w.JobName, url)
 	p.urlShown = w.URLShown
+	var lastPollErr string
+	var lastPollErrAt time.Time
 	opts := orchestrate.WaitOptions{
 		Timeout: w.Timeout, Poll: w.Poll, CancelOnTimeout: w.CancelOnTimeout, Clock: w.Clock,
 		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update, OnSchedule: p.scheduled,
 		MaxErrorDuration: waitMaxErrors,
 		OnPollError: func(err error) {
-			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%s); still waiting, and giving up if dbt Cloud stays unreachable for %s", run.ID, userMessage(err, ""), shortDuration(waitMaxErrors)))
+			// Once a minute while the same failure goes on, not every poll.
+			msg := userMessage(err, "")
+			now := w.Now()
+			if msg == lastPollErr && now.Sub(lastPollErrAt) < time.Minute {
+				return
+			}
+			lastPollErr, lastPollErrAt = msg, now
+			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%s); still waiting, and giving up if dbt Cloud stays unreachable for %s", run.ID, msg, shortDuration(waitMaxErrors)))
 		},
 	}
 	// Retry warnings from the client go below the frame, as poll errors do.
