@@ -284,7 +284,7 @@ func (w *serverWaiter) wait(ctx context.Context, run *serverRun) (*serverRun, er
 	case <-w.Interrupts:
 		stopPoll()
 		res = <-done
-		return res.run, w.interrupted(ctx, res.run)
+		return w.interrupted(ctx, res.run)
 	}
 	r, err := res.run, res.err
 	switch {
@@ -407,30 +407,51 @@ func isServerConflict(err error) bool {
 // interrupted handles Ctrl-C as the local command does: on a terminal ask
 // whether to cancel (a second Ctrl-C means no); without one (CI), cancel
 // through the server at once. Leaving the run exits 4, cancelling 3.
-func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) error {
+//
+// A run that had already ended when the cancel reached the server (which
+// then answers 409) is reported as it ended, and the exit status follows
+// that outcome, as locally: it returns the run as last known with nil for
+// a success.
+func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) (*serverRun, error) {
 	leave := func() error {
 		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for %s", r.label())}
 	}
 	if w.WatchOnly {
 		fmt.Fprintf(w.IO.ErrOut, "\nStopped watching %s; it was left alone, and the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
-		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching %s", r.label())}
+		return r, &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching %s", r.label())}
 	}
 	if !confirmCancel(ctx, w.IO, w.Interrupts, r.label()) {
-		return leave()
+		return r, leave()
 	}
 	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
 	if _, err := w.Client.CancelRun(cctx, r.ID); err != nil {
 		if cctx.Err() != nil {
-			return leave()
+			return r, leave()
 		}
 		if !isServerConflict(err) {
-			return fmt.Errorf("cancel %s: %w (it may still be running: %s)", r.label(), err, r.Href)
+			return r, fmt.Errorf("cancel %s: %w (it may still be running: %s)", r.label(), err, r.Href)
+		}
+		// It had ended: say how, rather than claim a cancel.
+		if got, gerr := w.Client.GetRun(ctx, r.ID, 0); gerr == nil && serverStateTerminal(got.State) &&
+			!(got.State == srvCancelled && (got.StatusMessage == "" || got.StatusMessage == userCancelMessage)) {
+			fmt.Fprintf(w.IO.ErrOut, "%s had already ended, before the cancel reached dbt Cloud: %s%s. Nothing was cancelled.\n",
+				strings.ToUpper(got.label()[:1])+got.label()[1:], serverStateWord(got.State), serverStatusMessage(got))
+			switch got.State {
+			case srvSuccess:
+				return got, nil
+			case srvError:
+				w.printFailure(got)
+				return got, withCode(ExitRunError, fmt.Errorf("%s ended in error%s: %s", got.label(), serverStatusMessage(got), got.Href))
+			case srvCancelled:
+				return got, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s had already been cancelled", got.label())}
+			}
+			return got, serverFailedError(got)
 		}
 	}
 	fmt.Fprintf(w.IO.ErrOut, "Asked the dbtlink server to cancel %s in dbt Cloud.\n", r.label())
-	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s cancelled", r.label())}
+	return r, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s cancelled", r.label())}
 }
 
 // finish does what follows the wait: GitHub outputs, artifacts from the
