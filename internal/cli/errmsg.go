@@ -36,15 +36,17 @@ func userMessage(err error, conn string) string {
 		msg = strings.Replace(msg, low.Error(), text, 1)
 	}
 	// Package prefixes say where an error came from to a Go programmer.
-	for _, p := range []string{"dbtcloud: ", "store: ", "jsontext: "} {
-		msg = strings.ReplaceAll(msg, p, "")
-	}
+	msg = packagePrefix.ReplaceAllString(msg, "$1")
 	msg = rewordFlagError(msg)
 	if hint := errorHint(err, conn); hint != "" && !strings.Contains(msg, hint) {
 		msg += "\n" + hint
 	}
 	return msg
 }
+
+// packagePrefix matches the "pkg: " that Go packages put before their
+// errors, as a word of its own (not the end of "keystore: ").
+var packagePrefix = regexp.MustCompile(`(^|[\s(:])(?:dbtcloud|store|jsontext): `)
 
 // describeAPIError words a dbt Cloud HTTP error: the status, the call by
 // method and path (never the query, nor the host, which the connection
@@ -193,7 +195,7 @@ func retryNotice(ios *IOStreams) func(dbtcloud.RetryEvent) {
 		} else if text, low := lowLevelNetError(ev.Err); low != nil {
 			why = text
 		} else {
-			why = strings.ReplaceAll(why, "dbtcloud: ", "")
+			why = packagePrefix.ReplaceAllString(why, "$1")
 		}
 		bound := ""
 		if ev.MaxElapsed > 0 {

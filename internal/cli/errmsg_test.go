@@ -111,9 +111,11 @@ func TestUserMessage(t *testing.T) {
 		{"pflag range", `invalid argument "99999999999999999999" for "--step" flag: strconv.ParseInt: parsing "99999999999999999999": value out of range`, `want a smaller number`},
 		{"pflag bool", `invalid argument "maybe" for "--wait" flag: strconv.ParseBool: parsing "maybe": invalid syntax`, `want true or false`},
 		{"store prefix", "run get: store: get run 999: not found", "run get: get run 999: not found"},
+		{"first prefix", "dbtcloud: GET api/v2/accounts/1/: boom", "GET api/v2/accounts/1/: boom"},
+		{"not a prefix", "open the keystore: denied", "open the keystore: denied"},
 	}
 	for _, tt := range tests {
-		if got := userMessage(errString(tt.msg), ""); !strings.Contains(got, tt.want) || strings.Contains(got, "strconv") || strings.Contains(got, "store:") {
+		if got := userMessage(errString(tt.msg), ""); !strings.Contains(got, tt.want) || strings.Contains(got, "strconv") || strings.Contains(got, " store:") {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
