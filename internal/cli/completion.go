@@ -51,10 +51,15 @@ func addCompletions(root *cobra.Command, f *Factory) {
 		}
 		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
 		for flag, values := range fixedFlagValues[path] {
-			values := values
-			if c.Flags().Lookup(flag) != nil {
-				_ = c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+			fl := c.Flags().Lookup(flag)
+			if fl == nil {
+				continue
 			}
+			if strings.HasSuffix(fl.Value.Type(), "Slice") {
+				_ = c.RegisterFlagCompletionFunc(flag, listCompletions(values))
+				continue
+			}
+			_ = c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 		}
 		switch {
 		case connectionArgCommands[path]:
@@ -79,6 +84,40 @@ func addCompletions(root *cobra.Command, f *Factory) {
 		}
 	}
 	walk(root)
+}
+
+// listCompletions completes a comma-separated list flag (--status
+// running,queued): the values not yet in the list, after what was typed up
+// to its last comma.
+func listCompletions(values []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		done, _ := cutLast(toComplete, ",")
+		have := map[string]bool{}
+		prefix := ""
+		if done != "" {
+			prefix = done + ","
+			for _, v := range strings.Split(done, ",") {
+				have[v] = true
+			}
+		}
+		var out []string
+		for _, v := range values {
+			if !have[v] {
+				out = append(out, prefix+v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}
+
+// cutLast splits s around the last sep: ("a,b,c", ",") is ("a,b", "c");
+// without sep it is ("", s).
+func cutLast(s, sep string) (before, after string) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return "", s
+	}
+	return s[:i], s[i+len(sep):]
 }
 
 // connectionNames lists the stored connections, the default one described

@@ -40,6 +40,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"lineage", "x", "--format", ""}, []string{"text", "json", "dot", "mermaid"}},
 		{[]string{"run", "list", "--status", ""}, []string{"queued", "starting", "running", "success", "error", "cancelled"}},
 		{[]string{"token", "create", "--scope", ""}, []string{"read", "write", "admin"}},
+		// A list flag completes its next value after the ones typed.
+		{[]string{"run", "list", "--status", "running,q"}, []string{"running,queued", "running,success"}},
 		{[]string{"-c", "demo", "job", "run", ""}, []string{"301", "302", "303", "304"}},
 		{[]string{"-c", "demo", "job", "run", "--job", ""}, []string{"daily build", "failing build"}},
 	}
