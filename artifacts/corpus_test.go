@@ -139,13 +139,16 @@ func checkCorpus(t *testing.T, root string) {
 	}
 }
 
+// sharedHint says what ../shared is when a test that needs it cannot find it.
+const sharedHint = "../shared is the project's folder of third-party reference files (dbt Labs' OpenAPI specs, responses recorded from dbt Cloud, 88 real dbt artifacts; each part's PROVENANCE.md says where it comes from) that sits beside the repository on developer machines and in CI; put a copy next to this checkout, or unset DBTLINK_REQUIRE_SHARED to skip these tests"
+
 // TestCorpus reads every real artifact in the shared corpus and compares the
 // counts with an independent encoding/json decoding. CI sets
 // DBTLINK_REQUIRE_SHARED=1 so that a missing corpus fails instead of skipping.
 func TestCorpus(t *testing.T) {
 	if _, err := os.Stat(sharedCorpus); err != nil {
 		if os.Getenv("DBTLINK_REQUIRE_SHARED") == "1" {
-			t.Fatalf("shared corpus %s required (DBTLINK_REQUIRE_SHARED=1): %v", sharedCorpus, err)
+			t.Fatalf("shared corpus %s required (DBTLINK_REQUIRE_SHARED=1): %v\n%s", sharedCorpus, err, sharedHint)
 		}
 		t.Skipf("shared corpus %s absent (%v); testdata is still checked by TestTestdataCorpus", sharedCorpus, err)
 	}

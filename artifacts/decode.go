@@ -137,8 +137,51 @@ func (d *dec) wrap(err error) error {
 		// A top-level read that found nothing: empty input.
 		err = fmt.Errorf("empty input: %w", io.ErrUnexpectedEOF)
 	}
+	if se != nil {
+		err = &syntaxError{se: se}
+	}
 	return &Error{Name: d.name, Kind: d.kind, Offset: off, Err: err}
 }
+
+// wrapFirst is wrap for an error in the input's first token.
+func (d *dec) wrapFirst(err error) error {
+	err = d.wrap(err)
+	var se *syntaxError
+	if errors.As(err, &se) {
+		se.first = true
+	}
+	return err
+}
+
+// syntaxError words a JSON syntax error for people: jsontext's own message
+// starts with "jsontext:" and repeats the offset that *Error already gives.
+// It unwraps to the *jsontext.SyntacticError.
+// first says the error is in the input's first JSON token: the input is
+// not JSON at all (a text file, say), rather than broken JSON.
+type syntaxError struct {
+	se    *jsontext.SyntacticError
+	first bool
+}
+
+func (e *syntaxError) Error() string {
+	msg := "syntax error"
+	if e.se.Err != nil {
+		msg = e.se.Err.Error()
+	}
+	if e.first {
+		return "not JSON: " + msg
+	}
+	msg = "invalid JSON: " + msg
+	if p := string(e.se.JSONPointer); p != "" {
+		if len(p) > 100 {
+			p = p[:100] + "..."
+		}
+		msg += " within " + strconv.Quote(p)
+	}
+	return msg
+}
+
+func (e *syntaxError) Unwrap() error { return e.se }
 
 // errorf reports a shape error at the current offset (the end of the input
 // for errors found once the whole artifact was read).
@@ -478,12 +521,19 @@ func (d *dec) timeVal() (time.Time, error) {
 func (d *dec) top(fn func(name []byte) error) error {
 	switch k := d.peek(); k {
 	case '{':
+	case 'n', 't', 'f':
+		// PeekKind judges by the first byte alone, so a text file that
+		// starts with "n" peeks as null: read the literal to tell.
+		if _, err := d.d.ReadToken(); err != nil {
+			return d.wrapFirst(err)
+		}
+		return d.errorf("%w: top-level JSON value is %s, not an object", ErrNotArtifact, kindName(k))
 	case 0:
 		_, err := d.d.ReadToken()
 		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
-		return d.wrap(err)
+		return d.wrapFirst(err)
 	default:
 		return d.errorf("%w: top-level JSON value is %s, not an object", ErrNotArtifact, kindName(k))
 	}

@@ -41,6 +41,11 @@ func TestReadErrors(t *testing.T) {
 		{"deeply nested", []byte(`{"nodes": {"model.a.b": {"meta": ` + strings.Repeat(`{"a":`, maxDepth+1)), -1, "depth", false},
 		{"deeply nested arrays", []byte(`{"x": ` + strings.Repeat(`[`, 2*maxDepth) + strings.Repeat(`]`, 2*maxDepth) + `}`), -1, "depth", false},
 		{"binary garbage", garbage, 0, "invalid character", false},
+		// PeekKind sees "n", "t" or "f" as the start of a literal.
+		{"text starting like null", []byte("nodes: none\n"), -1, "not JSON: invalid character 'o' in literal null", false},
+		{"text starting like true", []byte("this is not JSON"), 1, "not JSON: invalid character 'h' in literal true", false},
+		{"text", []byte("hello world"), 0, "not JSON: invalid character 'h' at start of value", false},
+		{"null", []byte("null"), -1, "top-level JSON value is null, not an object", true},
 		{"gzip header only", []byte{0x1f, 0x8b, 8}, 0, "gzip", false},
 	}
 	readers := map[Kind]func(string) error{

@@ -83,6 +83,7 @@ type Client struct {
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
 	newMarker func() string
+	onRetry   func(RetryEvent)
 }
 
 // Option configures a Client; options check their input and NewClient
@@ -100,6 +101,7 @@ type clientConfig struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
+	onRetry    func(RetryEvent)
 }
 
 // WithHTTPClient makes the client send requests through a copy of hc (hc
@@ -208,6 +210,35 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// RetryEvent describes a failed call that the client is about to try
+// again; see WithRetryNotify.
+type RetryEvent struct {
+	// Call is the method and path, e.g. "GET api/v2/accounts/1/runs/5/".
+	Call string
+	// Attempt is the number of the attempt that failed, from 1.
+	Attempt int
+	// MaxAttempts and MaxElapsed are the retry policy's bounds.
+	MaxAttempts int
+	MaxElapsed  time.Duration
+	// Wait is how long the client sleeps before the next attempt.
+	Wait time.Duration
+	// Err is the failure; it never carries the token.
+	Err error
+}
+
+// WithRetryNotify calls f before each wait between attempts of a call, so
+// that a command line can say it is retrying and why instead of seeming to
+// hang. f runs on the calling goroutine and must not block.
+func WithRetryNotify(f func(RetryEvent)) Option {
+	return func(c *clientConfig) error {
+		if f == nil {
+			return errors.New("dbtcloud: WithRetryNotify: nil function")
+		}
+		c.onRetry = f
+		return nil
+	}
+}
+
 // WithClock replaces the clock and the sleep used between retries, before
 // a trigger lookup and by the rate limiter; meant for tests. sleep must
 // return ctx.Err() when ctx ends first. The per-request timeout still runs
@@ -286,6 +317,7 @@ func NewClient(host, token string, opts ...Option) (*Client, error) {
 		now:        cfg.now,
 		sleep:      cfg.sleep,
 		newMarker:  newTriggerMarker,
+		onRetry:    cfg.onRetry,
 	}
 	c.common.client = c
 	c.Accounts = (*AccountsService)(&c.common)
@@ -561,17 +593,20 @@ func (c *Client) apiError(resp *http.Response, ar *apiRequest) *APIError {
 		}
 	}
 	var env struct {
-		Status struct {
+		Status *struct {
 			UserMessage      string `json:"user_message"`
 			DeveloperMessage string `json:"developer_message"`
 		} `json:"status"`
-		Detail string `json:"detail"`
+		Detail *string `json:"detail"`
 	}
-	if json.Unmarshal(body, &env) == nil {
-		e.UserMessage = env.Status.UserMessage
-		e.DeveloperMessage = env.Status.DeveloperMessage
-		if e.UserMessage == "" {
-			e.UserMessage = env.Detail
+	if json.Unmarshal(body, &env) == nil && (env.Status != nil || env.Detail != nil) {
+		e.Envelope = true
+		if env.Status != nil {
+			e.UserMessage = env.Status.UserMessage
+			e.DeveloperMessage = env.Status.DeveloperMessage
+		}
+		if e.UserMessage == "" && env.Detail != nil {
+			e.UserMessage = *env.Detail
 		}
 	}
 	return e
@@ -667,15 +702,22 @@ func (c *Client) retryLoop(ctx context.Context, where string, retryable func(err
 		if err == nil || !retryable(err) {
 			return err
 		}
+		// The last error already names the call: the count goes after it.
 		if n >= c.retry.MaxAttempts {
-			return fmt.Errorf("dbtcloud: %s: giving up after %d attempts: %w", where, n, err)
+			if n == 1 {
+				return err // retries are off: nothing was given up
+			}
+			return fmt.Errorf("%w (giving up after %d attempts)", err, n)
 		}
 		wait := c.backoff(n, err)
 		if elapsed := c.now().Sub(start); elapsed+wait > c.retry.MaxElapsed {
-			return fmt.Errorf("dbtcloud: %s: giving up after %d attempts in %s: %w", where, n, elapsed.Round(time.Millisecond), err)
+			return fmt.Errorf("%w (giving up after %d attempts in %s)", err, n, elapsed.Round(time.Millisecond))
 		}
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dbtcloud: retrying",
 			slog.String("call", where), slog.Int("attempt", n), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		if c.onRetry != nil {
+			c.onRetry(RetryEvent{Call: where, Attempt: n, MaxAttempts: c.retry.MaxAttempts, MaxElapsed: c.retry.MaxElapsed, Wait: wait, Err: err})
+		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("dbtcloud: %s: waiting to retry: %w (last error: %v)", where, serr, err)
 		}

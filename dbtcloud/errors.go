@@ -51,6 +51,11 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Body is the start of the response body (at most 1 MiB).
 	Body []byte
+	// Envelope says the body was a JSON object shaped like dbt Cloud's
+	// errors: its envelope with a "status" block, or {"detail": ...}. A
+	// 404 without it (a plain "404 page not found", an HTML page) comes
+	// from a server that is not dbt Cloud's API: a wrong host or port.
+	Envelope bool
 }
 
 // Error implements error.

@@ -178,13 +178,16 @@ func TestRecordedResponsesDecode(t *testing.T) {
 
 // TestRecordedFilesMatchShared guards the copy in testdata against drift
 // when the shared originals are available.
+// sharedHint says what ../shared is when a test that needs it cannot find it.
+const sharedHint = "../shared is the project's folder of third-party reference files (dbt Labs' OpenAPI specs, responses recorded from dbt Cloud, 88 real dbt artifacts; each part's PROVENANCE.md says where it comes from) that sits beside the repository on developer machines and in CI; put a copy next to this checkout, or unset DBTLINK_REQUIRE_SHARED to skip these tests"
+
 func TestRecordedFilesMatchShared(t *testing.T) {
 	t.Parallel()
 	// ../shared sits beside the repository on developer machines and in CI.
 	const shared = "../../shared/dbt-cloud-api/recorded"
 	if _, err := os.Stat(shared); err != nil {
 		if os.Getenv("DBTLINK_REQUIRE_SHARED") == "1" {
-			t.Fatalf("shared recorded responses required (DBTLINK_REQUIRE_SHARED=1): %v", err)
+			t.Fatalf("shared recorded responses required (DBTLINK_REQUIRE_SHARED=1): %v\n%s", err, sharedHint)
 		}
 		t.Skipf("shared recorded responses not present at %s", shared)
 	}

@@ -93,7 +93,7 @@ func launchServe(t *testing.T, e serveEnv, name string, flags ...string) *serveP
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "DBTLINK_SERVER="); ok {
+			if u, ok := strings.CutPrefix(sc.Text(), "export DBTLINK_SERVER="); ok {
 				select {
 				case p.urls <- u:
 				default:

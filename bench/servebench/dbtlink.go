@@ -200,7 +200,7 @@ func startServer(cfg *config, bin, dir, dsn string) (*server, error) {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "DBTLINK_SERVER="); ok {
+			if v, ok := strings.CutPrefix(sc.Text(), "export DBTLINK_SERVER="); ok {
 				urlc <- v
 			}
 		}

@@ -86,6 +86,12 @@ func artifactListRun(ctx context.Context, opts *ArtifactListOptions) error {
 	}
 	paths, _, err := client.Artifacts.List(ctx, accountID, opts.RunID, opts.Step)
 	if err != nil {
+		if opts.Step > 0 && errors.Is(err, dbtcloud.ErrNotFound) {
+			// The 404 may be the step's, not the run's: tell them apart.
+			if serr := checkRunStep(ctx, client, accountID, opts.RunID, opts.Step); serr != nil {
+				return serr
+			}
+		}
 		return lookupError("run", opts.RunID, accountID, fmt.Sprintf("list artifacts of run %d", opts.RunID), err)
 	}
 	if opts.JSON {
@@ -387,11 +393,39 @@ func artifactOpen(ctx context.Context, client *dbtcloud.Client, accountID, runID
 	if errors.Is(rerr, dbtcloud.ErrNotFound) {
 		return nil, lookupError("run", runID, accountID, "", err)
 	}
+	if step > 0 && rerr == nil {
+		if serr := checkRunStep(ctx, client, accountID, runID, step); serr != nil {
+			return nil, serr
+		}
+	}
 	what := fmt.Sprintf("artifact %s of run %d", p, runID)
 	if step > 0 {
 		what += fmt.Sprintf(" (step %d)", step)
 	}
 	return nil, withCode(ExitNotFound, fmt.Errorf("%s not found (404): %s", what, artifactMissingHint(run, rerr, runID, p)))
+}
+
+// checkRunStep returns a "not found" error (exit 6) that names the step
+// when run runID exists but has no step number step, and nil otherwise
+// (the run exists with that step, or reading it failed: the caller's own
+// error then says more). dbt Cloud answers both a missing run and a
+// missing step with a bare 404.
+func checkRunStep(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, step int) error {
+	run, _, err := client.Runs.Get(ctx, accountID, runID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"run_steps"}})
+	if err != nil {
+		return nil
+	}
+	for _, s := range run.RunSteps {
+		if s.Index == step {
+			return nil
+		}
+	}
+	n := len(run.RunSteps)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	return withCode(ExitNotFound, fmt.Errorf("run %d has no step %d: it has %d step%s (--step counts from 1; see them with: dbtlink run get %d --steps)", runID, step, n, plural, runID))
 }
 
 // artifactMissingHint explains a 404 for artifact p of a run that exists,

@@ -75,6 +75,38 @@ func TestArtifactList(t *testing.T) {
 	wantCode(t, e.run("artifact", "list", id, "--step", "-1"), ExitUsage, "bad step")
 }
 
+// TestArtifactMissingStep: a step the run does not have is named as such,
+// not reported as a missing run (dbt Cloud answers both with a bare 404).
+func TestArtifactMissingStep(t *testing.T) {
+	e := newCloudEnv(t)
+	e.addDemo("demo")
+	run := e.finishedRun(emulator.DemoDailyJobID)
+	id := strconv.FormatInt(run.ID, 10)
+	steps := 0
+	for _, ri := range e.emu.Runs() {
+		if ri.ID == run.ID {
+			steps = len(ri.Steps)
+		}
+	}
+	if steps == 0 {
+		t.Fatal("the demo run has no steps")
+	}
+	beyond := strconv.Itoa(steps + 1)
+	want := fmt.Sprintf("run %s has no step %s: it has %d steps", id, beyond, steps)
+	for _, args := range [][]string{
+		{"artifact", "list", id, "--step", beyond},
+		{"artifact", "get", id, "manifest.json", "--step", beyond, "-o", t.TempDir()},
+	} {
+		r := e.run(args...)
+		wantCode(t, r, ExitNotFound, strings.Join(args, " "))
+		if !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "was not found in account") {
+			t.Errorf("%v: stderr\n%s\nwant %q and no word of a missing run", args, r.stderr, want)
+		}
+	}
+	// The last step itself is fine.
+	e.mustRun("artifact", "list", id, "--step", strconv.Itoa(steps))
+}
+
 func TestArtifactGet(t *testing.T) {
 	e := newCloudEnv(t)
 	e.addDemo("demo")

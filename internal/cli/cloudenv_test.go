@@ -22,6 +22,9 @@ type cloudEnv struct {
 	env       map[string]string
 	// secrets must never appear in any command's output.
 	secrets []string
+	// wrap, when set, wraps the transport of the commands' clients (to
+	// inject network failures).
+	wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // cloudResult is what one command printed and its exit status.
@@ -64,8 +67,12 @@ func (e *cloudEnv) factory(ios *IOStreams) *Factory {
 		}
 		return out
 	}
+	var rt http.RoundTripper = e.transport
+	if e.wrap != nil {
+		rt = e.wrap(rt)
+	}
 	f.ClientOptions = []dbtcloud.Option{
-		dbtcloud.WithHTTPClient(&http.Client{Transport: e.transport}),
+		dbtcloud.WithHTTPClient(&http.Client{Transport: rt}),
 		dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}),
 		dbtcloud.WithTimeout(10 * time.Second),
 	}

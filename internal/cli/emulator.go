@@ -93,7 +93,12 @@ negative number means until disarmed. kind is one of:
                     connection without answering
 
 GET /_emulator/state shows the runs, trigger counts per job and armed faults.`,
-		Example: `  eval "$(dbtlink emulator --addr 127.0.0.1:0 --speed 20 2>/dev/null | head -3)"   # in another shell
+		// The first example, up to the blank line, is run by
+		// e2e.TestEmulatorHelpExample: it must return with the variables set.
+		Example: `  # in the background; once its export lines are written, read them into this shell
+  dbtlink emulator --addr 127.0.0.1:0 --speed 20 >emulator.env 2>emulator.log &
+  until grep -qs '^export DBT_CLOUD_API_TOKEN=' emulator.env; do sleep 0.1; done; . ./emulator.env
+
   dbtlink emulator --seed my-seed.yaml --speed 60
   dbtlink emulator --warehouse duckdb:./jaffle_shop.duckdb
   dbtlink emulator --warehouse postgres://postgres@127.0.0.1:5432/test --warehouse-schema-prefix demo_ --warehouse-omit model.jaffle_shop.orders`,

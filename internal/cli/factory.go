@@ -40,6 +40,10 @@ type Factory struct {
 	// ClientOptions are added to every dbt Cloud client the factory makes
 	// (tests use them for fast retries and fake clocks).
 	ClientOptions []dbtcloud.Option
+
+	// resolvedConnection is the name of the connection Client resolved,
+	// for hints in error messages ("dbtlink connection test NAME").
+	resolvedConnection string
 }
 
 // NewFactory returns the production wiring over io.
@@ -141,7 +145,9 @@ func (f *Factory) Client(extra ...dbtcloud.Option) (*dbtcloud.Client, *connectio
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(append(append([]dbtcloud.Option{}, f.ClientOptions...), retry...), extra...)
+	f.resolvedConnection = c.Name
+	// The notice comes first, so tests' options can replace it.
+	opts := append(append(append([]dbtcloud.Option{dbtcloud.WithRetryNotify(retryNotice(f.IO))}, f.ClientOptions...), retry...), extra...)
 	client, err := dbtcloud.NewClient(c.Host, c.Token.Reveal(), opts...)
 	if err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("connection %q: %w", c.Name, err))

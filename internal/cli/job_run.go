@@ -37,6 +37,9 @@ type JobRunOptions struct {
 	GenerateDocs, NoGenerateDocs bool
 	TimeoutSecondsOverride       int
 	timeoutSecondsSet            bool
+	// overridesGiven says a trigger override flag was given (which
+	// --reuse-existing then does not apply).
+	overridesGiven bool
 
 	Wait             bool
 	Timeout          time.Duration
@@ -65,7 +68,9 @@ type JobRunOptions struct {
 const jobRunLong = `Trigger a dbt Cloud job, optionally wait for it, and fetch its artifacts.
 
 Name the job by id, or by its project, environment and job names (each must
-match exactly one object; the error lists the candidates otherwise).
+match exactly one object; the error lists the candidates otherwise). Names
+are compared exactly first; a name that matches nothing exactly matches one
+that differs only in case.
 
 Without --wait, dbtlink prints the run id and URL and exits 0 as soon as dbt
 Cloud has queued the run. A trigger whose answer is lost is never repeated
@@ -79,12 +84,16 @@ printed), 3 cancelled, 4 --timeout passed (after cancelling the run if
 
 Polling is adaptive by default: dense near the end expected from the job's
 previous successful run, sparse otherwise, never slower than once a minute
-for a job with no history. --poll sets a fixed interval instead.
+for a job with no history. The schedule follows dbt Cloud's clock, so a
+local emulator started with --speed 20 is polled twenty times as often.
+--poll sets a fixed interval instead.
 
 Ctrl-C while waiting: on a terminal, dbtlink asks "Cancel run N in dbt
 Cloud? [y/N]"; yes cancels the run and exits 3, no (or a second Ctrl-C)
 leaves it running, prints how to follow it with 'dbtlink run watch N' and
-exits 4. Without a terminal (CI), the first Ctrl-C cancels the run and
+exits 4. If dbt Cloud had already ended the run (it succeeded, failed, or
+hit its own timeout) before the cancel reached it, dbtlink says so and exits
+as the run ended (0, 1 or 3). Without a terminal (CI), the first Ctrl-C cancels the run and
 exits 3, because CI systems stop a job with SIGINT and expect its work to
 stop; a second Ctrl-C during the cancel abandons it (exit 4). SIGTERM stops
 waiting and leaves the run alone (exit 4).
@@ -186,7 +195,10 @@ func NewCmdJobRun(f *Factory, runF func(*JobRunOptions) error) *cobra.Command {
 	fl.BoolVar(&opts.RetryFromFailure, "retry-from-failure", false, "rerun the job from the point of failure if its last run failed (else a normal run); takes no overrides")
 	fl.BoolVar(&opts.CancelOnTimeout, "cancel-on-timeout", false, "with --timeout: cancel the run in dbt Cloud when the timeout passes")
 	fl.StringSliceVar(&opts.Artifacts, "artifacts", nil, "with --wait: artifacts to download once the run ended in success or error, e.g. manifest.json,run_results.json")
-	fl.StringVarP(&opts.OutputDir, "output-dir", "o", ".", "directory for --artifacts")
+	fl.StringVarP(&opts.OutputDir, "output", "o", ".", "with --artifacts: directory to save them into, created if missing (as artifact get's --output)")
+	// The flag's first name, kept working for scripts that use it.
+	fl.StringVar(&opts.OutputDir, "output-dir", ".", "the same as --output")
+	_ = fl.MarkHidden("output-dir")
 	fl.BoolVar(&opts.JSON, "json", false, "print the run (the final run with --wait) as JSON")
 	addOpenLineageFlags(fl, &opts.OpenLineage, false)
 	fl.IntVar(&opts.MaxRetries, "max-retries", 0, "with --server: rerun a failed run from the point of failure up to N times (0 to 10)")
@@ -213,8 +225,10 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		return err
 	}
 	switch {
-	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0):
-		return usageError("--timeout, --poll, --cancel-on-timeout and --artifacts need --wait")
+	case !o.Wait && (o.Timeout > 0 || o.Poll > 0 || o.CancelOnTimeout || len(o.Artifacts) > 0 || outputGiven(cmd)):
+		return usageError("--timeout, --poll, --cancel-on-timeout, --artifacts and --output need --wait")
+	case outputGiven(cmd) && len(o.Artifacts) == 0:
+		return usageError("--output is where --artifacts are saved; name the artifacts too, e.g. --artifacts manifest.json,run_results.json")
 	case o.CancelOnTimeout && o.Timeout == 0:
 		return usageError("--cancel-on-timeout needs --timeout")
 	case o.ServerURL != "" && (o.OpenLineage.URL != "" || o.OpenLineage.File != ""):
@@ -238,18 +252,29 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		v := o.TimeoutSecondsOverride
 		o.Request.TimeoutSecondsOverride = &v
 	}
-	if o.RetryFromFailure {
-		// POST .../rerun/ takes no body, so overrides would be dropped silently.
-		for _, name := range []string{"cause", "git-sha", "git-branch", "github-pr", "gitlab-mr", "azure-pr", "non-native-pr",
-			"schema-override", "dbt-version-override", "threads-override", "target-name-override", "generate-docs",
-			"no-generate-docs", "timeout-seconds-override", "steps-override"} {
-			if cmd.Flags().Changed(name) {
-				return usageError("--%s cannot be used with --retry-from-failure: dbt Cloud's rerun takes no overrides", name)
-			}
+	for _, name := range triggerOverrideFlags {
+		if !cmd.Flags().Changed(name) {
+			continue
+		}
+		o.overridesGiven = true
+		if o.RetryFromFailure {
+			// POST .../rerun/ takes no body, so overrides would be dropped silently.
+			return usageError("--%s cannot be used with --retry-from-failure: dbt Cloud's rerun takes no overrides", name)
 		}
 	}
 	return nil
 }
+
+// outputGiven reports whether -o/--output (or its old name --output-dir)
+// was given.
+func outputGiven(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("output") || cmd.Flags().Changed("output-dir")
+}
+
+// triggerOverrideFlags are the flags that go into the trigger's body.
+var triggerOverrideFlags = []string{"cause", "git-sha", "git-branch", "github-pr", "gitlab-mr", "azure-pr", "non-native-pr",
+	"schema-override", "dbt-version-override", "threads-override", "target-name-override", "generate-docs",
+	"no-generate-docs", "timeout-seconds-override", "steps-override"}
 
 func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	client, acct, err := opts.Client()
@@ -283,10 +308,20 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 	}
 	switch tr.How {
 	case orchestrate.Reused:
-		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s) was already %s; following it instead of starting another (overrides not applied).\n",
-			run.ID, job.ID, job.Name, run.Status)
+		dropped := ""
+		if opts.overridesGiven {
+			dropped = " (the overrides given were not applied)"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Run %d of job %d (%s) was already %s; following it instead of starting another%s.\n",
+			run.ID, job.ID, job.Name, run.Status, dropped)
 	case orchestrate.Rerun:
-		fmt.Fprintf(opts.IO.ErrOut, "Reran job %d (%s): run %d.\n", job.ID, job.Name, run.ID)
+		// dbt Cloud's rerun retries the failed run only when the job's
+		// last run failed; otherwise it starts a normal run.
+		if run.RetryingRunID > 0 {
+			fmt.Fprintf(opts.IO.ErrOut, "Rerunning run %d of job %d (%s) from its point of failure: run %d.\n", run.RetryingRunID, job.ID, job.Name, run.ID)
+		} else {
+			fmt.Fprintf(opts.IO.ErrOut, "The last run of job %d (%s) did not fail, so there was nothing to rerun from failure; dbt Cloud started a new run of the whole job: run %d.\n", job.ID, job.Name, run.ID)
+		}
 	}
 	if !opts.Wait {
 		if opts.JSON {

@@ -98,11 +98,16 @@ func jobRunServer(ctx context.Context, opts *JobRunOptions) error {
 	if !opts.Wait {
 		return jobRunServerNoWait(ctx, opts, c, run)
 	}
+	name := c.jobName(ctx, run.Connection, run.JobID)
 	if !opts.JSON {
-		fmt.Fprintf(opts.IO.ErrOut, "Run of job %d recorded by the dbtlink server %s as run %d; waiting for it.\n", run.JobID, c.URL(), run.ID)
+		job := fmt.Sprintf("job %d", run.JobID)
+		if name != "" {
+			job += " (" + name + ")"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Run of %s recorded by the dbtlink server %s as server run %d; waiting for it.\n", job, c.URL(), run.ID)
 	}
 	w := &serverWaiter{IO: opts.IO, Client: c, Getenv: opts.Getenv, Timeout: opts.Timeout, CancelOnTimeout: opts.CancelOnTimeout,
-		Quiet: opts.JSON, shown: map[string]bool{}}
+		Quiet: opts.JSON, shown: map[string]bool{}, JobName: name}
 	if opts.Interrupts != nil {
 		ch, stop := opts.Interrupts()
 		defer stop()
@@ -141,7 +146,7 @@ func jobRunServerNoWait(ctx context.Context, opts *JobRunOptions, c *serverClien
 		return writeJSON(opts.IO.Out, run)
 	}
 	if run.dbtID() == 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "Server run %d is %s: the server has not triggered it in dbt Cloud yet, and will.\n", run.ID, run.State)
+		fmt.Fprintf(opts.IO.ErrOut, "Server run %d is %s: the server has not triggered it in dbt Cloud yet, and will.\n", run.ID, serverStateWord(run.State))
 		return nil
 	}
 	fmt.Fprintf(opts.IO.Out, "%d\t%s\n", run.dbtID(), run.Href)
@@ -192,6 +197,11 @@ type serverWaiter struct {
 	Quiet bool
 	// Interrupts delivers Ctrl-C while waiting.
 	Interrupts <-chan os.Signal
+	// JobName names the run's job in the first line, as locally.
+	JobName string
+	// WatchOnly is `run watch`: Ctrl-C stops watching and never offers to
+	// cancel the run.
+	WatchOnly bool
 
 	lastState string
 	lastDbtID int64
@@ -207,7 +217,11 @@ func (w *serverWaiter) update(r *serverRun) {
 	out := w.IO.ErrOut
 	if id := r.dbtID(); id != 0 && id != w.lastDbtID {
 		if w.lastDbtID == 0 {
-			fmt.Fprintf(out, "Run %d of job %d: %s\n", id, r.JobID, r.Href)
+			job := fmt.Sprintf("job %d", r.JobID)
+			if w.JobName != "" {
+				job += " (" + w.JobName + ")"
+			}
+			fmt.Fprintf(out, "Run %d of %s: %s\n", id, job, r.Href)
 		} else {
 			fmt.Fprintf(out, "Rerun from failure (%d of %d): run %d: %s\n", r.Retries, r.MaxRetries, id, r.Href)
 		}
@@ -217,7 +231,7 @@ func (w *serverWaiter) update(r *serverRun) {
 	terminal := serverStateTerminal(r.State)
 	if r.State != w.lastState && !terminal {
 		w.lastState = r.State
-		fmt.Fprintf(out, "%s: %s\n", r.label(), r.State)
+		fmt.Fprintf(out, "%s: %s\n", r.label(), serverStateWord(r.State))
 	}
 	for _, s := range r.Steps {
 		key := fmt.Sprintf("%d/%d", r.dbtID(), s.Index)
@@ -227,12 +241,12 @@ func (w *serverWaiter) update(r *serverRun) {
 			if s.StartedAt != nil && s.FinishedAt != nil {
 				d = " (" + clockDuration(s.FinishedAt.Sub(*s.StartedAt)) + ")"
 			}
-			fmt.Fprintf(out, "step %d %s: %s%s\n", s.Index, s.Name, s.Status, d)
+			fmt.Fprintf(out, "step %d %s: %s%s\n", s.Index, s.Name, serverStateWord(s.Status), d)
 		}
 	}
 	if r.State != w.lastState {
 		w.lastState = r.State
-		fmt.Fprintf(out, "%s: %s\n", r.label(), r.State)
+		fmt.Fprintf(out, "%s: %s\n", r.label(), serverStateWord(r.State))
 	}
 }
 
@@ -270,7 +284,7 @@ func (w *serverWaiter) wait(ctx context.Context, run *serverRun) (*serverRun, er
 	case <-w.Interrupts:
 		stopPoll()
 		res = <-done
-		return res.run, w.interrupted(ctx, res.run)
+		return w.interrupted(ctx, res.run)
 	}
 	r, err := res.run, res.err
 	switch {
@@ -375,12 +389,12 @@ func (w *serverWaiter) timedOut(ctx context.Context, r *serverRun) error {
 	msg := fmt.Sprintf("%s did not finish within %s", r.label(), w.Timeout)
 	if w.CancelOnTimeout {
 		if _, err := w.Client.CancelRun(ctx, r.ID); err != nil && !isServerConflict(err) {
-			msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be %s", err, r.State)
+			msg += fmt.Sprintf("; cancelling it failed (%v), so it may still be %s", err, serverStateWord(r.State))
 		} else {
 			msg += "; the dbtlink server was asked to cancel it in dbt Cloud"
 		}
 	} else {
-		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it%s", r.State, r.serverRef())
+		msg += fmt.Sprintf("; it is still %s, and the dbtlink server follows it%s", serverStateWord(r.State), r.serverRef())
 	}
 	return withCode(ExitWaitTimeout, errors.New(msg))
 }
@@ -393,26 +407,51 @@ func isServerConflict(err error) bool {
 // interrupted handles Ctrl-C as the local command does: on a terminal ask
 // whether to cancel (a second Ctrl-C means no); without one (CI), cancel
 // through the server at once. Leaving the run exits 4, cancelling 3.
-func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) error {
+//
+// A run that had already ended when the cancel reached the server (which
+// then answers 409) is reported as it ended, and the exit status follows
+// that outcome, as locally: it returns the run as last known with nil for
+// a success.
+func (w *serverWaiter) interrupted(ctx context.Context, r *serverRun) (*serverRun, error) {
 	leave := func() error {
 		fmt.Fprintf(w.IO.ErrOut, "%s is still going; the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for %s", r.label())}
 	}
+	if w.WatchOnly {
+		fmt.Fprintf(w.IO.ErrOut, "\nStopped watching %s; it was left alone, and the dbtlink server follows it%s: %s\n", r.label(), r.serverRef(), r.Href)
+		return r, &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching %s", r.label())}
+	}
 	if !confirmCancel(ctx, w.IO, w.Interrupts, r.label()) {
-		return leave()
+		return r, leave()
 	}
 	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
 	if _, err := w.Client.CancelRun(cctx, r.ID); err != nil {
 		if cctx.Err() != nil {
-			return leave()
+			return r, leave()
 		}
 		if !isServerConflict(err) {
-			return fmt.Errorf("cancel %s: %w (it may still be running: %s)", r.label(), err, r.Href)
+			return r, fmt.Errorf("cancel %s: %w (it may still be running: %s)", r.label(), err, r.Href)
+		}
+		// It had ended: say how, rather than claim a cancel.
+		if got, gerr := w.Client.GetRun(ctx, r.ID, 0); gerr == nil && serverStateTerminal(got.State) &&
+			!(got.State == srvCancelled && (got.StatusMessage == "" || got.StatusMessage == userCancelMessage)) {
+			fmt.Fprintf(w.IO.ErrOut, "%s had already ended, before the cancel reached dbt Cloud: %s%s. Nothing was cancelled.\n",
+				strings.ToUpper(got.label()[:1])+got.label()[1:], serverStateWord(got.State), serverStatusMessage(got))
+			switch got.State {
+			case srvSuccess:
+				return got, nil
+			case srvError:
+				w.printFailure(got)
+				return got, withCode(ExitRunError, fmt.Errorf("%s ended in error%s: %s", got.label(), serverStatusMessage(got), got.Href))
+			case srvCancelled:
+				return got, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s had already been cancelled", got.label())}
+			}
+			return got, serverFailedError(got)
 		}
 	}
 	fmt.Fprintf(w.IO.ErrOut, "Asked the dbtlink server to cancel %s in dbt Cloud.\n", r.label())
-	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s cancelled", r.label())}
+	return r, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("%s cancelled", r.label())}
 }
 
 // finish does what follows the wait: GitHub outputs, artifacts from the
@@ -427,7 +466,7 @@ func (w *serverWaiter) finish(ctx context.Context, final *serverRun, waitErr err
 		pairs = append(pairs, "run_id", strconv.FormatInt(id, 10), "run_url", final.Href)
 	}
 	if serverStateTerminal(final.State) {
-		pairs = append(pairs, "status", final.State)
+		pairs = append(pairs, "status", serverStateWord(final.State)) // as locally: Success, Error, ...
 	}
 	if err := writeGitHubOutputs(w.Getenv, pairs...); err != nil {
 		return errors.Join(waitErr, err)

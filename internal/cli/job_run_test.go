@@ -80,7 +80,10 @@ func (h *runHarness) exec(in execIn, args ...string) cloudResult {
 			return jobRunRun(ctx, o)
 		})
 	case args[0] == "run" && args[1] == "watch":
-		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error { o.Clock, o.Ticks = h.clock, h.ticks; return runWatchRun(ctx, o) })
+		cmd = NewCmdRunWatch(f, func(o *RunWatchOptions) error {
+			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks
+			return runWatchRun(ctx, o)
+		})
 	case args[0] == "run" && args[1] == "retry":
 		cmd = NewCmdRunRetry(f, func(o *RunRetryOptions) error {
 			o.Clock, o.Interrupts, o.Ticks = h.clock, interrupts, h.ticks
@@ -97,7 +100,7 @@ func (h *runHarness) exec(in execIn, args ...string) cloudResult {
 	if err != nil {
 		var ee *ExitError
 		if !errors.As(err, &ee) || !ee.Silent {
-			fmt.Fprintf(ios.ErrOut, "error: %v\n", err)
+			fmt.Fprintf(ios.ErrOut, "error: %s\n", userMessage(err, f.resolvedConnection)) // as Run does
 		}
 	}
 	r := cloudResult{code: exitCode(err), stdout: out.String(), stderr: errOut.String()}
@@ -289,12 +292,49 @@ func TestJobRunReuseAndRerun(t *testing.T) {
 		t.Errorf("%d triggers, want 1", n)
 	}
 
+	if strings.Contains(r.stderr, "overrides") {
+		t.Errorf("reuse without overrides speaks of overrides:\n%s", r.stderr)
+	}
+	r = h.run("job", "run", "301", "--reuse-existing", "--git-branch", "feature/x")
+	if !strings.Contains(r.stderr, "(the overrides given were not applied)") {
+		t.Errorf("reuse with an override does not say it was dropped:\n%s", r.stderr)
+	}
+
 	failed := h.finishedRun(emulator.DemoFailingJobID)
 	r = h.run("job", "run", "302", "--retry-from-failure", "--wait")
 	// The emulator's `dbt retry` succeeds.
 	wantCode(t, r, ExitOK, "rerun of a failing job")
 	if got := h.lastRun().RetryingRunID; got != failed.ID {
 		t.Errorf("rerun retries run %d, want %d", got, failed.ID)
+	}
+	if want := fmt.Sprintf("Rerunning run %d of job 302 (failing build) from its point of failure", failed.ID); !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	// After a success there is nothing to rerun from: dbt Cloud starts a
+	// normal run, and dbtlink says so instead of "Reran".
+	r = h.run("job", "run", "302", "--retry-from-failure")
+	wantCode(t, r, ExitOK, "rerun after a success")
+	if !strings.Contains(r.stderr, "did not fail, so there was nothing to rerun from failure; dbt Cloud started a new run of the whole job") {
+		t.Errorf("rerun after a success:\n%s", r.stderr)
+	}
+}
+
+func TestJobRunOutputDirNeedsWait(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	for _, args := range [][]string{
+		{"job", "run", "301", "-o", "target/"},
+		{"job", "run", "301", "--output-dir", "target/"},
+		{"job", "run", "301", "--output", "target/", "--wait"},
+	} {
+		r := h.run(args...)
+		wantCode(t, r, ExitUsage, strings.Join(args, " "))
+		if !strings.Contains(r.stderr, "--output") {
+			t.Errorf("%v: stderr\n%s", args, r.stderr)
+		}
+	}
+	if n := h.emu.TriggerCount(emulator.DemoDailyJobID); n != 0 {
+		t.Errorf("%d triggers, want none", n)
 	}
 }
 

@@ -38,15 +38,32 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
+	code := exitCode(err)
 	var ee *ExitError
-	if !(errors.As(err, &ee) && ee.Silent) {
-		fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
+	if errors.As(err, &ee) && ee.Silent {
+		return code
 	}
-	return exitCode(err)
+	msg := userMessage(err, f.resolvedConnection)
+	if wantsJSON(cmd) {
+		writeJSONError(f.IO.ErrOut, msg, code)
+	} else {
+		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", msg)
+	}
+	return code
+}
+
+// wantsJSON reports whether the command that failed was asked for --json,
+// whose error then goes to stderr as JSON too.
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	fl := cmd.Flags().Lookup("json")
+	return fl != nil && fl.Value.Type() == "bool" && fl.Value.String() == "true"
 }
 
 // NewRootCmd builds the command tree.
@@ -58,6 +75,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 dbt artifacts offline, and serves a local dbt Cloud emulator.
 
 ` + exitCodesHelpText + `
+
+Errors go to stderr; with --json, as one JSON object:
+  {"error": {"message": "...", "exit_code": 5}}
 
 Environment:
   DBTLINK_HOME          config dir for connections and the key file
@@ -95,6 +115,8 @@ Environment:
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(f))
 	}
+	nameArgErrors(root)
+	addCompletions(root, f)
 	return root
 }
 
@@ -145,6 +167,8 @@ var serverCommands = map[string]bool{
 var localTools = map[string]bool{
 	"artifacts": true, "lineage": true, "emulator": true, "serve": true,
 	"token": true, "webhook": true, "help": true, "completion": true,
+	// cobra's hidden commands that shells call for completions.
+	cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true,
 }
 
 // checkServerSupport refuses --server (or $DBTLINK_SERVER) for a command

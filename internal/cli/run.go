@@ -285,6 +285,10 @@ type RunWatchOptions struct {
 	ServerURL  string
 	Connection string
 
+	// Interrupts subscribes to Ctrl-C while watching (tests send on a
+	// channel); Ctrl-C stops watching and leaves the run alone.
+	Interrupts func() (<-chan os.Signal, func())
+
 	RunID      int64
 	Poll       time.Duration
 	Timeout    time.Duration
@@ -293,7 +297,7 @@ type RunWatchOptions struct {
 
 // NewCmdRunWatch builds `dbtlink run watch`.
 func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Command {
-	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server}
+	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server, Interrupts: notifyInterrupt}
 	cmd := &cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Follow a run until it ends",
@@ -301,7 +305,8 @@ func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Comman
 
 Exit status: 0 once the run ends, whatever its outcome, unless --exit-status
 is given: then 1 if it ended in error and 3 if it was cancelled. 4 when
---timeout passes. Ctrl-C stops watching and leaves the run alone.`,
+--timeout passes, and on Ctrl-C, which stops watching and leaves the run
+alone (never cancels it: 'dbtlink run cancel RUN_ID' does).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := jobParseID("run", args[0])
@@ -343,7 +348,12 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 		name = run.Job.Name
 	}
 	w := &waiter{IO: opts.IO, Now: opts.Now, Client: client, AccountID: acct, JobName: name,
-		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock, Ticks: opts.Ticks, Fresh: true}
+		Timeout: opts.Timeout, Poll: opts.Poll, Clock: opts.Clock, Ticks: opts.Ticks, Fresh: true, WatchOnly: true}
+	if opts.Interrupts != nil {
+		ch, stop := opts.Interrupts()
+		defer stop()
+		w.Interrupts = ch
+	}
 	final, err := w.wait(ctx, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {

@@ -145,8 +145,12 @@ func runGetServer(ctx context.Context, opts *RunGetOptions) error {
 	t := newTable(opts.IO.Out)
 	t.row("Run:", serverRunIDString(run))
 	t.row("Server run:", strconv.FormatInt(run.ID, 10))
-	t.row("Job:", strconv.FormatInt(run.JobID, 10))
-	status := run.State + serverStatusMessage(run)
+	job := strconv.FormatInt(run.JobID, 10)
+	if name := c.jobName(ctx, run.Connection, run.JobID); name != "" {
+		job += " (" + name + ")" // as locally
+	}
+	t.row("Job:", job)
+	status := serverStateWord(run.State) + serverStatusMessage(run)
 	if run.ErrorCode != "" {
 		status += " [" + run.ErrorCode + "]"
 	}
@@ -182,7 +186,7 @@ func runGetServer(ctx context.Context, opts *RunGetOptions) error {
 				}
 				d = max(end.Sub(*s.StartedAt), 0)
 			}
-			st.row(strconv.Itoa(s.Index), s.Status, clockDuration(d), s.Name)
+			st.row(strconv.Itoa(s.Index), serverStateWord(s.Status), clockDuration(d), s.Name)
 		}
 		return st.flush()
 	}
@@ -235,9 +239,20 @@ func runListServer(ctx context.Context, opts *RunListOptions) error {
 		return nil
 	}
 	now := opts.Now()
+	names := map[string]string{} // "connection/job id" to the job's name
 	t := newTable(opts.IO.Out, "ID", "STATUS", "JOB", "CREATED", "DURATION", "CAUSE", "SERVER RUN")
 	for i := range runs {
 		r := &runs[i]
+		key := r.Connection + "/" + strconv.FormatInt(r.JobID, 10)
+		name, ok := names[key]
+		if !ok {
+			name = c.jobName(ctx, r.Connection, r.JobID)
+			names[key] = name
+		}
+		job := strconv.FormatInt(r.JobID, 10)
+		if name != "" {
+			job += " " + name // as locally
+		}
 		created := r.DbtCreatedAt
 		if created == nil {
 			created = &r.CreatedAt
@@ -246,7 +261,7 @@ func runListServer(ctx context.Context, opts *RunListOptions) error {
 		if c := strings.Join(strings.Fields(r.Cause), " "); c != "" {
 			cause = truncateRunes(c, 60)
 		}
-		t.row(serverRunIDString(r), r.State, strconv.FormatInt(r.JobID, 10), optTimeString(created),
+		t.row(serverRunIDString(r), serverStateWord(r.State), job, optTimeString(created),
 			shortDuration(serverElapsed(r, now)), cause, strconv.FormatInt(r.ID, 10))
 	}
 	return t.flush()
@@ -275,7 +290,13 @@ func runWatchServer(ctx context.Context, opts *RunWatchOptions) error {
 	if err != nil {
 		return err
 	}
-	w := &serverWaiter{IO: opts.IO, Client: c, Timeout: opts.Timeout, shown: map[string]bool{}}
+	w := &serverWaiter{IO: opts.IO, Client: c, Timeout: opts.Timeout, shown: map[string]bool{}, WatchOnly: true,
+		JobName: c.jobName(ctx, run.Connection, run.JobID)}
+	if opts.Interrupts != nil {
+		ch, stop := opts.Interrupts()
+		defer stop()
+		w.Interrupts = ch
+	}
 	final, err := w.wait(ctx, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {
@@ -283,7 +304,7 @@ func runWatchServer(ctx context.Context, opts *RunWatchOptions) error {
 		err = nil
 	}
 	if err == nil {
-		fmt.Fprintf(opts.IO.Out, "Run %s ended: %s\n", serverRunIDString(final), final.State)
+		fmt.Fprintf(opts.IO.Out, "Run %s ended: %s\n", serverRunIDString(final), serverStateWord(final.State))
 	}
 	return err
 }
@@ -313,11 +334,11 @@ func runCancelServer(ctx context.Context, opts *RunCancelOptions) error {
 			return fmt.Errorf("cancel run %d through the dbtlink server: %w", opts.RunID, err)
 		}
 		if serverStateTerminal(run.State) && run.State != srvCancelled && !opts.JSON {
-			fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", opts.RunID, run.State)
+			fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", opts.RunID, serverStateWord(run.State))
 			return nil
 		}
 	} else if !opts.JSON {
-		fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", opts.RunID, run.State)
+		fmt.Fprintf(opts.IO.Out, "Run %d already ended (%s); nothing to cancel.\n", opts.RunID, serverStateWord(run.State))
 		return nil
 	}
 	if opts.JSON {
@@ -326,7 +347,7 @@ func runCancelServer(ctx context.Context, opts *RunCancelOptions) error {
 	if run.State == srvCancelled {
 		fmt.Fprintf(opts.IO.Out, "Cancelled run %d.\n", opts.RunID)
 	} else {
-		fmt.Fprintf(opts.IO.Out, "Asked dbt Cloud to cancel run %d; it is %s for now.\n", opts.RunID, run.State)
+		fmt.Fprintf(opts.IO.Out, "Asked dbt Cloud to cancel run %d; it is %s for now.\n", opts.RunID, serverStateWord(run.State))
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ Every API route but /healthz and /readyz needs a token:
 
   dbtlink token create --name ci --scope write
 
-Standard output gets one line, DBTLINK_SERVER=<url>, once the server listens
+Standard output gets one line, export DBTLINK_SERVER=<url>, once the server listens
 (with the real port when --addr ends in :0); the log goes to standard error.
 
 Connection tokens and webhook secrets are encrypted with the key of the
@@ -254,7 +254,8 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	if _, err := fmt.Fprintf(opts.IO.Out, "DBTLINK_SERVER=%s\n", url); err != nil {
+	// An export line, as the emulator prints: eval "$(...)" or paste it.
+	if _, err := fmt.Fprintf(opts.IO.Out, "export %s=%s\n", EnvServer, url); err != nil {
 		return err
 	}
 	logger.Info("dbtlink server listening", "url", url, "database", string(st.Dialect()), "version", Version)

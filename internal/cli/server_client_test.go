@@ -142,14 +142,14 @@ func TestServerJobRun(t *testing.T) {
 		defer delete(b.env, "GITHUB_OUTPUT")
 		r := b.srv("job", "run", "301", "--wait")
 		wantExit(t, r, ExitOK, "job run 301 --wait")
-		if !strings.Contains(r.stdout, "succeeded in") || !strings.Contains(r.stderr, ": success") {
+		if !strings.Contains(r.stdout, "succeeded in") || !strings.Contains(r.stderr, "run 70000001: Success") {
 			t.Fatalf("output:\n%s%s", r.stdout, r.stderr)
 		}
 		out, err := os.ReadFile(gh)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{"dbtlink_run_id=", "run_id=", "run_url=http", "status=success"} {
+		for _, k := range []string{"dbtlink_run_id=", "run_id=", "run_url=http", "status=Success"} {
 			if !strings.Contains(string(out), k) {
 				t.Errorf("GITHUB_OUTPUT lacks %s:\n%s", k, out)
 			}
@@ -462,7 +462,7 @@ func TestServerRunAndArtifactCommands(t *testing.T) {
 	t.Run("run get", func(t *testing.T) {
 		r := b.srv("run", "get", ok, "--steps")
 		wantExit(t, r, ExitOK, "run get")
-		for _, w := range []string{"Run:", ok, "Status:", "success", "Server run:", "STEP", "URL:"} {
+		for _, w := range []string{"Run:", ok, "Status:", "Success", "Job:         301 (daily build)", "Server run:", "STEP", "URL:"} {
 			if !strings.Contains(r.stdout, w) {
 				t.Errorf("run get lacks %q:\n%s", w, r.stdout)
 			}
@@ -506,7 +506,7 @@ func TestServerRunAndArtifactCommands(t *testing.T) {
 	t.Run("run watch", func(t *testing.T) {
 		r := b.srv("run", "watch", ok)
 		wantExit(t, r, ExitOK, "run watch of a finished run")
-		if !strings.Contains(r.stdout, "Run "+ok+" ended: success") {
+		if !strings.Contains(r.stdout, "Run "+ok+" ended: Success") {
 			t.Errorf("stdout:\n%s", r.stdout)
 		}
 		wantExit(t, b.srv("run", "watch", failed), ExitOK, "run watch of a failed run")
@@ -516,7 +516,7 @@ func TestServerRunAndArtifactCommands(t *testing.T) {
 	t.Run("run cancel", func(t *testing.T) {
 		r := b.srv("run", "cancel", ok)
 		wantExit(t, r, ExitOK, "run cancel of a finished run")
-		if !strings.Contains(r.stdout, "already ended (success)") {
+		if !strings.Contains(r.stdout, "already ended (Success)") {
 			t.Errorf("stdout:\n%s", r.stdout)
 		}
 		r = b.srv("job", "run", "303")

@@ -105,7 +105,7 @@ func classifyServerClientError(err error) (int, bool) {
 func newServerClient(rawURL, token string, hc *http.Client, retryFor time.Duration) (*serverClient, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError("--server %q is not a server URL; give one like http://127.0.0.1:8765 (what `dbtlink serve` prints as DBTLINK_SERVER=...)", redactURL(rawURL))
+		return nil, usageError("--server %q is not a server URL; give one like http://127.0.0.1:8765 (what `dbtlink serve` prints as export DBTLINK_SERVER=...)", redactURL(rawURL))
 	}
 	if u.User != nil {
 		return nil, usageError("--server must not carry credentials in the URL; put the API token in $%s", EnvServerToken)
@@ -327,6 +327,47 @@ const (
 	srvCancelled = "cancelled"
 	srvFailed    = "failed"
 )
+
+// serverStateWord is a server state in the words the local commands use,
+// dbt Cloud's own (Queued, Success, ...): the same command prints the same
+// run the same way with or without --server. The server's own states are
+// worded alike (Pending: not yet triggered; Failed: the trigger was
+// refused). --json keeps the server's values.
+func serverStateWord(s string) string {
+	switch s {
+	case "queued":
+		return dbtcloud.RunStatusQueued.String()
+	case "starting":
+		return dbtcloud.RunStatusStarting.String()
+	case "running":
+		return dbtcloud.RunStatusRunning.String()
+	case srvSuccess:
+		return dbtcloud.RunStatusSuccess.String()
+	case srvError:
+		return dbtcloud.RunStatusError.String()
+	case srvCancelled:
+		return dbtcloud.RunStatusCancelled.String()
+	case srvPending:
+		return "Pending"
+	case srvFailed:
+		return "Failed"
+	}
+	return s
+}
+
+// jobName is the name of job id of connection conn on the server, or ""
+// when it cannot be read: names make output readable, and failing to get
+// one is not worth failing the command.
+func (c *serverClient) jobName(ctx context.Context, conn string, id int64) string {
+	if conn == "" || id <= 0 {
+		return ""
+	}
+	j, err := c.GetJob(ctx, conn, id)
+	if err != nil {
+		return ""
+	}
+	return j.Name
+}
 
 func serverStateTerminal(s string) bool {
 	switch s {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,7 +54,7 @@ type progress struct {
 }
 
 func newProgress(ios *IOStreams, now func() time.Time, jobName, url string) *progress {
-	return &progress{w: ios.ErrOut, tty: ios.IsStderrTTY(), width: ios.TerminalWidth(), now: now,
+	return &progress{w: ios.ErrOut, tty: ios.IsStderrTTY(), width: ios.StderrWidth(), now: now,
 		jobName: jobName, url: url, stepsShown: map[int]bool{}}
 }
 
@@ -159,24 +158,33 @@ func realTicks() (<-chan time.Time, func()) {
 // redraw draws run as of local time local.
 func (p *progress) redraw(run *dbtcloud.Run, local time.Time) {
 	now := local.Add(p.skew)
-	lines := []string{
-		fmt.Sprintf("%s %s · run %d · %s · %s", statusSymbol(run.Status), p.jobName, run.ID, run.Status, shortDuration(runElapsed(run, now))),
-	}
+	// Every line fits the terminal (longer ones would wrap, and the next
+	// redraw, which moves up by lines drawn, would leave rows behind). What
+	// gives way is a name: the job's in the header, the steps' below, never
+	// a state or a duration.
+	room := p.width - 1
+	tail := fmt.Sprintf(" · run %d · %s · %s", run.ID, run.Status, shortDuration(runElapsed(run, now)))
+	head := statusSymbol(run.Status) + " " + truncateRunes(p.jobName, max(room-2-utf8.RuneCountInString(tail), 1)) + tail
+	lines := []string{head}
 	if p.url != "" && !p.urlShown {
 		lines = append(lines, p.url)
 	}
 	if len(run.RunSteps) > 0 {
 		lines = append(lines, "")
-		nameWidth := 0
-		for _, s := range run.RunSteps {
+		nameWidth, durWidth := 0, 0
+		durs := make([]string, len(run.RunSteps))
+		for i, s := range run.RunSteps {
 			nameWidth = max(nameWidth, utf8.RuneCountInString(s.Name))
-		}
-		for _, s := range run.RunSteps {
-			d := ""
 			if !s.StartedAt.IsZero() {
-				d = shortDuration(stepDuration(s, now))
+				durs[i] = shortDuration(stepDuration(s, now))
 			}
-			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, s.Name, d), " "))
+			durWidth = max(durWidth, len(durs[i]))
+		}
+		// "  ✓ " before the name, two spaces and the duration after it.
+		nameWidth = max(min(nameWidth, room-4-2-durWidth), 1)
+		for i, s := range run.RunSteps {
+			name := truncateRunes(s.Name, nameWidth)
+			lines = append(lines, strings.TrimRight(fmt.Sprintf("  %s %-*s  %s", statusSymbol(s.Status), nameWidth, name, durs[i]), " "))
 		}
 	}
 	next := ""
@@ -229,28 +237,11 @@ func serverNow(r *dbtcloud.Run, local time.Time) time.Time {
 	if r.CreatedAt.IsZero() || !r.FinishedAt.IsZero() {
 		return local
 	}
-	d, ok := parseClockDuration(r.Duration)
+	d, ok := orchestrate.ParseClockDuration(r.Duration)
 	if !ok {
 		return local
 	}
 	return r.CreatedAt.Add(d)
-}
-
-// parseClockDuration reads dbt Cloud's "HH:MM:SS" (hours may exceed 24).
-func parseClockDuration(s string) (time.Duration, bool) {
-	parts := strings.Split(strings.TrimSpace(s), ":")
-	if len(parts) != 3 {
-		return 0, false
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || (i > 0 && v > 59) {
-			return 0, false
-		}
-		n[i] = v
-	}
-	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second, true
 }
 
 func runElapsed(r *dbtcloud.Run, now time.Time) time.Duration {
@@ -302,6 +293,12 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// waitMaxErrors is how long polls of a waited run may keep failing (each
+// after the client's own retries) before the wait gives up, exit 7: long
+// enough to ride out a dbt Cloud incident or a network blip, short enough
+// that an unreachable host ends the command.
+const waitMaxErrors = 10 * time.Minute
+
 // waiter holds what waiting for a run and reporting its end needs.
 type waiter struct {
 	IO        *IOStreams
@@ -325,10 +322,12 @@ type waiter struct {
 	Fresh bool
 
 	// Interrupts delivers Ctrl-C while waiting. When set, the first one
-	// offers to cancel the run (see jobRunHelp); nil leaves SIGINT to its
-	// default (stop the process), which is right for `run watch`, where
-	// the run belongs to someone else.
+	// offers to cancel the run (see jobRunLong), or with WatchOnly stops
+	// watching and leaves the run alone (exit 4).
 	Interrupts <-chan os.Signal
+	// WatchOnly is `run watch`: the run belongs to someone else, so Ctrl-C
+	// never offers to cancel it.
+	WatchOnly bool
 }
 
 // notifyInterrupt subscribes to SIGINT for the duration of a wait.
@@ -349,12 +348,27 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 	}
 	p := newProgress(w.IO, w.Now, w.JobName, url)
 	p.urlShown = w.URLShown
+	var lastPollErr string
+	var lastPollErrAt time.Time
 	opts := orchestrate.WaitOptions{
 		Timeout: w.Timeout, Poll: w.Poll, CancelOnTimeout: w.CancelOnTimeout, Clock: w.Clock,
 		JobID: run.JobDefinitionID, Steps: true, OnUpdate: p.update, OnSchedule: p.scheduled,
+		MaxErrorDuration: waitMaxErrors,
 		OnPollError: func(err error) {
-			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%v); still waiting", run.ID, err))
+			// Once a minute while the same failure goes on, not every poll.
+			msg := userMessage(err, "")
+			now := w.Now()
+			if msg == lastPollErr && now.Sub(lastPollErrAt) < time.Minute {
+				return
+			}
+			lastPollErr, lastPollErrAt = msg, now
+			p.pollFailed(fmt.Sprintf("warning: could not read run %d (%s); still waiting, and giving up if dbt Cloud stays unreachable for %s", run.ID, msg, shortDuration(waitMaxErrors)))
 		},
+	}
+	// Retry warnings from the client go below the frame, as poll errors do.
+	if p.tty {
+		w.IO.notice = p.pollFailed
+		defer func() { w.IO.notice = nil }()
 	}
 	stopTicking := func() {}
 	if p.tty {
@@ -393,7 +407,7 @@ func (w *waiter) wait(ctx context.Context, run *dbtcloud.Run) (*dbtcloud.Run, er
 		if last == nil {
 			last = run
 		}
-		return last, w.interrupted(ctx, last, url)
+		return w.interrupted(ctx, last, url)
 	}
 	final, err := res.run, res.err
 	var te *orchestrate.TimeoutError
@@ -427,24 +441,74 @@ func statusMessage(r *dbtcloud.Run) string {
 // interrupted handles Ctrl-C while waiting: on a terminal ask whether to
 // cancel the run (a second Ctrl-C means no); without one, cancel at once,
 // because CI systems stop a job with SIGINT and expect its work to stop.
-func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string) error {
+//
+// It returns the run as last known and the error carrying the exit code;
+// a run that had succeeded before the cancel reached dbt Cloud is returned
+// with nil, as if the wait had seen it end.
+func (w *waiter) interrupted(ctx context.Context, run *dbtcloud.Run, url string) (*dbtcloud.Run, error) {
 	leave := func() error {
 		fmt.Fprintf(w.IO.ErrOut, "Run %d is still going in dbt Cloud: %s\nFollow it with: dbtlink run watch %d\n", run.ID, url, run.ID)
 		return &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped waiting for run %d", run.ID)}
 	}
+	if w.WatchOnly {
+		fmt.Fprintf(w.IO.ErrOut, "\nStopped watching run %d; it was left alone: %s\nFollow it again with: dbtlink run watch %d\n", run.ID, url, run.ID)
+		return run, &ExitError{Code: ExitWaitTimeout, Silent: true, Err: fmt.Errorf("stopped watching run %d", run.ID)}
+	}
 	if !confirmCancel(ctx, w.IO, w.Interrupts, fmt.Sprintf("run %d", run.ID)) {
-		return leave()
+		return run, leave()
 	}
 	cctx, stop := cancelContext(ctx, w.Interrupts)
 	defer stop()
-	if _, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID); err != nil {
+	got, _, err := w.Client.Runs.Cancel(cctx, w.AccountID, run.ID)
+	if err != nil {
 		if cctx.Err() != nil {
-			return leave()
+			return run, leave()
 		}
-		return fmt.Errorf("cancel run %d: %w (it may still be running: %s)", run.ID, err, url)
+		return run, fmt.Errorf("cancel run %d: %w (it may still be running: %s)", run.ID, err, url)
+	}
+	if endedOnItsOwn(got) {
+		return got, w.endedBeforeCancel(ctx, got, url)
 	}
 	fmt.Fprintf(w.IO.ErrOut, "Cancelled run %d in dbt Cloud.\n", run.ID)
-	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d cancelled", run.ID)}
+	return run, &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d cancelled", run.ID)}
+}
+
+// userCancelMessage is the status_message dbt Cloud gives a run that a
+// cancel call stopped (ours, or another user's).
+const userCancelMessage = "Cancelled by user."
+
+// endedOnItsOwn reports whether got, dbt Cloud's answer to our cancel, is a
+// run that had already ended: dbt Cloud answers a cancel of a finished run
+// with the run as it is, a success or an error, or a cancel of its own (its
+// job's timeout: "The run timed out after 600 seconds and was cancelled.").
+// A run still stopping, or cancelled by a user, is not.
+func endedOnItsOwn(got *dbtcloud.Run) bool {
+	if got == nil || !got.Status.Terminal() {
+		return false
+	}
+	msg := strings.TrimSpace(got.StatusMessage)
+	return got.Status != dbtcloud.RunStatusCancelled || (msg != "" && msg != "None" && msg != userCancelMessage)
+}
+
+// endedBeforeCancel tells the user what really became of a run that had
+// ended before our cancel reached dbt Cloud, and returns the error whose
+// exit status follows the run's real outcome (nil for a success), as if
+// the wait had seen it end.
+func (w *waiter) endedBeforeCancel(ctx context.Context, got *dbtcloud.Run, url string) error {
+	ended := "ended"
+	if !got.FinishedAt.IsZero() {
+		ended += " at " + got.FinishedAt.UTC().Format("15:04:05 UTC")
+	}
+	fmt.Fprintf(w.IO.ErrOut, "Run %d had already %s, before the cancel reached dbt Cloud: %s%s. Nothing was cancelled.\n",
+		got.ID, ended, got.Status, statusMessage(got))
+	switch got.Status {
+	case dbtcloud.RunStatusSuccess:
+		return nil
+	case dbtcloud.RunStatusError:
+		w.printFailure(ctx, got)
+		return withCode(ExitRunError, fmt.Errorf("run %d ended in error%s: %s", got.ID, statusMessage(got), url))
+	}
+	return &ExitError{Code: ExitRunCancelled, Silent: true, Err: fmt.Errorf("run %d had already been cancelled by dbt Cloud%s", got.ID, statusMessage(got))}
 }
 
 // printFailure shows why a run failed: the failing step, the end of its

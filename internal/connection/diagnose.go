@@ -130,6 +130,22 @@ func Diagnose(ctx context.Context, client *dbtcloud.Client, accountID int64) Rep
 		}
 		return r
 	}
+	if !ae.Envelope && ae.StatusCode != http.StatusUnauthorized && ae.StatusCode != http.StatusForbidden && ae.StatusCode < 500 {
+		// dbt Cloud answers every 4xx of its API with its JSON envelope
+		// (or {"detail": ...}); a bare 404 or 405 is some other server
+		// (a file server, a proxy's page, another app on that port), and
+		// blaming the account id would send the user the wrong way. 401 and
+		// 403 keep their own checks: a proxy may send them bare, and what
+		// they say about the token holds either way; 5xx are outages.
+		r.Checks = []Check{
+			{Name: CheckHost, Status: CheckFail, Err: err, Message: fmt.Sprintf(
+				"%s answered %d %s to dbt Cloud's account URL, without the JSON error body dbt Cloud always sends: it is not a dbt Cloud API. Check the host and port (the access URL is shown in dbt Cloud under Account settings; the emulator prints its DBT_CLOUD_HOST).",
+				strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), ae.StatusCode, http.StatusText(ae.StatusCode))},
+			{Name: CheckToken, Status: CheckSkip, Message: "Not checked: the host is not dbt Cloud."},
+			{Name: CheckAccount, Status: CheckSkip, Message: "Not checked: the host is not dbt Cloud."},
+		}
+		return r
+	}
 	hostOK := Check{Name: CheckHost, Status: CheckPass, Message: fmt.Sprintf("%s is reachable.", host)}
 	tokenOK := Check{Name: CheckToken, Status: CheckPass, Message: "The token was accepted."}
 	switch ae.StatusCode {

@@ -85,6 +85,12 @@ func TestDiagnoseAPI(t *testing.T) {
 		{"403 plain", 403, `{"status": {"code": 403, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "lacks permission", 2},
 		{"404", 404, `{"status": {"code": 404, "is_success": false}, "data": null}`, "host=pass token=pass account=fail", "not visible to this token", 2},
 		{"500", 500, `oops`, "host=pass token=skip account=fail", "answered 500", 0},
+		// A server that is not dbt Cloud (a plain file server) answers
+		// without dbt Cloud's envelope: the host is wrong, not the account.
+		{"404 from a file server", 404, "404 page not found\n", "host=fail token=skip account=skip", "answered 404 Not Found to dbt Cloud's account URL, without the JSON error body", 0},
+		{"404 HTML page", 404, "<html><body><h1>Not Found</h1></body></html>", "host=fail token=skip account=skip", "it is not a dbt Cloud API", 0},
+		{"405 from another app", 405, `{"error": "method not allowed"}`, "host=fail token=skip account=skip", "it is not a dbt Cloud API", 0},
+		{"404 detail", 404, `{"detail": "Not found."}`, "host=pass token=pass account=fail", "not visible to this token", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

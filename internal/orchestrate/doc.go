@@ -35,6 +35,14 @@
 // the same again. A run passed that way that already ended is returned at
 // once.
 //
+// Ages and E are read on dbt Cloud's clock. Against a server whose clock
+// runs clearly faster than ours (the local emulator with --speed), which
+// Wait measures from the created_at and duration of the runs it reads, the
+// schedule's delays are divided by that rate, so a 73-second job at speed
+// 20 is seen to end within a second of its 3.7 real seconds. Real dbt Cloud
+// runs at our speed and is polled exactly as above; a clock that looks far
+// ahead at the first read costs one early read to find that out. See pace.
+//
 // A fixed interval (WaitOptions.Poll) replaces the schedule. Schedule.Next
 // computes it and is unit-tested; bench/pollbench measures it against
 // Airflow's pattern on the emulator.

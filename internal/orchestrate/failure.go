@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dbtlink/dbtlink/artifacts"
@@ -153,18 +154,25 @@ func explainLog(log string, limit int) []string {
 			continue
 		}
 		marked = true
-		for j := max(i-contextBefore, 0); j <= min(i+contextAfter, len(lines)-1); j++ {
+		keep[i] = true
+		// Context is the failure's detail, never another node's progress
+		// line: "2 of 27 PASS ..." after a FAIL says nothing about it.
+		for j := i - 1; j >= max(i-contextBefore, 0) && !isNodeProgress(lines[j]); j-- {
+			keep[j] = true
+		}
+		for j := i + 1; j <= min(i+contextAfter, len(lines)-1) && !isNodeProgress(lines[j]); j++ {
 			keep[j] = true
 		}
 	}
 	if !marked {
 		return withOmissions(lines, tailMask(len(lines), limit))
 	}
-	// The final summary: from its first line to the end.
+	// The final summary: from its first line to the end, or the last
+	// summaryKeep lines when the log has no summary line.
 	summary := len(lines) - min(summaryKeep, len(lines))
 	for _, m := range summaryMarkers {
 		if i := lastIndexContaining(lines, m); i >= 0 {
-			summary = min(summary, i)
+			summary = i
 			break
 		}
 	}
@@ -194,6 +202,13 @@ func explainLog(log string, limit int) []string {
 	}
 	return withOmissions(lines, keep)
 }
+
+// nodeProgress matches dbt's per-node progress lines of nodes that did not
+// fail: "12 of 27 PASS test ...", "3 of 13 OK created sql view model ...",
+// "4 of 13 START sql table model ...", "5 of 13 SKIP relation ...".
+var nodeProgress = regexp.MustCompile(`\b\d+ of \d+ (PASS|OK|START|SKIP|WARN)\b`)
+
+func isNodeProgress(l string) bool { return nodeProgress.MatchString(stripANSI(l)) }
 
 // withOmissions returns the kept lines, with a marker line where others
 // were left out.
