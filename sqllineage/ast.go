@@ -75,15 +75,15 @@ const (
 // FromItem is a relation in FROM: a table, a subquery, a table function, or a
 // join of two items.
 type FromItem struct {
-	Kind       fromKind
-	Table      []string // name parts, unquoted
-	Sub        *Query
-	Func       *Expr
-	Values     [][]*Expr
-	Alias      string
-	ColAliases []string
-	Lateral    bool
-	Offset     string // BigQuery UNNEST ... WITH OFFSET AS name
+	Kind        fromKind
+	Table       []string // name parts, unquoted
+	Sub         *Query
+	Func        *Expr
+	Values      [][]*Expr
+	Alias       string
+	ColAliases  []string
+	Lateral     bool
+	Offset      string // BigQuery UNNEST ... WITH OFFSET AS name
 	Unsupported string // PIVOT, UNPIVOT, MATCH_RECOGNIZE: why columns are not known
 
 	// joins

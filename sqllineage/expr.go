@@ -344,7 +344,14 @@ func (p *parser) parsePrimary() *Expr {
 			return &Expr{Kind: eExists, Sub: q, Pos: t.pos}
 		case kw == "interval":
 			p.next()
-			e := p.parseUnaryNoPostfix()
+			// INTERVAL '1 day' (Postgres, Snowflake) or INTERVAL expr unit
+			// (BigQuery, Databricks: INTERVAL n - 1 DAY).
+			var e *Expr
+			if p.peek().kind == tString {
+				e = p.parsePrimary()
+			} else {
+				e = p.parseBinary(precCmp)
+			}
 			if u := p.peek(); u.kind == tIdent && dateParts[strings.ToLower(u.text)] {
 				p.next()
 				if p.acceptKw("to") {
@@ -411,14 +418,6 @@ func (p *parser) parsePrimary() *Expr {
 		return p.parseCall(parts, t.pos)
 	}
 	return &Expr{Kind: eCol, Parts: parts, Pos: t.pos}
-}
-
-// parseUnaryNoPostfix reads INTERVAL's operand without swallowing a unit.
-func (p *parser) parseUnaryNoPostfix() *Expr {
-	if p.isOp("-") || p.isOp("+") {
-		p.next()
-	}
-	return p.parsePrimary()
 }
 
 func (p *parser) parseCase() *Expr {

@@ -254,7 +254,7 @@ type opaqueRel struct {
 }
 
 func (o *opaqueRel) all() ([]*rcol, bool, string) { return nil, false, o.reason }
-func (o *opaqueRel) has(string) tri                { return maybe }
+func (o *opaqueRel) has(string) tri               { return maybe }
 func (o *opaqueRel) get(name string) *rcol {
 	return &rcol{name: name, deps: asTransform(o.deps), reason: o.reason}
 }
@@ -315,7 +315,7 @@ func (v *viaRel) all() ([]*rcol, bool, string) {
 	}
 	return out, known, reason
 }
-func (v *viaRel) has(name string) tri    { return v.inner.has(name) }
+func (v *viaRel) has(name string) tri   { return v.inner.has(name) }
 func (v *viaRel) get(name string) *rcol { return v.wrap(v.inner.get(name)) }
 
 // renameRel applies a column alias list: t(a, b) or WITH c(a, b) AS.

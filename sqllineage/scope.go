@@ -541,6 +541,12 @@ func (r *resolver) expandStar(sc *scope, it *SelectItem) []selEntry {
 func (r *resolver) addFrom(sc *scope, f *FromItem) {
 	r.enter()
 	defer r.leave()
+	if f.Kind == fromJoin && f.JoinType == "alias" {
+		// (a JOIN b) AS j: the join's columns under a new name; qualifiers
+		// naming j are not matched (they give a reason, not an edge).
+		r.addFrom(sc, f.Left)
+		return
+	}
 	if f.Kind == fromJoin {
 		r.addFrom(sc, f.Left)
 		nLeft := len(sc.sources)
