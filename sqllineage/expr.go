@@ -466,7 +466,10 @@ func (p *parser) parseCall(name []string, pos int) *Expr {
 	if !p.acceptKw("distinct") {
 		p.acceptKw("all")
 	}
-	argIdx := 0
+	if short == "trim" && (p.isKw("both") || p.isKw("leading") || p.isKw("trailing")) {
+		p.next()
+		p.acceptKw("from") // trim(both from x)
+	}
 	for !p.isOp(")") {
 		var a *Expr
 		switch {
@@ -499,7 +502,6 @@ func (p *parser) parseCall(name []string, pos int) *Expr {
 			a.MaybeKeyword = true
 		}
 		e.Args = append(e.Args, a)
-		argIdx++
 		// separators of the SQL-standard special forms:
 		// substring(x FROM a FOR b), trim(BOTH x FROM y), overlay(x PLACING y FROM a)
 		switch {

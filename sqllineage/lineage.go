@@ -70,7 +70,8 @@ type Result struct {
 	Filters []SourceColumn
 	// Tables are the base relations read, in first-read order.
 	Tables [][]string
-	// Ephemerals are the dbt ephemeral models inlined as __dbt__cte__ CTEs.
+	// Ephemerals are the dbt ephemeral models inlined as __dbt__cte__ CTEs
+	// that the output reads, innermost first (the order they resolve in).
 	Ephemerals []string
 	// Reasons are query-level gaps: unexpandable stars, unresolved filter
 	// columns, unsupported clauses.
@@ -175,7 +176,7 @@ func Lineage(ctx context.Context, sql string, opt Options) (*Result, error) {
 // Resolve maps each output column of q to its source columns.
 func Resolve(ctx context.Context, q *Query, opt Options) (res *Result, err error) {
 	lim := opt.Limits.withDefaults()
-	r := &resolver{ctx: ctx, schema: opt.Schema, maxDepth: lim.MaxDepth, tableIdx: map[string]int{}}
+	r := &resolver{ctx: ctx, dialect: opt.Dialect, schema: opt.Schema, maxDepth: lim.MaxDepth, tableIdx: map[string]int{}}
 	defer func() {
 		if x := recover(); x != nil {
 			b, ok := x.(parseBail)

@@ -444,8 +444,9 @@ func (p *parser) parseSelect() *Select {
 		if p.acceptKw("top") {
 			p.parsePrimary()
 		}
-		if p.acceptKw("as", "struct") || p.acceptKw("as", "value") {
-			// BigQuery: the row is one value; names still come from items.
+		// BigQuery SELECT AS STRUCT / AS VALUE: names still come from items.
+		if !p.acceptKw("as", "struct") {
+			p.acceptKw("as", "value")
 		}
 		s.Items = p.parseSelectItems()
 		if p.acceptKw("into") {

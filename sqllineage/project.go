@@ -92,8 +92,7 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 	// depth-first topological order; a cycle is cut where it closes
 	order := make([]int, 0, len(models))
 	state := make([]uint8, len(models)) // 0 new, 1 on stack, 2 done
-	var visit func(int)
-	visit = func(i int) {
+	visit := func(i int) {
 		stack := []int{i}
 		next := []int{0}
 		state[i] = 1

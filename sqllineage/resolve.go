@@ -38,6 +38,7 @@ type relation interface {
 
 type resolver struct {
 	ctx        context.Context
+	dialect    Dialect
 	schema     Schema
 	maxDepth   int
 	depth      int

@@ -745,6 +745,10 @@ func (r *resolver) funcRel(sc *scope, f *FromItem) relation {
 			names = append(names, f.Offset)
 		}
 		return &fixedRel{cols: mk(names...), open: true, openDeps: argDeps, what: name}
+	case elementFuncs[name] && r.dialect != BigQuery:
+		// Postgres and DuckDB name the single output column after the
+		// function: generate_series(1, 10) gives generate_series.
+		return &fixedRel{cols: mk(name), open: false, what: name}
 	}
 	return &opaqueRel{reason: "columns of table function " + name + " are not known (give them a column alias list)", deps: argDeps}
 }
