@@ -137,3 +137,39 @@ func (q queries) ColumnGaps(ctx context.Context, scopeID int64, uniqueID string)
 	}
 	return list, nil
 }
+
+// PresentColumnNames returns the names of the present (not removed)
+// columns of each table in tableIDs, in position order: what column
+// lineage expands * with. Tables without columns are left out.
+func (q queries) PresentColumnNames(ctx context.Context, tableIDs []int64) (map[int64][]string, error) {
+	out := make(map[int64][]string, len(tableIDs))
+	const batch = 500
+	for start := 0; start < len(tableIDs); start += batch {
+		ids := tableIDs[start:min(start+batch, len(tableIDs))]
+		a := make([]any, len(ids))
+		for i, id := range ids {
+			a[i] = id
+		}
+		rows, err := q.query(ctx, `SELECT table_id, name FROM catalog_columns
+			WHERE removed_at IS NULL AND table_id IN (`+placeholders(1, len(a))+`)
+			ORDER BY table_id, position, name`, a...)
+		if err != nil {
+			return nil, wrap(err, "read column names of %d tables", len(ids))
+		}
+		err = eachRow(rows, func(sc interface{ Scan(...any) error }) error {
+			var (
+				id   int64
+				name string
+			)
+			if err := sc.Scan(&id, &name); err != nil {
+				return err
+			}
+			out[id] = append(out[id], name)
+			return nil
+		})
+		if err != nil {
+			return nil, wrap(err, "read column names of %d tables", len(ids))
+		}
+	}
+	return out, nil
+}
