@@ -338,6 +338,7 @@ func printSyncReport(w io.Writer, results []catalog.SyncResult) {
 			for _, u := range rep.Unclaimed {
 				fmt.Fprintf(w, "  unclaimed %s\n", u.Name)
 			}
+			printColumnLineageReport(w, rep.ColumnLineage)
 		}
 		for _, wn := range r.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", wn)

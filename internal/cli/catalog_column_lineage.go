@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -108,4 +109,28 @@ func catalogColumnLineageRun(ctx context.Context, opts *CatalogLineageOptions, a
 		fmt.Fprintf(opts.IO.Out, "gap: %s: %s\n", where, g.Reason)
 	}
 	return nil
+}
+
+// printColumnLineageReport adds the column lineage lines to a sync report:
+// the counts, then each unresolved model or column with its reason.
+func printColumnLineageReport(w io.Writer, cl *catalog.ColumnLineageReport) {
+	switch {
+	case cl == nil:
+		return
+	case cl.Skipped != "":
+		fmt.Fprintf(w, "  column lineage: none: %s\n", cl.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "  column lineage (%s): %d of %d models fully resolved, %d parsed, %d edges\n",
+		cl.Dialect, cl.Complete, cl.Models, cl.Parsed, cl.Edges)
+	for _, g := range cl.Unresolved {
+		where := g.UniqueID
+		if g.Column != "" {
+			where += "." + g.Column
+		}
+		fmt.Fprintf(w, "  unresolved %s: %s\n", where, g.Reason)
+	}
+	if cl.MoreUnresolved > 0 {
+		fmt.Fprintf(w, "  ... and %d more unresolved (all are kept with the lineage)\n", cl.MoreUnresolved)
+	}
 }

@@ -115,7 +115,10 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	// Column lineage comes from compiled SQL, which the emulator's manifest
 	// lacks: jaffle_shop 1.10's has it, and its stg_customers and customers
 	// are tables of the warehouse too.
-	e.mustRun("catalog", "upload", filepath.Join("..", "..", "lineage", "testdata", "jaffle_shop_1.10.json"), "--project", "jaffle110", "--warehouse", "wh")
+	r = e.mustRun("catalog", "upload", filepath.Join("..", "..", "lineage", "testdata", "jaffle_shop_1.10.json"), "--project", "jaffle110", "--warehouse", "wh")
+	if !strings.Contains(r.stdout, "column lineage (duckdb): 13 of 13 models fully resolved, 13 parsed") {
+		t.Errorf("upload report lacks column lineage:\n%s", r.stdout)
+	}
 	r = e.mustRun("catalog", "lineage", "main.customers.customer_id", "--upstream", "--depth", "1")
 	if !strings.Contains(r.stdout, "main.stg_customers.customer_id  (copy") || !strings.Contains(r.stdout, "+0 *    jaffle_shop.main.customers.customer_id") {
 		t.Errorf("column lineage:\n%s", r.stdout)
