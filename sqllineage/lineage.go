@@ -93,7 +93,8 @@ func (r *Result) Complete() bool {
 
 // Schema gives the columns of relations the query reads. Columns returns
 // the names in table order and true, or false when the relation is unknown.
-// Lookups should ignore case (see MapSchema).
+// Lookups should ignore case (see MapSchema). ResolveProject calls
+// Columns from several goroutines at once.
 type Schema interface {
 	Columns(table []string) ([]string, bool)
 }
@@ -206,43 +207,39 @@ func finishDeps(deps []SourceColumn) []SourceColumn {
 	if len(deps) == 0 {
 		return nil
 	}
-	seen := make(map[string]bool, len(deps))
-	out := make([]SourceColumn, 0, len(deps))
-	for _, d := range deps {
-		k := depKey(d)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, d)
+	// Sort and deduplicate on keys built once: building them in the
+	// comparison allocated most of what a query cost.
+	type keyed struct {
+		col  string // table and column, lower case
+		rest string // via, then the kind
+		d    SourceColumn
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ta, tb := joinLower(a.Table), joinLower(b.Table); ta != tb {
-			return ta < tb
+	ks := make([]keyed, len(deps))
+	for i, d := range deps {
+		ks[i] = keyed{
+			col:  joinLower(d.Table) + "\x00" + strings.ToLower(d.Column),
+			rest: strings.Join(d.Via, ".") + "\x00" + string(rune('0'+d.Kind)),
+			d:    d,
 		}
-		if ca, cb := strings.ToLower(a.Column), strings.ToLower(b.Column); ca != cb {
-			return ca < cb
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].col != ks[j].col {
+			return ks[i].col < ks[j].col
 		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return strings.Join(a.Via, ".") < strings.Join(b.Via, ".")
+		return ks[i].rest < ks[j].rest
 	})
-	// A copy and a transform of the same column: the transform says more.
-	merged := out[:0]
-	for _, d := range out {
-		if n := len(merged); n > 0 && merged[n-1].Kind == Copy && d.Kind == Transform &&
-			joinLower(merged[n-1].Table) == joinLower(d.Table) && strings.EqualFold(merged[n-1].Column, d.Column) &&
-			strings.Join(merged[n-1].Via, ".") == strings.Join(d.Via, ".") {
-			merged[n-1] = d
+	out := make([]SourceColumn, 0, len(ks))
+	for i, k := range ks {
+		if i > 0 && ks[i-1].col == k.col && ks[i-1].rest == k.rest {
 			continue
 		}
-		merged = append(merged, d)
+		// A copy and a transform of the same column: the transform says more.
+		if n := len(out); n > 0 && i > 0 && ks[i-1].col == k.col && out[n-1].Kind == Copy && k.d.Kind == Transform &&
+			strings.Join(out[n-1].Via, ".") == strings.Join(k.d.Via, ".") {
+			out[n-1] = k.d
+			continue
+		}
+		out = append(out, k.d)
 	}
-	return merged
-}
-
-func depKey(d SourceColumn) string {
-	return joinLower(d.Table) + "\x00" + strings.ToLower(d.Column) + "\x00" + d.Kind.String() + "\x00" + strings.Join(d.Via, ".")
+	return out
 }

@@ -2,7 +2,9 @@ package sqllineage
 
 import (
 	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,6 +26,9 @@ type ProjectOptions struct {
 	Limits Limits
 	// QueryTimeout bounds parse and resolve of one model. Default 2s.
 	QueryTimeout time.Duration
+	// Workers is how many models parse and resolve at once. Default
+	// GOMAXPROCS; 1 is sequential.
+	Workers int
 }
 
 // ModelResult is the lineage of one model.
@@ -44,11 +49,17 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 	if opt.QueryTimeout <= 0 {
 		opt.QueryTimeout = 2 * time.Second
 	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
 	// A reference matches a model by its full relation name, or by a shorter
 	// suffix ("schema.table") when only one model has it.
 	byRel := map[string]int{}
 	bySuffix := map[string]int{}
 	for i, m := range models {
+		if len(m.Relation) == 0 {
+			continue // an ephemeral model: inlined, never read by name
+		}
 		byRel[joinLower(m.Relation)] = i
 		for k := 1; k < len(m.Relation); k++ {
 			suf := joinLower(m.Relation[k:])
@@ -73,14 +84,15 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 	results := make([]ModelResult, len(models))
 	parsed := make([]*Query, len(models))
 	deps := make([][]int, len(models))
-	for i, m := range models {
+	parallel(len(models), opt.Workers, func(i int) {
+		m := models[i]
 		results[i].ID = m.ID
 		qctx, cancel := context.WithTimeout(ctx, opt.QueryTimeout)
 		q, err := Parse(qctx, m.SQL, opt.Dialect, opt.Limits)
 		cancel()
 		if err != nil {
 			results[i].Err = err
-			continue
+			return
 		}
 		parsed[i] = q
 		for _, t := range tableRefs(q) {
@@ -88,7 +100,7 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 				deps[i] = append(deps[i], j)
 			}
 		}
-	}
+	})
 	// depth-first topological order; a cycle is cut where it closes
 	order := make([]int, 0, len(models))
 	state := make([]uint8, len(models)) // 0 new, 1 on stack, 2 done
@@ -119,37 +131,64 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 			visit(i)
 		}
 	}
+	// Models resolve level by level: a model's level is one more than the
+	// highest of the models it reads (a dependency that closes a cycle is
+	// not counted), so the models of a level only read the columns of
+	// lower levels and resolve in parallel.
+	pos := make([]int, len(models))
+	for k, i := range order {
+		pos[i] = k
+	}
+	level := make([]int, len(models))
+	var levels [][]int
+	for _, i := range order {
+		for _, j := range deps[i] {
+			if pos[j] < pos[i] {
+				level[i] = max(level[i], level[j]+1)
+			}
+		}
+		for len(levels) <= level[i] {
+			levels = append(levels, nil)
+		}
+		levels[level[i]] = append(levels[level[i]], i)
+	}
 	resolved := NewMapSchema()
 	schema := layeredSchema{opt.Schema, resolved}
-	for _, i := range order {
-		if parsed[i] == nil {
-			continue
-		}
-		if ctx.Err() != nil {
-			results[i].Err = &BudgetError{What: "project resolution stopped: " + ctx.Err().Error()}
-			continue
-		}
-		qctx, cancel := context.WithTimeout(ctx, opt.QueryTimeout)
-		res, err := Resolve(qctx, parsed[i], Options{Dialect: opt.Dialect, Schema: schema, Limits: opt.Limits})
-		cancel()
-		if err != nil {
-			results[i].Err = err
-			continue
-		}
-		results[i].Result = res
-		if res.ColumnsKnown {
-			names := make([]string, len(res.Columns))
-			for k, c := range res.Columns {
-				names[k] = c.Name
+	for _, lv := range levels {
+		parallel(len(lv), opt.Workers, func(k int) {
+			i := lv[k]
+			if parsed[i] == nil {
+				return
 			}
-			resolved.Add(models[i].Relation, names)
-		}
-		for _, t := range res.Tables {
-			if j, ok := findModel(t); ok && j != i {
-				if results[i].Upstream == nil {
-					results[i].Upstream = map[string]string{}
+			if ctx.Err() != nil {
+				results[i].Err = &BudgetError{What: "project resolution stopped: " + ctx.Err().Error()}
+				return
+			}
+			qctx, cancel := context.WithTimeout(ctx, opt.QueryTimeout)
+			res, err := Resolve(qctx, parsed[i], Options{Dialect: opt.Dialect, Schema: schema, Limits: opt.Limits})
+			cancel()
+			if err != nil {
+				results[i].Err = err
+				return
+			}
+			results[i].Result = res
+			for _, t := range res.Tables {
+				if j, ok := findModel(t); ok && j != i {
+					if results[i].Upstream == nil {
+						results[i].Upstream = map[string]string{}
+					}
+					results[i].Upstream[joinLower(t)] = models[j].ID
 				}
-				results[i].Upstream[joinLower(t)] = models[j].ID
+			}
+		})
+		// The schema is written between levels only, never while read.
+		for _, i := range lv {
+			if res := results[i].Result; res != nil && res.ColumnsKnown && len(models[i].Relation) > 0 {
+				names := make([]string, len(res.Columns))
+				for k, c := range res.Columns {
+					names[k] = c.Name
+				}
+				resolved.Add(models[i].Relation, names)
 			}
 		}
 	}
@@ -247,4 +286,28 @@ func tableRefs(q *Query) [][]string {
 	}
 	walkQ(q, nil)
 	return out
+}
+
+// parallel calls fn(0) ... fn(n-1) on up to workers goroutines.
+func parallel(n, workers int, fn func(int)) {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }

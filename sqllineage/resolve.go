@@ -47,6 +47,7 @@ type resolver struct {
 	reasons    []string
 	tables     [][]string
 	tableIdx   map[string]int
+	tableRels  []*tableRel // by tableIdx
 	ephemerals []string
 }
 
@@ -189,11 +190,15 @@ func (r *resolver) cteRel(d *cteDef) relation {
 
 func (r *resolver) tableRel(parts []string) relation {
 	key := joinLower(parts)
-	if _, ok := r.tableIdx[key]; !ok {
-		r.tableIdx[key] = len(r.tables)
-		r.tables = append(r.tables, parts)
+	if i, ok := r.tableIdx[key]; ok {
+		// A table read twice is one relation (its answers do not depend on
+		// the alias); dbt SQL often reads one upstream in several CTEs.
+		return r.tableRels[i]
 	}
 	t := &tableRel{parts: parts}
+	r.tableIdx[key] = len(r.tables)
+	r.tables = append(r.tables, parts)
+	r.tableRels = append(r.tableRels, t)
 	if r.schema != nil {
 		if cols, ok := r.schema.Columns(parts); ok {
 			t.cols = cols

@@ -106,7 +106,8 @@ var twoCharOps = []string{"::", "||", "<=", ">=", "<>", "!=", "=>", "->", "#>", 
 // tokenize splits q into tokens. It fails on unterminated strings, quoted
 // identifiers and comments, and once more than maxTokens tokens were read.
 func tokenize(q string, d Dialect, maxTokens int) ([]token, error) {
-	toks := make([]token, 0, len(q)/4+1)
+	// Compiled dbt SQL runs about 6 bytes a token (indentation included).
+	toks := make([]token, 0, len(q)/6+16)
 	i := 0
 	for i < len(q) {
 		if maxTokens > 0 && len(toks) >= maxTokens {
