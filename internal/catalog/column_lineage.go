@@ -140,11 +140,12 @@ func (s *Service) columnLineage(ctx context.Context, in *Inputs, nodes []store.C
 		}
 	}
 	edge := func(child, column string, src sqllineage.SourceColumn) {
-		cl.Edges = append(cl.Edges, store.ColumnEdge{
-			ChildID: child, ChildColumn: column, ParentID: rels.find(src.Table),
-			ParentRelation: strings.Join(src.Table, "."), ParentColumn: src.Column,
-			Kind: src.Kind.String(), Via: via(src.Via),
-		})
+		e := store.ColumnEdge{ChildID: child, ChildColumn: column, ParentID: rels.find(src.Table),
+			ParentColumn: src.Column, Kind: src.Kind.String(), Via: via(src.Via)}
+		if e.ParentID == "" {
+			e.ParentRelation = strings.Join(src.Table, ".")
+		}
+		cl.Edges = append(cl.Edges, e)
 	}
 	for _, r := range results {
 		rep.Models++

@@ -2,6 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -21,8 +26,9 @@ type ColumnLineage struct {
 }
 
 // ColumnEdge says that column ChildColumn of node ChildID reads column
-// ParentColumn of ParentRelation (node ParentID, "" when the relation is
-// no node of the scope). Filter and join edges have ChildColumn "": they
+// ParentColumn of node ParentID, or, when the relation is no node of the
+// scope (ParentID ""), of ParentRelation as the SQL names it; a sync
+// leaves ParentRelation "" when ParentID is set. Filter and join edges have ChildColumn "": they
 // shape every column of the child. Via lists the ephemeral models the edge
 // passed through, outermost first.
 type ColumnEdge struct {
@@ -45,22 +51,64 @@ type ColumnGap struct {
 	Reason   string `json:"reason"`
 }
 
+// storedEdge is an edge in a model's edges document.
+type storedEdge struct {
+	ChildColumn    string   `json:"c"`
+	ParentID       string   `json:"p,omitempty"`
+	ParentRelation string   `json:"r,omitempty"`
+	ParentColumn   string   `json:"pc"`
+	Kind           string   `json:"k"`
+	Via            []string `json:"v,omitempty"`
+}
+
 // columnLineage is WriteSnapshot's step that replaces the scope's column
-// lineage rows.
+// lineage: one edges document per model, the models each node feeds, and
+// the gaps.
 func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error {
-	for _, table := range []string{"catalog_column_lineage", "catalog_column_lineage_gaps"} {
+	for _, table := range []string{"catalog_column_lineage", "catalog_column_lineage_parents", "catalog_column_lineage_gaps"} {
 		if _, err := w.q.exec(ctx, `DELETE FROM `+table+` WHERE scope_id = $1`, w.scopeID); err != nil {
 			return wrap(err, "clear %s", table)
 		}
 	}
 	cl := snap.ColumnLineage
-	err := w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage (scope_id, child_id, child_column, parent_id, parent_relation, parent_column, kind, via)`,
-		"", []string{"bigint", "text", "text", "text", "text", "text", "text", "text"}, len(cl.Edges), func(i int, a []any) []any {
-			e := &cl.Edges[i]
-			return append(a, w.scopeID, e.ChildID, e.ChildColumn, e.ParentID, e.ParentRelation, e.ParentColumn, e.Kind, strings.Join(e.Via, ","))
+	// Group by child, keeping the first-seen order of children.
+	var children []string
+	byChild := map[string][]storedEdge{}
+	type pair struct{ parent, child string }
+	var pairs []pair
+	seenPair := map[pair]bool{}
+	for _, e := range cl.Edges {
+		if _, ok := byChild[e.ChildID]; !ok {
+			children = append(children, e.ChildID)
+		}
+		byChild[e.ChildID] = append(byChild[e.ChildID], storedEdge{ChildColumn: e.ChildColumn, ParentID: e.ParentID,
+			ParentRelation: e.ParentRelation, ParentColumn: e.ParentColumn, Kind: e.Kind, Via: e.Via})
+		if p := (pair{e.ParentID, e.ChildID}); e.ParentID != "" && !seenPair[p] {
+			seenPair[p] = true
+			pairs = append(pairs, p)
+		}
+	}
+	docs := make([][]byte, len(children))
+	for i, c := range children {
+		b, err := json.Marshal(byChild[c])
+		if err != nil {
+			return wrap(err, "encode the column lineage of %s", c)
+		}
+		docs[i] = b
+	}
+	err := w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage (scope_id, child_id, edges)`,
+		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "bytea"}, len(children), func(i int, a []any) []any {
+			return append(a, w.scopeID, children[i], docs[i])
 		}, nil)
 	if err != nil {
 		return wrap(err, "insert column lineage")
+	}
+	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_parents (scope_id, parent_id, child_id)`,
+		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "text"}, len(pairs), func(i int, a []any) []any {
+			return append(a, w.scopeID, pairs[i].parent, pairs[i].child)
+		}, nil)
+	if err != nil {
+		return wrap(err, "insert column lineage parents")
 	}
 	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_gaps (scope_id, unique_id, column_name, reason)`,
 		"", []string{"bigint", "text", "text", "text"}, len(cl.Gaps), func(i int, a []any) []any {
@@ -73,51 +121,91 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 	return nil
 }
 
-const columnEdgeColumns = `scope_id, child_id, child_column, parent_id, parent_relation, parent_column, kind, via`
-
-func scanColumnEdge(sc interface{ Scan(...any) error }) (ColumnEdge, error) {
-	var (
-		e   ColumnEdge
-		via string
-	)
-	err := sc.Scan(&e.ScopeID, &e.ChildID, &e.ChildColumn, &e.ParentID, &e.ParentRelation, &e.ParentColumn, &e.Kind, &via)
-	if via != "" {
-		e.Via = strings.Split(via, ",")
+// modelEdges reads the edges document of model childID.
+func (q queries) modelEdges(ctx context.Context, scopeID int64, childID string) ([]ColumnEdge, error) {
+	var doc []byte
+	err := q.queryRow(ctx, `SELECT edges FROM catalog_column_lineage WHERE scope_id = $1 AND child_id = $2`, scopeID, childID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
 	}
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	var stored []storedEdge
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		return nil, fmt.Errorf("decode the column lineage of %s: %w", childID, err)
+	}
+	out := make([]ColumnEdge, len(stored))
+	for i, e := range stored {
+		out[i] = ColumnEdge{ScopeID: scopeID, ChildID: childID, ChildColumn: e.ChildColumn, ParentID: e.ParentID,
+			ParentRelation: e.ParentRelation, ParentColumn: e.ParentColumn, Kind: e.Kind, Via: e.Via}
+	}
+	return out, nil
 }
 
 // ColumnParents returns the edges into column column of node childID in
 // scope scopeID (column matched without regard to case), with the node's
-// filter and join edges (ChildColumn ""), ordered by parent.
+// filter and join edges (ChildColumn ""), ordered by parent. A node
+// without lineage has none.
 func (q queries) ColumnParents(ctx context.Context, scopeID int64, childID, column string) ([]ColumnEdge, error) {
-	rows, err := q.query(ctx, `SELECT `+columnEdgeColumns+` FROM catalog_column_lineage
-		WHERE scope_id = $1 AND child_id = $2 AND (lower(child_column) = lower($3) OR child_column = '')
-		ORDER BY parent_relation, parent_column, kind`, scopeID, childID, column)
+	all, err := q.modelEdges(ctx, scopeID, childID)
 	if err != nil {
 		return nil, wrap(err, "list column lineage parents of %s.%s", childID, column)
 	}
-	list, err := collect(rows, scanColumnEdge)
-	if err != nil {
-		return nil, wrap(err, "list column lineage parents of %s.%s", childID, column)
+	var out []ColumnEdge
+	for _, e := range all {
+		if e.ChildColumn == "" || strings.EqualFold(e.ChildColumn, column) {
+			out = append(out, e)
+		}
 	}
-	return list, nil
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ParentID+a.ParentRelation != b.ParentID+b.ParentRelation {
+			return a.ParentID+a.ParentRelation < b.ParentID+b.ParentRelation
+		}
+		if a.ParentColumn != b.ParentColumn {
+			return a.ParentColumn < b.ParentColumn
+		}
+		return a.Kind < b.Kind
+	})
+	return out, nil
 }
 
 // ColumnChildren returns the edges out of column column of node parentID
 // in scope scopeID (column matched without regard to case), by child.
 func (q queries) ColumnChildren(ctx context.Context, scopeID int64, parentID, column string) ([]ColumnEdge, error) {
-	rows, err := q.query(ctx, `SELECT `+columnEdgeColumns+` FROM catalog_column_lineage
-		WHERE scope_id = $1 AND parent_id = $2 AND lower(parent_column) = lower($3)
-		ORDER BY child_id, child_column, kind`, scopeID, parentID, column)
+	rows, err := q.query(ctx, `SELECT child_id FROM catalog_column_lineage_parents
+		WHERE scope_id = $1 AND parent_id = $2 ORDER BY child_id`, scopeID, parentID)
 	if err != nil {
 		return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
 	}
-	list, err := collect(rows, scanColumnEdge)
+	children, err := collect(rows, func(sc interface{ Scan(...any) error }) (string, error) {
+		var c string
+		return c, sc.Scan(&c)
+	})
 	if err != nil {
 		return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
 	}
-	return list, nil
+	var out []ColumnEdge
+	for _, c := range children {
+		all, err := q.modelEdges(ctx, scopeID, c)
+		if err != nil {
+			return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
+		}
+		for _, e := range all {
+			if e.ParentID == parentID && strings.EqualFold(e.ParentColumn, column) {
+				out = append(out, e)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ChildColumn != out[j].ChildColumn {
+			return out[i].ChildColumn < out[j].ChildColumn
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ChildID < out[j].ChildID })
+	return out, nil
 }
 
 // ColumnGaps returns why the lineage of node uniqueID in scope scopeID is
