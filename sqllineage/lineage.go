@@ -161,6 +161,8 @@ type Options struct {
 	// table's columns are known.
 	Schema Schema
 	Limits Limits
+
+	cache *tableCache // set by ResolveProject
 }
 
 // Lineage parses sql and resolves its column lineage. A parse error or a
@@ -177,7 +179,7 @@ func Lineage(ctx context.Context, sql string, opt Options) (*Result, error) {
 // Resolve maps each output column of q to its source columns.
 func Resolve(ctx context.Context, q *Query, opt Options) (res *Result, err error) {
 	lim := opt.Limits.withDefaults()
-	r := &resolver{ctx: ctx, dialect: opt.Dialect, schema: opt.Schema, maxDepth: lim.MaxDepth, tableIdx: map[string]int{}}
+	r := &resolver{ctx: ctx, dialect: opt.Dialect, schema: opt.Schema, cache: opt.cache, maxDepth: lim.MaxDepth, tableIdx: map[string]int{}}
 	defer func() {
 		if x := recover(); x != nil {
 			b, ok := x.(parseBail)
@@ -204,8 +206,11 @@ func Resolve(ctx context.Context, q *Query, opt Options) (res *Result, err error
 }
 
 func finishDeps(deps []SourceColumn) []SourceColumn {
-	if len(deps) == 0 {
+	switch len(deps) {
+	case 0:
 		return nil
+	case 1:
+		return []SourceColumn{deps[0]}
 	}
 	// Sort and deduplicate on keys built once: building them in the
 	// comparison allocated most of what a query cost.

@@ -154,6 +154,7 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 	}
 	resolved := NewMapSchema()
 	schema := layeredSchema{opt.Schema, resolved}
+	cache := &tableCache{m: map[string]*tableRel{}}
 	for _, lv := range levels {
 		parallel(len(lv), opt.Workers, func(k int) {
 			i := lv[k]
@@ -165,7 +166,7 @@ func ResolveProject(ctx context.Context, models []Model, opt ProjectOptions) []M
 				return
 			}
 			qctx, cancel := context.WithTimeout(ctx, opt.QueryTimeout)
-			res, err := Resolve(qctx, parsed[i], Options{Dialect: opt.Dialect, Schema: schema, Limits: opt.Limits})
+			res, err := Resolve(qctx, parsed[i], Options{Dialect: opt.Dialect, Schema: schema, Limits: opt.Limits, cache: cache})
 			cancel()
 			if err != nil {
 				results[i].Err = err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // ephemeralPrefix is how dbt names the CTE it inlines for an ephemeral model.
@@ -48,6 +49,7 @@ type resolver struct {
 	tables     [][]string
 	tableIdx   map[string]int
 	tableRels  []*tableRel // by tableIdx
+	cache      *tableCache // shared by the models of a project; nil for one query
 	ephemerals []string
 }
 
@@ -195,21 +197,59 @@ func (r *resolver) tableRel(parts []string) relation {
 		// the alias); dbt SQL often reads one upstream in several CTEs.
 		return r.tableRels[i]
 	}
-	t := &tableRel{parts: parts}
+	t := r.lookupTable(key, parts)
 	r.tableIdx[key] = len(r.tables)
 	r.tables = append(r.tables, parts)
 	r.tableRels = append(r.tableRels, t)
-	if r.schema != nil {
-		if cols, ok := r.schema.Columns(parts); ok {
-			t.cols = cols
-			t.known = true
-			t.set = make(map[string]string, len(cols))
-			for _, c := range cols {
-				t.set[strings.ToLower(c)] = c
-			}
+	return t
+}
+
+// lookupTable builds the relation of a base table from the schema, or
+// takes it from the cache ResolveProject shares between its models: a
+// project's models read the same upstream tables again and again, and
+// building the column index of a wide table was a fifth of the work.
+func (r *resolver) lookupTable(key string, parts []string) *tableRel {
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		t, ok := r.cache.m[key]
+		r.cache.mu.Unlock()
+		if ok {
+			return t
 		}
 	}
+	t := &tableRel{parts: parts}
+	if r.schema == nil {
+		return t
+	}
+	cols, ok := r.schema.Columns(parts)
+	if !ok {
+		// Not cached: a later level of the project may resolve it.
+		return t
+	}
+	t.cols = cols
+	t.known = true
+	t.set = make(map[string]string, len(cols))
+	for _, c := range cols {
+		t.set[strings.ToLower(c)] = c
+	}
+	t.all() // build rcols now: a cached relation is read by many goroutines
+	if r.cache != nil {
+		r.cache.mu.Lock()
+		if prev, ok := r.cache.m[key]; ok {
+			t = prev
+		} else {
+			r.cache.m[key] = t
+		}
+		r.cache.mu.Unlock()
+	}
 	return t
+}
+
+// tableCache holds the known base tables of a project, keyed by their
+// lower-case dotted name. Entries never change once stored.
+type tableCache struct {
+	mu sync.Mutex
+	m  map[string]*tableRel
 }
 
 // ---- relations ----
@@ -219,17 +259,24 @@ type tableRel struct {
 	cols  []string
 	set   map[string]string
 	known bool
+	// rcols is all's answer, built once: rcols are never modified (callers
+	// copy before changing one).
+	rcols []*rcol
 }
 
 func (t *tableRel) all() ([]*rcol, bool, string) {
 	if !t.known {
 		return nil, false, fmt.Sprintf("columns of %s are unknown (give its columns in the schema)", strings.Join(t.parts, "."))
 	}
-	out := make([]*rcol, len(t.cols))
-	for i, c := range t.cols {
-		out[i] = &rcol{name: c, deps: []SourceColumn{{Table: t.parts, Column: c, Kind: Copy}}}
+	if t.rcols == nil {
+		t.rcols = make([]*rcol, len(t.cols))
+		deps := make([]SourceColumn, len(t.cols))
+		for i, c := range t.cols {
+			deps[i] = SourceColumn{Table: t.parts, Column: c, Kind: Copy}
+			t.rcols[i] = &rcol{name: c, deps: deps[i : i+1 : i+1]}
+		}
 	}
-	return out, true, ""
+	return t.rcols, true, ""
 }
 
 func (t *tableRel) has(name string) tri {

@@ -420,7 +420,8 @@ func (r *resolver) selectRel(s *Select, env *cteEnv, outer *scope) relation {
 	for _, f := range s.From {
 		r.addFrom(sc, f)
 	}
-	rel := &selRel{}
+	rel := &selRel{entries: make([]selEntry, 0, len(s.Items))}
+	sc.items = make([]*rcol, 0, len(s.Items))
 	for _, it := range s.Items {
 		if it.Star {
 			rel.entries = append(rel.entries, r.expandStar(sc, it)...)
@@ -509,7 +510,13 @@ func (r *resolver) expandStar(sc *scope, it *SelectItem) []selEntry {
 		if !known {
 			return pending(reason)
 		}
+		plain := len(except) == 0 && len(replace) == 0 && len(renameFrom) == 0 && (len(sc.using) == 0 || len(it.Qualifier) > 0)
 		for _, c := range cols {
+			if plain {
+				// the common "select *": no name to look up
+				out = append(out, selEntry{col: c})
+				continue
+			}
 			key := strings.ToLower(c.name)
 			if except[key] {
 				continue
