@@ -54,7 +54,8 @@ func loadCorpus(t testing.TB) []corpusManifest {
 		cm := corpusManifest{path: p, dialect: d, adapter: m.Metadata.AdapterType, schema: NewMapSchema()}
 		for _, n := range m.Nodes {
 			switch {
-			case n.ResourceType == artifacts.Model && strings.TrimSpace(n.CompiledCode) != "" && len(n.RelationParts) > 0:
+			case n.ResourceType == artifacts.Model && strings.TrimSpace(n.CompiledCode) != "":
+				// ephemeral models too: they have no relation, but their SQL is theirs
 				cm.models = append(cm.models, Model{ID: n.UniqueID, Relation: n.RelationParts, SQL: n.CompiledCode})
 			case (n.ResourceType == artifacts.Source || n.ResourceType == artifacts.Seed) && len(n.Columns) > 0 && len(n.RelationParts) > 0:
 				cols := make([]string, len(n.Columns))
