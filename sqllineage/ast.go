@@ -118,8 +118,8 @@ type Expr struct {
 	Args  []*Expr
 	Sub   *Query
 	Over  *Expr // window of a window function call
-	// Keyword marks a bare word that a function takes as a keyword
-	// (DATEADD(day, ...)) when no column of that name is in scope.
-	MaybeKeyword bool
-	Pos          int
+	// Keyword marks a bare word a function takes as a keyword, not a
+	// column: the date part of DATEADD(day, 1, d).
+	Keyword bool
+	Pos     int
 }

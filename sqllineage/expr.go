@@ -216,14 +216,37 @@ func init() {
 	}
 }
 
-// dateFuncs take a date part as a bare word in some argument.
-var dateFuncs = map[string]bool{
-	"dateadd": true, "datediff": true, "date_trunc": true, "datetrunc": true, "date_part": true, "datepart": true,
-	"timestampadd": true, "timestampdiff": true, "timestamp_diff": true, "date_diff": true, "datetime_diff": true,
-	"timestamp_trunc": true, "datetime_trunc": true, "time_trunc": true, "time_diff": true, "last_day": true,
-	"time_slice": true, "date_add": true, "date_sub": true, "timestamp_add": true, "timestamp_sub": true,
-	"datetime_add": true, "datetime_sub": true, "extract": true, "week": true, "interval": true, "datename": true,
-	"timediff": true, "timeadd": true, "dayname": false, "date_from_parts": false,
+// partFirst and partLast are the functions that take a date part as a
+// bare word, in their first or last argument: DATEADD(day, 1, d),
+// DATE_TRUNC(month, d) outside BigQuery; LAST_DAY(d, month),
+// DATE_DIFF(a, b, DAY), DATE_TRUNC(d, MONTH) in BigQuery. A date-part word
+// there is a keyword even when a column has that name; anywhere else it is
+// a column ("date" often is).
+var partFirst = map[string]bool{
+	"dateadd": true, "datediff": true, "timestampadd": true, "timestampdiff": true, "date_part": true,
+	"datepart": true, "datename": true, "timediff": true, "timeadd": true, "date_trunc": true, "datetrunc": true,
+}
+
+var partLast = map[string]bool{
+	"last_day": true, "time_slice": true, "date_diff": true, "datetime_diff": true, "timestamp_diff": true,
+	"datetime_trunc": true, "timestamp_trunc": true, "time_trunc": true, "time_diff": true,
+}
+
+// markDatePart marks the argument of fn that is a bare date-part word.
+func markDatePart(fn string, args []*Expr, d Dialect) {
+	isPart := func(a *Expr) bool {
+		return a.Kind == eCol && len(a.Parts) == 1 && dateParts[strings.ToLower(a.Parts[0])]
+	}
+	first, last := partFirst[fn], partLast[fn]
+	if fn == "date_trunc" && d == BigQuery {
+		first, last = false, true
+	}
+	if first && len(args) > 1 && isPart(args[0]) {
+		args[0].Keyword = true
+	}
+	if last && len(args) > 1 && isPart(args[len(args)-1]) {
+		args[len(args)-1].Keyword = true
+	}
 }
 
 // constantWords are bare words that are values, not columns.
@@ -498,9 +521,6 @@ func (p *parser) parseCall(name []string, pos int) *Expr {
 		default:
 			a = p.parseExpr()
 		}
-		if a.Kind == eCol && len(a.Parts) == 1 && dateParts[strings.ToLower(a.Parts[0])] && dateFuncs[short] {
-			a.MaybeKeyword = true
-		}
 		e.Args = append(e.Args, a)
 		// separators of the SQL-standard special forms:
 		// substring(x FROM a FOR b), trim(BOTH x FROM y), overlay(x PLACING y FROM a)
@@ -529,6 +549,7 @@ func (p *parser) parseCall(name []string, pos int) *Expr {
 		}
 	}
 	p.expectOp(")")
+	markDatePart(short, e.Args, p.d)
 	return p.parseCallSuffix(e)
 }
 

@@ -119,6 +119,17 @@ func TestDialectFeatures(t *testing.T) {
 				"filters: join s.a.id, join s.b.id"},
 		},
 		{
+			name: "date part words are keywords only where the function takes a part", dialect: Snowflake,
+			schema: map[string]string{"s.t": "day, date, ts"},
+			sql:    `select dateadd(day, 1, ts) as a, date_trunc(month, date) as b, last_day(date, week) as c from s.t`,
+			want:   []string{"a: transform s.t.ts", "b: transform s.t.date", "c: transform s.t.date"},
+		},
+		{
+			name: "bigquery date_trunc takes the part last", dialect: BigQuery,
+			sql:  "select date_trunc(date, month) as m, date_diff(a, b, day) as d from `p.d.t`",
+			want: []string{"m: transform p.d.t.date", "d: transform p.d.t.a, transform p.d.t.b"},
+		},
+		{
 			name: "full join using merges both sides", dialect: Postgres,
 			sql:  `select id from a full join b using (id)`,
 			want: []string{"id: transform a.id, transform b.id", "filters: join a.id, join b.id"},

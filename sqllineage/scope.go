@@ -150,7 +150,9 @@ func (p *pendingStar) get(name string) *rcol {
 	return &out
 }
 
-func (sc *scope) lookupIn(srcs []*source, name string, keywordOK bool) (*rcol, bool) {
+// lookupIn finds name among srcs; with certainOnly, only in a relation that
+// certainly has it (a known column list), not one that may.
+func (sc *scope) lookupIn(srcs []*source, name string, certainOnly bool) (*rcol, bool) {
 	var yesS []*source
 	var maybeS []*source
 	for _, s := range srcs {
@@ -166,9 +168,9 @@ func (sc *scope) lookupIn(srcs []*source, name string, keywordOK bool) (*rcol, b
 		return yesS[0].rel.get(name), true
 	case len(yesS) > 1:
 		return &rcol{name: name, reason: fmt.Sprintf("column %s is ambiguous: %s all have it", name, labels(yesS))}, true
-	case len(maybeS) == 1 && !keywordOK:
+	case len(maybeS) == 1 && !certainOnly:
 		return maybeS[0].rel.get(name), true
-	case len(maybeS) > 1 && !keywordOK:
+	case len(maybeS) > 1 && !certainOnly:
 		return &rcol{name: name, reason: fmt.Sprintf("column %s could come from any of %s, whose columns are unknown", name, labels(maybeS))}, true
 	}
 	return nil, false
@@ -210,16 +212,13 @@ func (sc *scope) findSource(qual []string) *source {
 
 // resolveCol finds the column a name reads, searching this scope and then
 // the enclosing ones (correlated subqueries).
-func (sc *scope) resolveCol(parts []string, keyword bool) *rcol {
+func (sc *scope) resolveCol(parts []string) *rcol {
 	sc.r.tick()
-	if len(parts) == 1 || keyword {
+	if len(parts) == 1 {
 		for s := sc; s != nil; s = s.outer {
-			if c, ok := s.lookupName(parts[0], keyword); ok {
+			if c, ok := s.lookupName(parts[0]); ok {
 				return c
 			}
-		}
-		if keyword {
-			return &rcol{name: parts[0]}
 		}
 		return &rcol{name: parts[0], reason: fmt.Sprintf("column %s not found in %s", parts[0], sc.describeSources())}
 	}
@@ -237,7 +236,7 @@ func (sc *scope) resolveCol(parts []string, keyword bool) *rcol {
 	}
 	// No relation by that name: the first part is a column and the rest are
 	// fields of it (BigQuery structs, Postgres composites).
-	c := sc.resolveCol(parts[:1], false)
+	c := sc.resolveCol(parts[:1])
 	if c.reason != "" && len(c.deps) == 0 {
 		return &rcol{name: parts[len(parts)-1], reason: fmt.Sprintf("no relation or column named %s for %s", parts[0], strings.Join(parts, "."))}
 	}
@@ -252,7 +251,7 @@ func (sc *scope) describeSources() string {
 }
 
 // lookupName resolves an unqualified name in this scope only.
-func (sc *scope) lookupName(name string, keyword bool) (*rcol, bool) {
+func (sc *scope) lookupName(name string) (*rcol, bool) {
 	key := strings.ToLower(name)
 	if sc.lambda[key] {
 		return &rcol{name: name}, true
@@ -273,8 +272,6 @@ func (sc *scope) lookupName(name string, keyword bool) (*rcol, bool) {
 	switch {
 	case alias != nil && len(maybeS) == 0:
 		return alias, true
-	case keyword:
-		return nil, false
 	case alias != nil:
 		if len(alias.deps) == 1 && alias.reason == "" && strings.EqualFold(alias.deps[0].Column, name) && len(maybeS) == 1 {
 			// "select t.a as a, a + 1": the alias and the column are the same
@@ -317,7 +314,10 @@ func (sc *scope) walk(e *Expr, deps []SourceColumn, reason string) ([]SourceColu
 	switch e.Kind {
 	case eLit:
 	case eCol:
-		c := sc.resolveCol(e.Parts, e.MaybeKeyword)
+		if e.Keyword {
+			break
+		}
+		c := sc.resolveCol(e.Parts)
 		deps = append(deps, c.deps...)
 		reason = firstReason(reason, c.reason)
 	case eStar:
