@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -103,4 +104,44 @@ func linkSet(v *catalog.ColumnLineageView) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestSyncColumnLineageBudget gives one model SQL over the token budget:
+// the sync still succeeds, that model is a gap saying it was cut off, and
+// the other models resolve.
+func TestSyncColumnLineageBudget(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../lineage/testdata/jaffle_shop_1.10.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	node := m["nodes"].(map[string]any)["model.jaffle_shop.orders"].(map[string]any)
+	node["compiled_code"] = "select " + strings.Repeat("a + ", 300_000) + "a from t"
+	big, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t, storetest.Backends(t)[0])
+	svc := &catalog.Service{Store: st}
+	res, err := svc.Upload(t.Context(), "jaffle", []catalog.UploadFile{{Name: "manifest.json", R: strings.NewReader(string(big))}}, catalog.SyncOptions{}, nil)
+	if err != nil || res.Status != store.SyncOK {
+		t.Fatalf("upload: %+v, %v", res, err)
+	}
+	cl := res.Report.ColumnLineage
+	if cl.Models != 13 || cl.Parsed != 12 {
+		t.Errorf("models %d parsed %d; want 13 and 12", cl.Models, cl.Parsed)
+	}
+	found := false
+	for _, g := range cl.Unresolved {
+		if g.UniqueID == "model.jaffle_shop.orders" && strings.Contains(g.Reason, "cut off") && strings.Contains(g.Reason, "tokens") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no cut-off gap for orders: %+v", cl.Unresolved)
+	}
 }
