@@ -66,6 +66,11 @@
 // ephemerals gets a through_ephemeral edge to the non-ephemeral downstream:
 // table-level lineage then never shows an ephemeral as a table.
 //
+// Column-level lineage is read from the compiled SQL of the models by
+// package sqllineage during the sync (column_lineage.go), stored with the
+// snapshot, and walked by ColumnLineage (column_lineage_query.go). What
+// cannot be resolved is kept as gaps and summarised in the sync report.
+//
 // # Matching
 //
 // A node's table is its relation_name, split with the adapter's quote

@@ -33,6 +33,9 @@ type Report struct {
 	Unclaimed []TableRef          `json:"unclaimed"`
 	Ephemeral []string            `json:"ephemeral"`
 	Ambiguous []AmbiguousMatch    `json:"ambiguous"`
+	// ColumnLineage says how the models' SQL resolved into column lineage
+	// and what could not be (set by the sync, not by Match).
+	ColumnLineage *ColumnLineageReport `json:"column_lineage,omitempty"`
 }
 
 // ReportCounts are the report's totals. Relations counts the nodes that

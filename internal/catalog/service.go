@@ -393,6 +393,7 @@ func (s *Service) syncScope(ctx context.Context, res *SyncResult, scope store.Ca
 		return finish(store.SyncError, err, nil)
 	}
 	snap.Scope.Warehouse = wh
+	snap.ColumnLineage, rep.ColumnLineage = s.columnLineage(ctx, in, snap.Nodes) // column_lineage.go
 	res.Warehouse, res.Report, res.Nodes, res.Tests = wh, &rep, len(snap.Nodes), len(snap.Tests)
 	progress.say("%s: matched %d of %d relations to tables of warehouse %q (%d missing, %d unclaimed tables)",
 		scope.Key, rep.Counts.Matched, rep.Counts.Relations, wh, rep.Counts.Missing, rep.Counts.Unclaimed)

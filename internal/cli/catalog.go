@@ -338,6 +338,7 @@ func printSyncReport(w io.Writer, results []catalog.SyncResult) {
 			for _, u := range rep.Unclaimed {
 				fmt.Fprintf(w, "  unclaimed %s\n", u.Name)
 			}
+			printColumnLineageReport(w, rep.ColumnLineage)
 		}
 		for _, wn := range r.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", wn)
@@ -691,6 +692,7 @@ func runLabel(id int64) string {
 type CatalogLineageOptions struct {
 	*CatalogOptions
 	Table      string
+	Column     string
 	Upstream   bool
 	Downstream bool
 	Depth      int
@@ -700,18 +702,27 @@ type CatalogLineageOptions struct {
 func NewCmdCatalogLineage(f *Factory, runF func(*CatalogLineageOptions) error) *cobra.Command {
 	opts := &CatalogLineageOptions{CatalogOptions: newCatalogOptions(f)}
 	cmd := &cobra.Command{
-		Use:   "lineage TABLE",
-		Short: "Show the tables upstream and downstream of a table",
+		Use:   "lineage TABLE | TABLE.COLUMN",
+		Short: "Show the tables, or columns, upstream and downstream of a table or column",
 		Long: `Walk table-level lineage from TABLE over every synced scope, and print each
 table or node with its depth: negative upstream (what it reads), positive
 downstream (what reads it), 0 for TABLE itself.
+
+With --column NAME, or as TABLE.COLUMN when TABLE.COLUMN names no table,
+walk column-level lineage instead: each sync reads the models' compiled SQL
+and records which columns feed which (copy: passed unchanged; transform:
+computed from; filter and join: columns that decide which rows a model
+keeps, listed for each model on the way but not walked upstream). Gaps say
+which models could not be resolved in full and why.
 
 ` + localStoreHelp + `
 
 ` + catalogServerHelp,
 		Example: `  dbtlink catalog lineage orders
   dbtlink catalog lineage main.orders --upstream --depth 2
-  dbtlink catalog lineage raw.raw_customers --downstream --json`,
+  dbtlink catalog lineage raw.raw_customers --downstream --json
+  dbtlink catalog lineage main.customers.customer_name --upstream
+  dbtlink catalog lineage orders --column amount --downstream --depth 1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Table = args[0]
@@ -730,6 +741,7 @@ downstream (what reads it), 0 for TABLE itself.
 	cmd.Flags().BoolVar(&opts.Upstream, "upstream", false, "only what TABLE reads from")
 	cmd.Flags().BoolVar(&opts.Downstream, "downstream", false, "only what reads TABLE")
 	cmd.Flags().IntVar(&opts.Depth, "depth", 0, "at most this many steps away (0: no limit)")
+	cmd.Flags().StringVar(&opts.Column, "column", "", "walk column-level lineage from this column of TABLE")
 	opts.flags(cmd, "the lineage graph")
 	return cmd
 }
@@ -750,8 +762,16 @@ func catalogLineageRun(ctx context.Context, opts *CatalogLineageOptions) error {
 		return err
 	}
 	defer closeAPI()
+	if opts.Column != "" {
+		return catalogColumnLineageRun(ctx, opts, api, opts.Table, opts.Column)
+	}
 	v, err := api.Lineage(ctx, opts.Table, opts.direction(), opts.Depth)
 	if err != nil {
+		if table, column, ok := splitTableColumn(opts.Table); ok && isNotFound(err) {
+			if cerr := catalogColumnLineageRun(ctx, opts, api, table, column); !isNotFound(cerr) {
+				return cerr
+			}
+		}
 		return catalogErr(err)
 	}
 	if opts.JSON {

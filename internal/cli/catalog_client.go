@@ -25,6 +25,7 @@ type catalogAPI interface {
 	Search(ctx context.Context, p store.SearchParams) ([]catalog.SearchResult, error)
 	Table(ctx context.Context, ref string) (*catalog.TableDetail, error)
 	Lineage(ctx context.Context, ref string, dir catalog.Direction, depth int) (*catalog.LineageView, error)
+	ColumnLineage(ctx context.Context, ref, column string, dir catalog.Direction, depth int) (*catalog.ColumnLineageView, error)
 	Tests(ctx context.Context, q catalog.TestQuery) ([]catalog.TestRow, error)
 	SetDescription(ctx context.Context, ref, column, text string) error
 	Syncs(ctx context.Context) ([]catalog.SyncStatus, error)

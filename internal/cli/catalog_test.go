@@ -112,6 +112,24 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	}
 	wantCode(t, e.run("catalog", "show", "no_such_table"), ExitNotFound, "show missing table")
 
+	// Column lineage comes from compiled SQL, which the emulator's manifest
+	// lacks: jaffle_shop 1.10's has it, and its stg_customers and customers
+	// are tables of the warehouse too.
+	r = e.mustRun("catalog", "upload", filepath.Join("..", "..", "lineage", "testdata", "jaffle_shop_1.10.json"), "--project", "jaffle110", "--warehouse", "wh")
+	if !strings.Contains(r.stdout, "column lineage (duckdb): 13 of 13 models fully resolved, 13 parsed") {
+		t.Errorf("upload report lacks column lineage:\n%s", r.stdout)
+	}
+	r = e.mustRun("catalog", "lineage", "main.customers.customer_id", "--upstream", "--depth", "1")
+	if !strings.Contains(r.stdout, "main.stg_customers.customer_id  (copy") || !strings.Contains(r.stdout, "+0 *    jaffle_shop.main.customers.customer_id") {
+		t.Errorf("column lineage:\n%s", r.stdout)
+	}
+	r = e.mustRun("catalog", "lineage", "main.customers", "--column", "customer_id", "--upstream", "--json")
+	var cl catalog.ColumnLineageView
+	if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil || len(cl.Edges) == 0 {
+		t.Errorf("column lineage --json: %v\n%s", err, r.stdout)
+	}
+	wantCode(t, e.run("catalog", "lineage", "main.no_such_table.id"), ExitNotFound, "column lineage of a missing table")
+
 	// A user description survives a re-crawl.
 	e.mustRun("catalog", "describe", "main.orders", "--text", "Every order, by the user")
 	e.mustRun("catalog", "describe", "main.orders", "--column", "order_id", "--text", "The key")

@@ -37,6 +37,7 @@ type Catalog interface {
 	ListTables(ctx context.Context, p store.ListTablesParams) ([]catalog.TableSummary, error)
 	Table(ctx context.Context, ref string) (*catalog.TableDetail, error)
 	Lineage(ctx context.Context, ref string, dir catalog.Direction, depth int) (*catalog.LineageView, error)
+	ColumnLineage(ctx context.Context, ref, column string, dir catalog.Direction, depth int) (*catalog.ColumnLineageView, error)
 	Tests(ctx context.Context, q catalog.TestQuery) ([]catalog.TestRow, error)
 	Jobs(ctx context.Context) ([]catalog.JobRow, error)
 	Runs(ctx context.Context, jobID int64, limit int) ([]catalog.RunRow, error)
@@ -231,6 +232,37 @@ func (s *Server) getCatalogLineage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	dir, depth, ok := s.lineageParams(w, r)
+	if !ok {
+		return
+	}
+	view, err := c.Lineage(r.Context(), r.PathValue("ref"), dir, depth)
+	if err != nil {
+		s.failCatalog(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, view)
+}
+
+func (s *Server) getCatalogColumnLineage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.catalogOr(w, r)
+	if !ok {
+		return
+	}
+	dir, depth, ok := s.lineageParams(w, r)
+	if !ok {
+		return
+	}
+	view, err := c.ColumnLineage(r.Context(), r.PathValue("ref"), r.PathValue("column"), dir, depth)
+	if err != nil {
+		s.failCatalog(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, view)
+}
+
+// lineageParams reads direction (up, down, both) and depth, or answers 400.
+func (s *Server) lineageParams(w http.ResponseWriter, r *http.Request) (catalog.Direction, int, bool) {
 	q := &query{r: r}
 	var dir catalog.Direction
 	switch d := q.str("direction"); d {
@@ -242,19 +274,14 @@ func (s *Server) getCatalogLineage(w http.ResponseWriter, r *http.Request) {
 		dir = catalog.Downstream
 	default:
 		s.fail(w, r, badRequest("query parameter direction=%q: use up, down or both", d))
-		return
+		return 0, 0, false
 	}
 	depth := q.int64("depth")
 	if q.err != nil {
 		s.fail(w, r, q.err)
-		return
+		return 0, 0, false
 	}
-	view, err := c.Lineage(r.Context(), r.PathValue("ref"), dir, int(depth))
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, view)
+	return dir, int(depth), true
 }
 
 func (s *Server) listCatalogTests(w http.ResponseWriter, r *http.Request) {

@@ -262,6 +262,15 @@ func testCatalogAPI(t *testing.T, be storetest.Backend, emu *emuClients, duck st
 		t.Errorf("lineage: %s", w.Body)
 	}
 	call(t, "GET", "/api/v1/catalog/tables/customers/lineage?direction=sideways", "read", "", 400)
+	// The emulator's manifest has no compiled SQL: the column is there, with
+	// no edges, and the sync report says why.
+	w = call(t, "GET", "/api/v1/catalog/tables/customers/columns/customer_id/lineage?direction=up", "read", "", 200)
+	clin := decode[catalog.ColumnLineageView](t, w.ResponseRecorder)
+	if len(clin.Columns) != 1 || clin.Columns[0].Column != "customer_id" || clin.Edges == nil || len(clin.Edges) != 0 {
+		t.Errorf("column lineage: %s", w.Body)
+	}
+	call(t, "GET", "/api/v1/catalog/tables/customers/columns/customer_id/lineage?direction=sideways", "read", "", 400)
+	call(t, "GET", "/api/v1/catalog/tables/no_such_table/columns/id/lineage", "read", "", 404)
 	w = call(t, "GET", "/api/v1/catalog/tests?failing=true", "read", "", 200)
 	failing := decode[struct{ Tests []catalog.TestRow }](t, w.ResponseRecorder).Tests
 	if len(failing) == 0 {

@@ -221,6 +221,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /api/v1/catalog/tables/{ref}", scope: read, handler: s.getCatalogTable},
 		{pattern: "GET /api/v1/catalog/tables/{ref}/columns", scope: read, handler: s.getCatalogColumns},
 		{pattern: "GET /api/v1/catalog/tables/{ref}/lineage", scope: read, handler: s.getCatalogLineage},
+		{pattern: "GET /api/v1/catalog/tables/{ref}/columns/{column}/lineage", scope: read, handler: s.getCatalogColumnLineage},
 		{pattern: "PUT /api/v1/catalog/tables/{ref}/description", scope: write, handler: s.setCatalogDescription},
 		{pattern: "GET /api/v1/catalog/tests", scope: read, handler: s.listCatalogTests},
 		{pattern: "GET /api/v1/catalog/jobs", scope: read, handler: s.listCatalogJobs},

@@ -64,6 +64,7 @@ func (q queries) WriteSnapshot(ctx context.Context, snap Snapshot) (CatalogScope
 			{"jobs", w.jobs},
 			{"runs", w.runs},
 			{"node runs", w.nodeRuns},
+			{"column lineage", w.columnLineage},
 		} {
 			if err := step.write(ctx, snap); err != nil {
 				return fmt.Errorf("%s: %w", step.what, err)

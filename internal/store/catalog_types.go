@@ -114,6 +114,9 @@ type Snapshot struct {
 	Jobs        []CatalogJob
 	Runs        []CatalogRun
 	NodeRuns    []NodeRun
+	// ColumnLineage replaces the scope's column lineage (see
+	// catalog_column_lineage.go).
+	ColumnLineage ColumnLineage
 }
 
 // CatalogNode is a model, seed, snapshot, source, exposure, metric,

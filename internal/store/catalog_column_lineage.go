@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Kinds of column lineage edges (ColumnEdge.Kind).
+const (
+	ColumnCopy      = "copy"
+	ColumnTransform = "transform"
+	ColumnFilter    = "filter"
+	ColumnJoin      = "join"
+)
+
+// ColumnLineage is the column-level lineage of a scope's models, computed
+// by a sync from their compiled SQL.
+type ColumnLineage struct {
+	Edges []ColumnEdge
+	Gaps  []ColumnGap
+}
+
+// ColumnEdge says that column ChildColumn of node ChildID reads column
+// ParentColumn of node ParentID, or, when the relation is no node of the
+// scope (ParentID ""), of ParentRelation as the SQL names it; a sync
+// leaves ParentRelation "" when ParentID is set. Filter and join edges have ChildColumn "": they
+// shape every column of the child. Via lists the ephemeral models the edge
+// passed through, outermost first.
+type ColumnEdge struct {
+	ScopeID        int64    `json:"scope_id,omitempty"`
+	ChildID        string   `json:"child_id"`
+	ChildColumn    string   `json:"child_column"`
+	ParentID       string   `json:"parent_id,omitempty"`
+	ParentRelation string   `json:"parent_relation"`
+	ParentColumn   string   `json:"parent_column"`
+	Kind           string   `json:"kind"`
+	Via            []string `json:"via,omitempty"`
+}
+
+// ColumnGap says why the lineage of a model (Column "") or one of its
+// columns is incomplete.
+type ColumnGap struct {
+	ScopeID  int64  `json:"scope_id,omitempty"`
+	UniqueID string `json:"unique_id"`
+	Column   string `json:"column,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// storedEdge is an edge in a model's edges document.
+type storedEdge struct {
+	ChildColumn    string   `json:"c"`
+	ParentID       string   `json:"p,omitempty"`
+	ParentRelation string   `json:"r,omitempty"`
+	ParentColumn   string   `json:"pc"`
+	Kind           string   `json:"k"`
+	Via            []string `json:"v,omitempty"`
+}
+
+// columnLineage is WriteSnapshot's step that replaces the scope's column
+// lineage: one edges document per model, the models each node feeds, and
+// the gaps.
+func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error {
+	for _, table := range []string{"catalog_column_lineage", "catalog_column_lineage_parents", "catalog_column_lineage_gaps"} {
+		if _, err := w.q.exec(ctx, `DELETE FROM `+table+` WHERE scope_id = $1`, w.scopeID); err != nil {
+			return wrap(err, "clear %s", table)
+		}
+	}
+	cl := snap.ColumnLineage
+	// Group by child, keeping the first-seen order of children.
+	var children []string
+	byChild := map[string][]storedEdge{}
+	type pair struct{ parent, child string }
+	var pairs []pair
+	seenPair := map[pair]bool{}
+	for _, e := range cl.Edges {
+		if _, ok := byChild[e.ChildID]; !ok {
+			children = append(children, e.ChildID)
+		}
+		byChild[e.ChildID] = append(byChild[e.ChildID], storedEdge{ChildColumn: e.ChildColumn, ParentID: e.ParentID,
+			ParentRelation: e.ParentRelation, ParentColumn: e.ParentColumn, Kind: e.Kind, Via: e.Via})
+		if p := (pair{e.ParentID, e.ChildID}); e.ParentID != "" && !seenPair[p] {
+			seenPair[p] = true
+			pairs = append(pairs, p)
+		}
+	}
+	docs := make([][]byte, len(children))
+	for i, c := range children {
+		b, err := json.Marshal(byChild[c])
+		if err != nil {
+			return wrap(err, "encode the column lineage of %s", c)
+		}
+		docs[i] = b
+	}
+	err := w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage (scope_id, child_id, edges)`,
+		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "bytea"}, len(children), func(i int, a []any) []any {
+			return append(a, w.scopeID, children[i], docs[i])
+		}, nil)
+	if err != nil {
+		return wrap(err, "insert column lineage")
+	}
+	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_parents (scope_id, parent_id, child_id)`,
+		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "text"}, len(pairs), func(i int, a []any) []any {
+			return append(a, w.scopeID, pairs[i].parent, pairs[i].child)
+		}, nil)
+	if err != nil {
+		return wrap(err, "insert column lineage parents")
+	}
+	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_gaps (scope_id, unique_id, column_name, reason)`,
+		"", []string{"bigint", "text", "text", "text"}, len(cl.Gaps), func(i int, a []any) []any {
+			g := &cl.Gaps[i]
+			return append(a, w.scopeID, g.UniqueID, g.Column, g.Reason)
+		}, nil)
+	if err != nil {
+		return wrap(err, "insert column lineage gaps")
+	}
+	return nil
+}
+
+// modelEdges reads the edges document of model childID.
+func (q queries) modelEdges(ctx context.Context, scopeID int64, childID string) ([]ColumnEdge, error) {
+	var doc []byte
+	err := q.queryRow(ctx, `SELECT edges FROM catalog_column_lineage WHERE scope_id = $1 AND child_id = $2`, scopeID, childID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var stored []storedEdge
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		return nil, fmt.Errorf("decode the column lineage of %s: %w", childID, err)
+	}
+	out := make([]ColumnEdge, len(stored))
+	for i, e := range stored {
+		out[i] = ColumnEdge{ScopeID: scopeID, ChildID: childID, ChildColumn: e.ChildColumn, ParentID: e.ParentID,
+			ParentRelation: e.ParentRelation, ParentColumn: e.ParentColumn, Kind: e.Kind, Via: e.Via}
+	}
+	return out, nil
+}
+
+// ColumnParents returns the edges into column column of node childID in
+// scope scopeID (column matched without regard to case), with the node's
+// filter and join edges (ChildColumn ""), ordered by parent. A node
+// without lineage has none.
+func (q queries) ColumnParents(ctx context.Context, scopeID int64, childID, column string) ([]ColumnEdge, error) {
+	all, err := q.modelEdges(ctx, scopeID, childID)
+	if err != nil {
+		return nil, wrap(err, "list column lineage parents of %s.%s", childID, column)
+	}
+	var out []ColumnEdge
+	for _, e := range all {
+		if e.ChildColumn == "" || strings.EqualFold(e.ChildColumn, column) {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ParentID+a.ParentRelation != b.ParentID+b.ParentRelation {
+			return a.ParentID+a.ParentRelation < b.ParentID+b.ParentRelation
+		}
+		if a.ParentColumn != b.ParentColumn {
+			return a.ParentColumn < b.ParentColumn
+		}
+		return a.Kind < b.Kind
+	})
+	return out, nil
+}
+
+// ColumnChildren returns the edges out of column column of node parentID
+// in scope scopeID (column matched without regard to case), by child.
+func (q queries) ColumnChildren(ctx context.Context, scopeID int64, parentID, column string) ([]ColumnEdge, error) {
+	rows, err := q.query(ctx, `SELECT child_id FROM catalog_column_lineage_parents
+		WHERE scope_id = $1 AND parent_id = $2 ORDER BY child_id`, scopeID, parentID)
+	if err != nil {
+		return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
+	}
+	children, err := collect(rows, func(sc interface{ Scan(...any) error }) (string, error) {
+		var c string
+		return c, sc.Scan(&c)
+	})
+	if err != nil {
+		return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
+	}
+	var out []ColumnEdge
+	for _, c := range children {
+		all, err := q.modelEdges(ctx, scopeID, c)
+		if err != nil {
+			return nil, wrap(err, "list column lineage children of %s.%s", parentID, column)
+		}
+		for _, e := range all {
+			if e.ParentID == parentID && strings.EqualFold(e.ParentColumn, column) {
+				out = append(out, e)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ChildColumn != out[j].ChildColumn {
+			return out[i].ChildColumn < out[j].ChildColumn
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ChildID < out[j].ChildID })
+	return out, nil
+}
+
+// ColumnGaps returns why the lineage of node uniqueID in scope scopeID is
+// incomplete: the model's gaps (Column "") and those of its columns.
+func (q queries) ColumnGaps(ctx context.Context, scopeID int64, uniqueID string) ([]ColumnGap, error) {
+	rows, err := q.query(ctx, `SELECT scope_id, unique_id, column_name, reason FROM catalog_column_lineage_gaps
+		WHERE scope_id = $1 AND unique_id = $2 ORDER BY column_name, reason`, scopeID, uniqueID)
+	if err != nil {
+		return nil, wrap(err, "list column lineage gaps of %s", uniqueID)
+	}
+	list, err := collect(rows, func(sc interface{ Scan(...any) error }) (ColumnGap, error) {
+		var g ColumnGap
+		return g, sc.Scan(&g.ScopeID, &g.UniqueID, &g.Column, &g.Reason)
+	})
+	if err != nil {
+		return nil, wrap(err, "list column lineage gaps of %s", uniqueID)
+	}
+	return list, nil
+}
+
+// PresentColumnNames returns the names of the present (not removed)
+// columns of each table in tableIDs, in position order: what column
+// lineage expands * with. Tables without columns are left out.
+func (q queries) PresentColumnNames(ctx context.Context, tableIDs []int64) (map[int64][]string, error) {
+	out := make(map[int64][]string, len(tableIDs))
+	const batch = 500
+	for start := 0; start < len(tableIDs); start += batch {
+		ids := tableIDs[start:min(start+batch, len(tableIDs))]
+		a := make([]any, len(ids))
+		for i, id := range ids {
+			a[i] = id
+		}
+		rows, err := q.query(ctx, `SELECT table_id, name FROM catalog_columns
+			WHERE removed_at IS NULL AND table_id IN (`+placeholders(1, len(a))+`)
+			ORDER BY table_id, position, name`, a...)
+		if err != nil {
+			return nil, wrap(err, "read column names of %d tables", len(ids))
+		}
+		err = eachRow(rows, func(sc interface{ Scan(...any) error }) error {
+			var (
+				id   int64
+				name string
+			)
+			if err := sc.Scan(&id, &name); err != nil {
+				return err
+			}
+			out[id] = append(out[id], name)
+			return nil
+		})
+		if err != nil {
+			return nil, wrap(err, "read column names of %d tables", len(ids))
+		}
+	}
+	return out, nil
+}
