@@ -48,17 +48,21 @@ type ColumnLineageReport struct {
 // the columns the project declares for sources and seeds, and the columns
 // resolved for upstream models. nodes are the snapshot's nodes after
 // matching (for their table ids).
-func (s *Service) columnLineage(ctx context.Context, in *Inputs, nodes []store.CatalogNode) (store.ColumnLineage, *ColumnLineageReport) {
+//
+// It reads the crawled columns from the store at once and returns a
+// function that does the rest, the parsing and resolving: the sync runs
+// that while it writes the snapshot, so that its CPU time overlaps the
+// database's (see syncScope). Neither nodes nor in may change until the
+// function has returned.
+func (s *Service) columnLineage(ctx context.Context, in *Inputs, nodes []store.CatalogNode) func(context.Context) (store.ColumnLineage, *ColumnLineageReport) {
 	m := in.Manifest
 	rep := &ColumnLineageReport{}
 	d, ok := sqllineage.DialectFor(m.Metadata.AdapterType)
 	if !ok {
 		rep.Skipped = fmt.Sprintf("adapter %q has no SQL dialect here", m.Metadata.AdapterType)
-		return store.ColumnLineage{}, rep
+		return func(context.Context) (store.ColumnLineage, *ColumnLineageReport) { return store.ColumnLineage{}, rep }
 	}
 	rep.Dialect = d.String()
-	schema := sqllineage.NewMapSchema()
-	declared := sqllineage.NewMapSchema()
 	tableOf := map[string]int64{}
 	for _, n := range nodes {
 		if n.TableID != 0 {
@@ -74,6 +78,18 @@ func (s *Service) columnLineage(ctx context.Context, in *Inputs, nodes []store.C
 		s.warn("column lineage: crawled columns not read", "err", err)
 		crawled = nil
 	}
+	return func(ctx context.Context) (store.ColumnLineage, *ColumnLineageReport) {
+		return resolveColumnLineage(ctx, in, tableOf, crawled, d, rep)
+	}
+}
+
+// resolveColumnLineage is the part of columnLineage that needs no store.
+func resolveColumnLineage(ctx context.Context, in *Inputs, tableOf map[string]int64, crawled map[int64][]string,
+	d sqllineage.Dialect, rep *ColumnLineageReport,
+) (store.ColumnLineage, *ColumnLineageReport) {
+	m := in.Manifest
+	schema := sqllineage.NewMapSchema()
+	declared := sqllineage.NewMapSchema()
 	rels := newRelationIndex()
 	ephemeral := map[string][]string{} // model name -> unique ids
 	var models []sqllineage.Model

@@ -393,11 +393,31 @@ func (s *Service) syncScope(ctx context.Context, res *SyncResult, scope store.Ca
 		return finish(store.SyncError, err, nil)
 	}
 	snap.Scope.Warehouse = wh
-	snap.ColumnLineage, rep.ColumnLineage = s.columnLineage(ctx, in, snap.Nodes) // column_lineage.go
+	// Column lineage is parsed and resolved while the snapshot is written
+	// (column_lineage.go): its CPU time then overlaps the database's, on
+	// PostgreSQL the server's and on SQLite the other core's. write waits
+	// for it before it commits.
+	resolve := s.columnLineage(ctx, in, snap.Nodes)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	type lineageResult struct {
+		cl  store.ColumnLineage
+		rep *ColumnLineageReport
+	}
+	resolved := make(chan lineageResult, 1)
+	go func() {
+		cl, r := resolve(lctx)
+		resolved <- lineageResult{cl, r}
+	}()
+	lineage := func() store.ColumnLineage {
+		r := <-resolved
+		rep.ColumnLineage = r.rep
+		return r.cl
+	}
 	res.Warehouse, res.Report, res.Nodes, res.Tests = wh, &rep, len(snap.Nodes), len(snap.Tests)
 	progress.say("%s: matched %d of %d relations to tables of warehouse %q (%d missing, %d unclaimed tables)",
 		scope.Key, rep.Counts.Matched, rep.Counts.Relations, wh, rep.Counts.Missing, rep.Counts.Unclaimed)
-	if err := s.write(ctx, snap, prev.ID); err != nil {
+	if err := s.write(ctx, snap, prev.ID, lineage); err != nil {
 		return finish(store.SyncError, err, &rep)
 	}
 	progress.say("%s: stored %d nodes and %d tests", scope.Key, len(snap.Nodes), len(snap.Tests))
@@ -456,9 +476,10 @@ func (s *Service) match(ctx context.Context, adapter string, nodes []store.Catal
 }
 
 // write stores the snapshot and refreshes the search documents of the
-// tables it claimed before and claims now, in one transaction: a sync that
-// fails leaves the catalog as it was.
-func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID int64) error {
+// tables it claimed before and claims now, then stores the column lineage
+// that lineage waits for, in one transaction: a sync that fails leaves the
+// catalog as it was.
+func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID int64, lineage func() store.ColumnLineage) error {
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		tables := map[int64]bool{}
 		var oldNodeDocs []int64
@@ -528,7 +549,10 @@ func (s *Service) write(ctx context.Context, snap store.Snapshot, prevScopeID in
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		return tx.RefreshTableSearch(ctx, ids)
+		if err := tx.RefreshTableSearch(ctx, ids); err != nil {
+			return err
+		}
+		return tx.WriteColumnLineage(ctx, scope.ID, lineage())
 	})
 }
 

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -61,6 +63,25 @@ type storedEdge struct {
 	Via            []string `json:"v,omitempty"`
 }
 
+// WriteColumnLineage replaces the column lineage of scope scopeID, as
+// WriteSnapshot does with Snapshot.ColumnLineage: the sync computes it
+// while the rest of its snapshot is written, in the same transaction.
+func (q queries) WriteColumnLineage(ctx context.Context, scopeID int64, cl ColumnLineage) error {
+	err := q.atomic(ctx, func(q queries) error {
+		return snapshotWriter{q: q, scopeID: scopeID}.columnLineage(ctx, Snapshot{ColumnLineage: cl})
+	})
+	if err != nil {
+		return wrap(err, "write the column lineage of scope %d", scopeID)
+	}
+	return nil
+}
+
+// storedGap is a gap in a model's gaps document.
+type storedGap struct {
+	Column string `json:"c"`
+	Reason string `json:"r"`
+}
+
 // columnLineage is WriteSnapshot's step that replaces the scope's column
 // lineage: one edges document per model, the models each node feeds, and
 // the gaps.
@@ -96,25 +117,42 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 		}
 		docs[i] = b
 	}
-	err := w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage (scope_id, child_id, edges)`,
-		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "bytea"}, len(children), func(i int, a []any) []any {
+	// The scope's rows were deleted above and children and pairs hold no
+	// repeats, so all three tables take copied rows on PostgreSQL.
+	err := w.q.insertNew(ctx, "catalog_column_lineage", []string{"scope_id", "child_id", "edges"},
+		[]string{"bigint", "text", "bytea"}, len(children), func(i int, a []any) []any {
 			return append(a, w.scopeID, children[i], docs[i])
-		}, nil)
+		})
 	if err != nil {
 		return wrap(err, "insert column lineage")
 	}
-	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_parents (scope_id, parent_id, child_id)`,
-		`ON CONFLICT DO NOTHING`, []string{"bigint", "text", "text"}, len(pairs), func(i int, a []any) []any {
+	err = w.q.insertNew(ctx, "catalog_column_lineage_parents", []string{"scope_id", "parent_id", "child_id"},
+		[]string{"bigint", "text", "text"}, len(pairs), func(i int, a []any) []any {
 			return append(a, w.scopeID, pairs[i].parent, pairs[i].child)
-		}, nil)
+		})
 	if err != nil {
 		return wrap(err, "insert column lineage parents")
 	}
-	err = w.q.insertRows(ctx, `INSERT INTO catalog_column_lineage_gaps (scope_id, unique_id, column_name, reason)`,
-		"", []string{"bigint", "text", "text", "text"}, len(cl.Gaps), func(i int, a []any) []any {
-			g := &cl.Gaps[i]
-			return append(a, w.scopeID, g.UniqueID, g.Column, g.Reason)
-		}, nil)
+	var gapNodes []string
+	gaps := map[string][]storedGap{}
+	for _, g := range cl.Gaps {
+		if _, ok := gaps[g.UniqueID]; !ok {
+			gapNodes = append(gapNodes, g.UniqueID)
+		}
+		gaps[g.UniqueID] = append(gaps[g.UniqueID], storedGap{Column: g.Column, Reason: g.Reason})
+	}
+	gapDocs := make([][]byte, len(gapNodes))
+	for i, id := range gapNodes {
+		b, err := json.Marshal(gaps[id])
+		if err != nil {
+			return wrap(err, "encode the column lineage gaps of %s", id)
+		}
+		gapDocs[i] = b
+	}
+	err = w.q.insertNew(ctx, "catalog_column_lineage_gaps", []string{"scope_id", "unique_id", "gaps"},
+		[]string{"bigint", "text", "bytea"}, len(gapNodes), func(i int, a []any) []any {
+			return append(a, w.scopeID, gapNodes[i], gapDocs[i])
+		})
 	if err != nil {
 		return wrap(err, "insert column lineage gaps")
 	}
@@ -211,18 +249,26 @@ func (q queries) ColumnChildren(ctx context.Context, scopeID int64, parentID, co
 // ColumnGaps returns why the lineage of node uniqueID in scope scopeID is
 // incomplete: the model's gaps (Column "") and those of its columns.
 func (q queries) ColumnGaps(ctx context.Context, scopeID int64, uniqueID string) ([]ColumnGap, error) {
-	rows, err := q.query(ctx, `SELECT scope_id, unique_id, column_name, reason FROM catalog_column_lineage_gaps
-		WHERE scope_id = $1 AND unique_id = $2 ORDER BY column_name, reason`, scopeID, uniqueID)
+	var doc []byte
+	err := q.queryRow(ctx, `SELECT gaps FROM catalog_column_lineage_gaps WHERE scope_id = $1 AND unique_id = $2`,
+		scopeID, uniqueID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, wrap(err, "list column lineage gaps of %s", uniqueID)
 	}
-	list, err := collect(rows, func(sc interface{ Scan(...any) error }) (ColumnGap, error) {
-		var g ColumnGap
-		return g, sc.Scan(&g.ScopeID, &g.UniqueID, &g.Column, &g.Reason)
+	var stored []storedGap
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		return nil, fmt.Errorf("store: decode the column lineage gaps of %s: %w", uniqueID, err)
+	}
+	list := make([]ColumnGap, len(stored))
+	for i, g := range stored {
+		list[i] = ColumnGap{ScopeID: scopeID, UniqueID: uniqueID, Column: g.Column, Reason: g.Reason}
+	}
+	slices.SortFunc(list, func(a, b ColumnGap) int {
+		return cmp.Or(strings.Compare(a.Column, b.Column), strings.Compare(a.Reason, b.Reason))
 	})
-	if err != nil {
-		return nil, wrap(err, "list column lineage gaps of %s", uniqueID)
-	}
 	return list, nil
 }
 
@@ -231,15 +277,29 @@ func (q queries) ColumnGaps(ctx context.Context, scopeID int64, uniqueID string)
 // lineage expands * with. Tables without columns are left out.
 func (q queries) PresentColumnNames(ctx context.Context, tableIDs []int64) (map[int64][]string, error) {
 	out := make(map[int64][]string, len(tableIDs))
-	const batch = 500
+	// PostgreSQL takes the ids as one array, in one query: thousands of
+	// placeholders cost it more to plan than the query costs to run.
+	batch := 500
+	if q.dialect == Postgres {
+		batch = max(len(tableIDs), 1)
+	}
 	for start := 0; start < len(tableIDs); start += batch {
 		ids := tableIDs[start:min(start+batch, len(tableIDs))]
-		a := make([]any, len(ids))
-		for i, id := range ids {
-			a[i] = id
+		var (
+			a  []any
+			in string
+		)
+		if q.dialect == Postgres {
+			a, in = []any{ids}, `(SELECT unnest($1::bigint[]))`
+		} else {
+			a = make([]any, len(ids))
+			for i, id := range ids {
+				a[i] = id
+			}
+			in = `(` + placeholders(1, len(a)) + `)`
 		}
 		rows, err := q.query(ctx, `SELECT table_id, name FROM catalog_columns
-			WHERE removed_at IS NULL AND table_id IN (`+placeholders(1, len(a))+`)
+			WHERE removed_at IS NULL AND table_id IN `+in+`
 			ORDER BY table_id, position, name`, a...)
 		if err != nil {
 			return nil, wrap(err, "read column names of %d tables", len(ids))

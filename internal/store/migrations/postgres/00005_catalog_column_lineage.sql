@@ -30,16 +30,16 @@ CREATE TABLE catalog_column_lineage_parents (
     PRIMARY KEY (scope_id, parent_id, child_id)
 );
 
--- Why a model's lineage is incomplete: column_name '' is the whole query
--- (a syntax error, a budget cut, a * over unknown columns).
+-- Why a model's lineage is incomplete, one JSON array per model like its
+-- edges (a project of 10,000 models had 60,000 gaps): gaps is
+-- [{"c": column, "r": reason}], column "" being the whole query (a syntax
+-- error, a budget cut, a * over unknown columns).
 CREATE TABLE catalog_column_lineage_gaps (
-    scope_id    bigint NOT NULL REFERENCES catalog_scopes (id) ON DELETE CASCADE,
-    unique_id   text   NOT NULL,
-    column_name text   NOT NULL DEFAULT '',
-    reason      text   NOT NULL
+    scope_id  bigint NOT NULL REFERENCES catalog_scopes (id) ON DELETE CASCADE,
+    unique_id text NOT NULL,
+    gaps      bytea NOT NULL,
+    PRIMARY KEY (scope_id, unique_id)
 );
-
-CREATE INDEX catalog_column_lineage_gaps_node ON catalog_column_lineage_gaps (scope_id, unique_id);
 
 -- +goose Down
 DROP TABLE catalog_column_lineage_gaps;
