@@ -63,6 +63,7 @@ type Client struct {
 
 	Accounts     *AccountsService
 	Artifacts    *ArtifactsService
+	Connections  *ConnectionsService
 	Environments *EnvironmentsService
 	Jobs         *JobsService
 	Projects     *ProjectsService
@@ -322,6 +323,7 @@ func NewClient(host, token string, opts ...Option) (*Client, error) {
 	c.common.client = c
 	c.Accounts = (*AccountsService)(&c.common)
 	c.Artifacts = (*ArtifactsService)(&c.common)
+	c.Connections = (*ConnectionsService)(&c.common)
 	c.Environments = (*EnvironmentsService)(&c.common)
 	c.Jobs = (*JobsService)(&c.common)
 	c.Projects = (*ProjectsService)(&c.common)

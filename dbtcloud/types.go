@@ -67,19 +67,22 @@ type Account struct {
 //
 // dbt Cloud API docs: https://docs.getdbt.com/dbt-cloud/api-v3#/operations/Retrieve%20Project
 type Project struct {
-	ID                     int64     `json:"id"`
-	AccountID              int64     `json:"account_id"`
-	Name                   string    `json:"name"`
-	Description            string    `json:"description"`
-	State                  int       `json:"state"`
-	ConnectionID           int64     `json:"connection_id"`
-	RepositoryID           int64     `json:"repository_id"`
-	DBTProjectSubdirectory string    `json:"dbt_project_subdirectory"`
-	DocsJobID              int64     `json:"docs_job_id"`
-	FreshnessJobID         int64     `json:"freshness_job_id"`
-	SkippedSetup           bool      `json:"skipped_setup"`
-	CreatedAt              Timestamp `json:"created_at"`
-	UpdatedAt              Timestamp `json:"updated_at"`
+	ID           int64  `json:"id"`
+	AccountID    int64  `json:"account_id"`
+	Name         string `json:"name"`
+	Description  string `json:"description"`
+	State        int    `json:"state"`
+	ConnectionID int64  `json:"connection_id"`
+	RepositoryID int64  `json:"repository_id"`
+	// Connection is the project's warehouse connection with its details,
+	// which dbt Cloud's project answers carry; nil when it has none.
+	Connection             *Connection `json:"connection,omitempty"`
+	DBTProjectSubdirectory string      `json:"dbt_project_subdirectory"`
+	DocsJobID              int64       `json:"docs_job_id"`
+	FreshnessJobID         int64       `json:"freshness_job_id"`
+	SkippedSetup           bool        `json:"skipped_setup"`
+	CreatedAt              Timestamp   `json:"created_at"`
+	UpdatedAt              Timestamp   `json:"updated_at"`
 }
 
 // Environment is a dbt Cloud environment (v3 API).
