@@ -191,6 +191,14 @@ func TestConnectionsAndRepositories(t *testing.T) {
 	if r.data()["type"] != "adapter" || num(r.data()["project_id"]) != DemoProjectID {
 		t.Errorf("connection = %v", r.data())
 	}
+	// The details are dbt-duckdb's profile, with the file a DuckDB client would open, and the project answer
+	// carries the same connection.
+	if d, _ := r.data()["details"].(map[string]any); d["adapter_type"] != "duckdb" || d["path"] != "jaffle_shop.duckdb" || d["database"] != "jaffle_shop" {
+		t.Errorf("connection details = %v", r.data()["details"])
+	}
+	if pc, _ := p.data()["connection"].(map[string]any); fmt.Sprint(pc["details"]) != fmt.Sprint(r.data()["details"]) {
+		t.Errorf("project's connection %v, connection %v", pc, r.data())
+	}
 	r = b.call(t, "GET", v3Path("projects/%d/repositories/%d/", DemoProjectID, repoID), nil)
 	wantCode(t, r, 200)
 	dk, _ := r.data()["deploy_key"].(map[string]any)

@@ -69,7 +69,7 @@
 //	GET  /api/v3/accounts/{a}/projects/{p}/environments/{e}/
 //	POST /api/v3/accounts/{a}/projects/{p}/environments/{e}/ update; "state": 2 deletes
 //	DELETE /api/v3/accounts/{a}/projects/{p}/environments/{e}/   200 with the environment, state 2; its jobs are deleted too
-//	GET  /api/v3/accounts/{a}/projects/{p}/connections/[{c}/]    the project's connection (type "adapter": DuckDB)
+//	GET  /api/v3/accounts/{a}/projects/{p}/connections/[{c}/]    the project's connection (type "adapter"; details adapter_type duckdb, path jaffle_shop.duckdb)
 //	GET  /api/v3/accounts/{a}/projects/{p}/repositories/[{r}/]   the project's repository (a deploy-key clone of a .invalid remote)
 //	GET|POST /api/v3/accounts/{a}/webhooks/subscriptions      POST answers 201 with id "wsu_..." and hmac_secret (only then)
 //	GET|PUT|DELETE /api/v3/accounts/{a}/webhooks/subscription/{id}

@@ -31,12 +31,15 @@ type wireConnection struct {
 
 // wireConnection describes the emulated warehouse: DuckDB, which is none of the spec's built-in connection types,
 // so it is an "adapter" connection, as dbt Cloud lists adapters it has no dedicated type for. adapter_version is
-// null because the spec's AdapterVersionEnum has no DuckDB entry.
+// null because the spec's AdapterVersionEnum has no DuckDB entry. The details are dbt-duckdb's profile settings:
+// path is the database file, named after the manifest's database as Warehouse's doc says (jaffle_shop.duckdb), so
+// that clients which name datasets by connection (OpenLineage's duckdb://{path}) find a real location.
 func (e *Emulator) wireConnection(c *connection) wireConnection {
 	return wireConnection{
 		ID: c.id, AccountID: c.accountID, ProjectID: c.projectID, Name: c.name, Type: "adapter",
-		Details: map[string]any{"adapter_type": "duckdb", "database": "jaffle_shop", "schema": "main", "threads": 4},
-		State:   stateActive, CreatedAt: runTime(c.createdAt), UpdatedAt: runTime(c.createdAt),
+		Details: map[string]any{"adapter_type": "duckdb", "path": "jaffle_shop.duckdb", "database": "jaffle_shop",
+			"schema": "main", "threads": 4},
+		State: stateActive, CreatedAt: runTime(c.createdAt), UpdatedAt: runTime(c.createdAt),
 	}
 }
 
