@@ -44,8 +44,10 @@ var collected = map[string]bool{"run": true, "build": true, "test": true, "seed"
 // manifest.json and run_results.json of each step that ran dbt run, build,
 // test, seed, snapshot or retry, plus the run's catalog.json when it has
 // one, as the OpenLineage integration of Airflow's dbt Cloud provider
-// does, and builds the run's events. One step's manifest is held at a
-// time. A step without artifacts (it failed before dbt wrote them) is a
+// does, and builds the run's events. Unless opts.DatasetNamespace is set,
+// it also reads the warehouse connection through opts.Warehouses (one
+// call per connection) to name the datasets. One step's manifest is held
+// at a time. A step without artifacts (it failed before dbt wrote them) is a
 // warning; any other failure is an error.
 func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, opts Options) (Result, error) {
 	run, _, err := client.Runs.Get(ctx, accountID, runID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"run_steps", "environment"}})
@@ -68,6 +70,20 @@ func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID in
 	if run.Environment != nil {
 		cr.ConnectionID = run.Environment.ConnectionID
 	}
+	var nsWarning string
+	if opts.DatasetNamespace == "" {
+		w := opts.Warehouses
+		if w == nil {
+			w = &Warehouses{}
+		}
+		cr.WarehouseNamespace, cr.WarehouseAdapter, err = w.Namespace(ctx, client, accountID, run.ProjectID, cr.ConnectionID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("read the warehouse connection of dbt Cloud run %d: %w", runID, err)
+			}
+			nsWarning = fmt.Sprintf("no dataset namespace from the warehouse connection: %v", err)
+		}
+	}
 	var catalog *artifacts.Catalog
 	err = fetch(ctx, client, accountID, runID, "catalog.json", 0, func(r io.Reader, o artifacts.Option) error {
 		var err error
@@ -78,6 +94,9 @@ func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID in
 		return Result{}, err
 	}
 	b := NewBuilder(cr, catalog, opts)
+	if nsWarning != "" {
+		b.Warnf("%s", nsWarning)
+	}
 	for _, st := range run.RunSteps {
 		if !collected[stepCommand(st.Name)] {
 			continue

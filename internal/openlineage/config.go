@@ -28,6 +28,9 @@ type Config struct {
 	// ColumnLineage, if set, fills outputs' columnLineage facets (see
 	// ColumnLineager); nothing sets it yet.
 	ColumnLineage ColumnLineager
+	// Warehouses remembers connections' dataset namespaces across runs;
+	// NewRouter sets one shared by all its targets. nil: a lookup per run.
+	Warehouses *Warehouses
 }
 
 // String shows c with any password in the URL masked (the key is an
@@ -61,7 +64,8 @@ func (c Config) Enabled() bool { return c.URL != "" || c.File != "" }
 
 // Options are the naming options of c.
 func (c Config) Options() Options {
-	return Options{Producer: c.Producer, JobNamespace: c.JobNamespace, DatasetNamespace: c.DatasetNamespace, ColumnLineage: c.ColumnLineage}
+	return Options{Producer: c.Producer, JobNamespace: c.JobNamespace, DatasetNamespace: c.DatasetNamespace, ColumnLineage: c.ColumnLineage,
+		Warehouses: c.Warehouses}
 }
 
 // Transport builds the transport of c; http (nil: defaults) tunes the
@@ -249,6 +253,9 @@ func (r *Router) Enabled() bool {
 // per-connection values ParseConnectionURLs reads.
 func NewRouter(base Config, routes, namespaces []string, http *HTTPOptions, log *slog.Logger) (*Router, error) {
 	r := &Router{ByConnection: map[string]*Target{}, Log: log}
+	if base.Warehouses == nil {
+		base.Warehouses = &Warehouses{}
+	}
 	if base.Enabled() {
 		t, err := NewTarget(base, http)
 		if err != nil {

@@ -3,6 +3,7 @@ package openlineage
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,11 @@ type CloudRun struct {
 	// ConnectionID is the environment's warehouse connection, used in the
 	// fallback dataset namespace (see DatasetNamespace); 0 when unknown.
 	ConnectionID int64
+	// WarehouseNamespace is the dataset namespace built from the
+	// connection's details (ConnectionNamespace) and WarehouseAdapter the
+	// connection's adapter; "" when they could not be read. It names the
+	// datasets of steps whose manifest has that adapter.
+	WarehouseNamespace, WarehouseAdapter string
 	// Outcome is "success", "error" or "cancelled".
 	Outcome string
 	// StatusMessage is dbt Cloud's reason for an error or cancellation.
@@ -82,8 +88,12 @@ type Options struct {
 	// JobNamespace is the namespace of every job (default "dbt", as dbt-ol).
 	JobNamespace string
 	// DatasetNamespace, if set, is the namespace of every dataset instead
-	// of the one derived from the adapter (see DatasetNamespace).
+	// of the one built from the connection (see ConnectionNamespace and
+	// DatasetNamespace).
 	DatasetNamespace string
+	// Warehouses, if set, remembers connections' namespaces across runs for
+	// FromCloud; nil looks the connection up once per run.
+	Warehouses *Warehouses
 	// ColumnLineage, if set, fills the columnLineage facet of outputs.
 	ColumnLineage ColumnLineager
 	// Now stamps the wrapper events of runs without start or finish times
@@ -151,15 +161,16 @@ type Builder struct {
 	parent  ParentRunFacet
 	wrapper Job
 	res     Result
-	// adapters are the adapter types seen, for NeedsOverride warnings.
-	adapters map[string]bool
+	// fallbacks are the dbtlink-made namespaces used, by adapter, for the
+	// warning that asks for the real one.
+	fallbacks map[string]string
 }
 
 // NewBuilder starts the events of run: the dbt Cloud run's START. catalog
 // (nil when the run generated none) gives column types.
 func NewBuilder(run CloudRun, catalog *artifacts.Catalog, opts Options) *Builder {
 	opts = opts.withDefaults()
-	b := &Builder{run: run, catalog: catalog, opts: opts, adapters: map[string]bool{}}
+	b := &Builder{run: run, catalog: catalog, opts: opts, fallbacks: map[string]string{}}
 	parentJob := ParentJob{Namespace: opts.JobNamespace, Name: ParentJobName(run.AccountID, run.JobID)}
 	parentRun := ParentRun{RunID: run.runID()}
 	b.parent = ParentRunFacet{Facet: b.facet(parentSchema), Run: parentRun, Job: parentJob,
@@ -197,11 +208,9 @@ func (b *Builder) Finish() Result {
 		final.EventType = Abort
 	}
 	b.add(final)
-	for a := range b.adapters {
-		if NeedsOverride(a, b.opts.DatasetNamespace) {
-			b.warnf("dataset namespace %q is dbtlink's own for adapter %s: set the OpenLineage dataset namespace to the warehouse's (e.g. postgres://host:5432) so that it matches other producers",
-				DatasetNamespace(a, "", r.AccountID, r.ConnectionID), a)
-		}
+	for _, a := range slices.Sorted(maps.Keys(b.fallbacks)) {
+		b.warnf("dataset namespace %q is dbtlink's own for adapter %s, as the connection's details did not name the warehouse: set the OpenLineage dataset namespace to the warehouse's (e.g. postgres://host:5432) so that it matches other producers",
+			b.fallbacks[a], a)
 	}
 	return b.res
 }
@@ -262,8 +271,7 @@ func (b *Builder) step(s Step) {
 	md := s.Manifest.Metadata
 	sc := &stepContext{step: s, command: command, joined: artifacts.Join(s.Manifest, nil, b.catalog, nil),
 		adapter: md.AdapterType}
-	b.adapters[md.AdapterType] = true
-	sc.namespace = DatasetNamespace(md.AdapterType, b.opts.DatasetNamespace, b.run.AccountID, b.run.ConnectionID)
+	sc.namespace = b.namespace(md.AdapterType)
 	sc.runFacets = b.runFacets(s)
 	if executes[command] {
 		for i := range s.Results.Results {
@@ -273,6 +281,23 @@ func (b *Builder) step(s Step) {
 	if tests[command] {
 		b.tests(sc)
 	}
+}
+
+// namespace names the datasets of a step run by adapter: the override,
+// else the connection's warehouse when it is that adapter's, else
+// dbtlink's fallback (remembered for the warning).
+func (b *Builder) namespace(adapter string) string {
+	switch r := b.run; {
+	case b.opts.DatasetNamespace != "":
+		return b.opts.DatasetNamespace
+	case r.WarehouseNamespace != "" && (r.WarehouseAdapter == "" || r.WarehouseAdapter == adapter || adapter == ""):
+		return r.WarehouseNamespace
+	}
+	ns := DatasetNamespace(adapter, "", b.run.AccountID, b.run.ConnectionID)
+	if NeedsOverride(adapter, "") {
+		b.fallbacks[adapter] = ns
+	}
+	return ns
 }
 
 // runFacets are the facets of every node run of a step.

@@ -66,7 +66,13 @@
 //     step and node, not random: a delivery repeated after a crash or
 //     retry describes the same runs.
 //   - Dataset namespaces need warehouse connection details that dbt Cloud
-//     artifacts lack; see DatasetNamespace for the rule and the override.
+//     artifacts lack. Like the integration's dbt Cloud processor, dbtlink
+//     reads them from the project's connection (one call per connection,
+//     remembered by Warehouses) and names the warehouse per adapter as
+//     the naming spec does (ConnectionNamespace); the configured override
+//     wins, and when the details cannot be read (a token without project
+//     read access) a fallback of dbtlink's own is used, with a warning
+//     (DatasetNamespace).
 //   - Column lineage is left out unless Options.ColumnLineage (the hook
 //     for package sqllineage) provides it: the integration parses SQL with
 //     its own parser, which dbtlink does not have.

@@ -226,8 +226,9 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 					if o.Facets.Schema != nil && len(o.Facets.Schema.Fields) > 0 && o.Facets.Schema.Fields[0].Type != "" {
 						typed++
 					}
-					if !strings.HasPrefix(o.Namespace, "duckdb://") {
-						t.Errorf("output namespace %q, want duckdb://...", o.Namespace)
+					// The emulated connection's details name the DuckDB file.
+					if o.Namespace != "duckdb://jaffle_shop.duckdb" {
+						t.Errorf("output namespace %q, want duckdb://jaffle_shop.duckdb", o.Namespace)
 					}
 				}
 				if e.Job.Facets.JobType.JobType == "MODEL" && e.Job.Facets.SQL == nil {

@@ -1,0 +1,149 @@
+package openlineage
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
+	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
+)
+
+// TestConnectionNamespace builds each adapter's namespace from connection
+// answers shaped as dbt Cloud's (project connections with type and
+// details, account connections with adapter_version and config).
+func TestConnectionNamespace(t *testing.T) {
+	tests := []struct {
+		name, body, want, wantErr string
+	}{
+		{"postgres", `{"type":"postgres","details":{"hostname":"DB.internal","port":6543,"dbname":"analytics"}}`, "postgres://db.internal:6543", ""},
+		{"postgres default port", `{"type":"postgres","details":{"hostname":"db.internal","dbname":"analytics"}}`, "postgres://db.internal:5432", ""},
+		{"redshift cluster", `{"type":"redshift","details":{"hostname":"examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com","port":5439}}`, "redshift://examplecluster.us-west-2:5439", ""},
+		{"redshift serverless", `{"adapter_version":"redshift_v0","config":{"hostname":"wg1.123456789012.eu-central-1.redshift-serverless.amazonaws.com"}}`, "redshift://wg1.eu-central-1:5439", ""},
+		{"redshift other host", `{"type":"redshift","details":{"hostname":"redshift.internal","port":5440}}`, "redshift://redshift.internal:5440", ""},
+		{"snowflake recorded", `{"type":"snowflake","details":{"account":"xy12345","database":"analytics","warehouse":"transforming"}}`, "snowflake://xy12345.us-west-1.aws", ""},
+		{"snowflake region", `{"type":"snowflake","details":{"account":"xy12345.us-east-2"}}`, "snowflake://xy12345.us-east-2.aws", ""},
+		{"snowflake locator", `{"type":"snowflake","details":{"account":"XY12345.east-us-2.azure.snowflakecomputing.com"}}`, "snowflake://xy12345.east-us-2.azure", ""},
+		{"snowflake org-account", `{"type":"snowflake","details":{"account":"myorg-myaccount"}}`, "snowflake://myorg-myaccount", ""},
+		{"bigquery", `{"type":"bigquery","details":{"project_id":"p","private_key":"k"}}`, "bigquery", ""},
+		{"databricks", `{"type":"adapter","details":{"adapter_type":"databricks","host":"https://adb-1234.5.azuredatabricks.net/","http_path":"/sql/1.0/warehouses/abc"}}`, "databricks://adb-1234.5.azuredatabricks.net", ""},
+		{"databricks v0", `{"adapter_version":"databricks_v0","config":{"host":"dbc-1.cloud.databricks.com","http_path":"/sql"}}`, "databricks://dbc-1.cloud.databricks.com", ""},
+		{"spark http", `{"adapter_version":"databricks_spark_v0","config":{"host":"spark.example","method":"http"}}`, "spark://spark.example:443", ""},
+		{"spark thrift", `{"adapter_version":"apache_spark_v0","config":{"host":"spark.example","method":"thrift","cluster":"c"}}`, "spark://spark.example:10001", ""},
+		{"trino", `{"adapter_version":"trino_v0","config":{"host":"trino.example","port":8443}}`, "trino://trino.example:8443", ""},
+		{"athena", `{"adapter_version":"athena_v0","config":{"region_name":"eu-west-1","database":"awsdatacatalog","s3_staging_dir":"s3://x"}}`, "awsathena://athena.eu-west-1.amazonaws.com", ""},
+		{"synapse", `{"adapter_version":"synapse_v0","config":{"host":"ws.sql.azuresynapse.net","database":"pool"}}`, "sqlserver://ws.sql.azuresynapse.net:1433", ""},
+		{"fabric", `{"adapter_version":"fabric_v0","config":{"server":"x.datawarehouse.fabric.microsoft.com","database":"w","port":1433}}`, "mssql://x.datawarehouse.fabric.microsoft.com:1433", ""},
+		{"teradata", `{"adapter_version":"teradata_v0","config":{"host":"td.example"}}`, "teradata://td.example:1025", ""},
+		{"duckdb (the emulator's)", `{"type":"adapter","details":{"adapter_type":"duckdb","path":"jaffle_shop.duckdb"}}`, "duckdb://jaffle_shop.duckdb", ""},
+		{"postgres without host", `{"id":7,"type":"postgres","details":{"dbname":"a"}}`, "", "connection 7 (postgres) has no hostname or host"},
+		{"snowflake without account", `{"id":8,"type":"snowflake","details":{}}`, "", "has no account"},
+		{"unknown adapter", `{"id":9,"adapter_version":"salesforce_v0","config":{"login_url":"https://x"}}`, "", `adapter "salesforce" has no OpenLineage naming rule`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c dbtcloud.Connection
+			if err := json.Unmarshal([]byte(tt.body), &c); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := ConnectionNamespace(&c)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ConnectionNamespace = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// countingTransport counts the calls to the project and connection
+// endpoints.
+type countingTransport struct {
+	next  http.RoundTripper
+	calls atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/projects/") {
+		c.calls.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// TestWarehousesCache: runs of one connection cost one call to dbt Cloud
+// in all, the override costs none, and an entry is looked up again once
+// stale.
+func TestWarehousesCache(t *testing.T) {
+	t.Parallel()
+	_, srv, runID := emulatorRun(t, emulator.DemoDailyJobID)
+	ct := &countingTransport{next: srv.Client().Transport}
+	client, err := dbtcloud.NewClient(srv.URL, srv.Token, dbtcloud.WithHTTPClient(&http.Client{Transport: ct}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 12, 7, 0, 0, 0, time.UTC)
+	w := &Warehouses{Now: func() time.Time { return now }}
+	for range 3 {
+		res, err := FromCloud(t.Context(), client, srv.AccountID, runID, Options{Warehouses: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, warn := range res.Warnings {
+			if strings.Contains(warn, "namespace") {
+				t.Errorf("warning %q although the connection names the warehouse", warn)
+			}
+		}
+		if ns := res.Events[1].Outputs; len(ns) == 0 || ns[0].Namespace != "duckdb://jaffle_shop.duckdb" {
+			t.Errorf("first node's outputs %+v", ns)
+		}
+	}
+	if n := ct.calls.Load(); n != 1 {
+		t.Errorf("%d project/connection calls for 3 runs, want 1", n)
+	}
+	if _, err := FromCloud(t.Context(), client, srv.AccountID, runID, Options{DatasetNamespace: "duckdb://elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := ct.calls.Load(); n != 1 {
+		t.Errorf("the override made %d calls", n-1)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, _, err := w.Namespace(t.Context(), client, srv.AccountID, emulator.DemoProjectID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := ct.calls.Load(); n != 2 {
+		t.Errorf("a stale entry was not looked up again (%d calls)", n)
+	}
+}
+
+// TestWarehousesFallback: a token that may not read projects still gets
+// events, in dbtlink's fallback namespace, with a warning that says why.
+func TestWarehousesFallback(t *testing.T) {
+	t.Parallel()
+	_, srv, runID := emulatorRun(t, emulator.DemoDailyJobID)
+	client, err := dbtcloud.NewClient(srv.URL, emulator.DemoJobRunnerToken, dbtcloud.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := FromCloud(t.Context(), client, srv.AccountID, runID, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var why, fallback bool
+	for _, w := range res.Warnings {
+		why = why || strings.Contains(w, "no dataset namespace from the warehouse connection")
+		fallback = fallback || strings.Contains(w, "is dbtlink's own for adapter duckdb")
+	}
+	if !why || !fallback {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	if ns := res.Events[1].Outputs; len(ns) == 0 || !strings.HasPrefix(ns[0].Namespace, "duckdb://dbt-cloud-") {
+		t.Errorf("outputs %+v, want the fallback namespace", ns)
+	}
+}
