@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
@@ -68,10 +69,19 @@ func (c Config) Options() Options {
 		Warehouses: c.Warehouses}
 }
 
-// Transport builds the transport of c; http (nil: defaults) tunes the
-// HTTP one.
-func (c Config) Transport(http *HTTPOptions) (Transport, error) {
-	var m Multi
+// Sink is one destination of events with the key that names it in a
+// delivery's progress (Target.SendRun): "http " and the endpoint (any
+// password masked), or "file " and the path. A changed URL or path is a
+// new sink, which gets every event.
+type Sink struct {
+	Key       string
+	Transport Transport
+}
+
+// Sinks builds the destinations of c, the receiver first; http (nil:
+// defaults) tunes the HTTP one.
+func (c Config) Sinks(http *HTTPOptions) ([]Sink, error) {
+	var out []Sink
 	if c.URL != "" {
 		o := HTTPOptions{}
 		if http != nil {
@@ -82,46 +92,75 @@ func (c Config) Transport(http *HTTPOptions) (Transport, error) {
 		if err != nil {
 			return nil, err
 		}
-		m = append(m, t)
+		out = append(out, Sink{Key: "http " + t.Endpoint(), Transport: t})
 	}
 	if c.File != "" {
 		t, err := NewFileTransport(c.File)
 		if err != nil {
 			return nil, err
 		}
-		m = append(m, t)
+		key := c.File
+		if abs, err := filepath.Abs(c.File); err == nil {
+			key = abs
+		}
+		out = append(out, Sink{Key: "file " + key, Transport: t})
 	}
-	switch len(m) {
-	case 0:
+	if len(out) == 0 {
 		return nil, errors.New("OpenLineage: neither a URL nor a file is configured")
-	case 1:
-		return m[0], nil
+	}
+	return out, nil
+}
+
+// Transport builds the transport of c: its one sink, or a Multi of both.
+func (c Config) Transport(http *HTTPOptions) (Transport, error) {
+	sinks, err := c.Sinks(http)
+	if err != nil {
+		return nil, err
+	}
+	if len(sinks) == 1 {
+		return sinks[0].Transport, nil
+	}
+	m := make(Multi, len(sinks))
+	for i, s := range sinks {
+		m[i] = s.Transport
 	}
 	return m, nil
 }
 
-// Target is a configured destination with its transport.
+// Target is a configured destination with its sinks; Transport sends to
+// all of them.
 type Target struct {
 	Config    Config
 	Transport Transport
+	Sinks     []Sink
 }
 
-// NewTarget checks c and builds its transport.
+// NewTarget checks c and builds its sinks.
 func NewTarget(c Config, http *HTTPOptions) (*Target, error) {
+	sinks, err := c.Sinks(http)
+	if err != nil {
+		return nil, err
+	}
 	t, err := c.Transport(http)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Config: c, Transport: t}, nil
+	return &Target{Config: c, Transport: t, Sinks: sinks}, nil
 }
 
 // SendRun builds the events of a finished dbt Cloud run and sends them in
-// order, synchronously: the server calls it from a River job, which is
-// what makes delivery durable (a failed job is retried later). It stops
-// at the first event the transport could not deliver; a retry sends every
-// event again, with the same run ids, which receivers such as Marquez
-// take as the same runs. Build warnings are logged.
-func (t *Target) SendRun(ctx context.Context, log *slog.Logger, client *dbtcloud.Client, accountID, runID int64) (int, error) {
+// order to each sink, synchronously: the server calls it from a River job,
+// which is what makes delivery durable (a failed job is retried later).
+//
+// sent is the delivery's progress, events taken by sink key; SendRun skips
+// what a sink already took and counts up as it sends, so that a retry
+// resumes each sink where it stopped and a file beside a failing receiver
+// gets no duplicate lines. A sink stops at its first undeliverable event
+// (order matters to receivers); the other sinks go on. Progress is by
+// count, which works because a finished run's events are the same, in the
+// same order, every time they are built. nil sent starts afresh. Build
+// warnings are logged. It returns the number of events of the run.
+func (t *Target) SendRun(ctx context.Context, log *slog.Logger, client *dbtcloud.Client, accountID, runID int64, sent map[string]int) (int, error) {
 	res, err := FromCloud(ctx, client, accountID, runID, t.Config.Options())
 	if err != nil {
 		return 0, err
@@ -129,12 +168,25 @@ func (t *Target) SendRun(ctx context.Context, log *slog.Logger, client *dbtcloud
 	for _, w := range res.Warnings {
 		log.Info("OpenLineage: "+w, "dbt_run", runID)
 	}
-	for i, ev := range res.Events {
-		if err := t.Transport.Send(ctx, ev); err != nil {
-			return i, fmt.Errorf("OpenLineage event %d of %d of dbt Cloud run %d (%s %s): %w", i+1, len(res.Events), runID, ev.EventType, ev.Job.Name, err)
+	if sent == nil {
+		sent = map[string]int{}
+	}
+	sinks := t.Sinks
+	if len(sinks) == 0 && t.Transport != nil {
+		sinks = []Sink{{Key: "transport", Transport: t.Transport}}
+	}
+	var errs []error
+	for _, s := range sinks {
+		for i := sent[s.Key]; i < len(res.Events); i++ {
+			ev := res.Events[i]
+			if err := s.Transport.Send(ctx, ev); err != nil {
+				errs = append(errs, fmt.Errorf("OpenLineage event %d of %d of dbt Cloud run %d (%s %s) to %s: %w", i+1, len(res.Events), runID, ev.EventType, ev.Job.Name, s.Key, err))
+				break
+			}
+			sent[s.Key] = i + 1
 		}
 	}
-	return len(res.Events), nil
+	return len(res.Events), errors.Join(errs...)
 }
 
 // Router picks a connection's target: its own when it has one, else the
@@ -213,9 +265,10 @@ func (r *Router) For(conn string) *Target {
 	return r.Default
 }
 
-// EmitRun sends the events of a finished run of connection conn; it does
-// nothing when the connection has no target.
-func (r *Router) EmitRun(ctx context.Context, conn string, client *dbtcloud.Client, accountID, runID int64) error {
+// EmitRun sends the events of a finished run of connection conn, resuming
+// from and updating sent (see Target.SendRun); it does nothing when the
+// connection has no target.
+func (r *Router) EmitRun(ctx context.Context, conn string, client *dbtcloud.Client, accountID, runID int64, sent map[string]int) error {
 	t := r.For(conn)
 	if t == nil {
 		return nil
@@ -224,7 +277,7 @@ func (r *Router) EmitRun(ctx context.Context, conn string, client *dbtcloud.Clie
 	if log == nil {
 		log = slog.Default()
 	}
-	n, err := t.SendRun(ctx, log, client, accountID, runID)
+	n, err := t.SendRun(ctx, log, client, accountID, runID, sent)
 	if err != nil {
 		return err
 	}

@@ -251,7 +251,7 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 				t.Fatal(err)
 			}
 			router := &Router{Default: target, Log: slog.New(slog.DiscardHandler)}
-			if err := router.EmitRun(t.Context(), "", client, srv.AccountID, runID); err != nil {
+			if err := router.EmitRun(t.Context(), "", client, srv.AccountID, runID, nil); err != nil {
 				t.Fatal(err)
 			}
 			evs, raw := rec.got()
