@@ -17,11 +17,30 @@ import (
 // LineageEmitter sends the OpenLineage events of a finished dbt Cloud run
 // of a stored connection. It is an interface so that the tracker does not
 // depend on package openlineage; *openlineage.Router implements it.
+//
+// sent is the delivery's progress, the number of events each destination
+// has taken by its key: EmitRun skips those and counts up as it sends, even
+// when it fails, and the tracker keeps the map in the River job between
+// attempts, so that a retry resumes each destination where it stopped
+// instead of sending everything again.
 type LineageEmitter interface {
-	EmitRun(ctx context.Context, conn string, client *dbtcloud.Client, accountID, dbtRunID int64) error
+	EmitRun(ctx context.Context, conn string, client *dbtcloud.Client, accountID, dbtRunID int64, sent map[string]int) error
 }
 
 const kindLineage = "dbtlink.openlineage"
+
+// lineageTimeout bounds one delivery attempt. The server-wide job timeout
+// (three quarters of --rescue-after, 90s by default) is too short for a
+// large run: thousands of events, each posted in turn with the HTTP
+// transport's retries, plus the artifact downloads. River's rescuer
+// honours a worker's own timeout, so a longer attempt is not rescued (and
+// run twice) while it works; the price is that an attempt lost with its
+// process is retried only once this has passed. An attempt that times out
+// resumes, on the next one, where it stopped.
+const lineageTimeout = 15 * time.Minute
+
+// lineageStep names the resumable step whose cursor is the progress map.
+const lineageStep = "deliver"
 
 // lineageArgs sends the events of one settled dbt Cloud run. Each attempt
 // of a rerun policy is a dbt Cloud run of its own and gets its events.
@@ -60,9 +79,33 @@ func (t *Tracker) addLineageWorker(workers *river.Workers) {
 
 func (w *lineageWorker) NextRetry(j *river.Job[lineageArgs]) time.Time { return backoff(j.Attempt) }
 
+// Timeout gives an attempt lineageTimeout rather than the server-wide one.
+func (w *lineageWorker) Timeout(*river.Job[lineageArgs]) time.Duration { return lineageTimeout }
+
 // Work sends the events; an error makes River retry the job later, which
-// is what makes delivery survive a receiver that is down for a while.
+// is what makes delivery survive a receiver that is down for a while. The
+// work is one River resumable step whose cursor is the per-destination
+// progress: River stores it in the job's metadata when the attempt fails
+// or times out, and hands it to the next attempt. A process that dies mid
+// attempt stores nothing, so the next one resends that attempt's events:
+// delivery is at least once, exactly once as long as attempts end.
 func (w *lineageWorker) Work(ctx context.Context, j *river.Job[lineageArgs]) error {
+	river.ResumableStepCursor(ctx, lineageStep, nil, func(ctx context.Context, sent map[string]int) error {
+		if sent == nil {
+			sent = map[string]int{}
+		}
+		err := w.deliver(ctx, j, sent)
+		if len(sent) > 0 {
+			if cerr := river.ResumableSetCursor(ctx, sent); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+		}
+		return err
+	})
+	return nil // the step's error, if any, is the job's: River returns it
+}
+
+func (w *lineageWorker) deliver(ctx context.Context, j *river.Job[lineageArgs], sent map[string]int) error {
 	t := w.t
 	r, err := t.st.GetRun(ctx, j.Args.RunID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -78,7 +121,7 @@ func (w *lineageWorker) Work(ctx context.Context, j *river.Job[lineageArgs]) err
 	if err != nil {
 		return err
 	}
-	err = t.cfg.Lineage.EmitRun(ctx, r.Connection, cl, c.AccountID, j.Args.DbtRunID)
+	err = t.cfg.Lineage.EmitRun(ctx, r.Connection, cl, c.AccountID, j.Args.DbtRunID, sent)
 	if err == nil {
 		w.runs.WithLabelValues("sent").Inc()
 	} else {
@@ -88,7 +131,7 @@ func (w *lineageWorker) Work(ctx context.Context, j *river.Job[lineageArgs]) err
 		}
 		w.runs.WithLabelValues(outcome).Inc()
 		t.log.LogAttrs(ctx, level, "OpenLineage events not sent", slog.Int64("run", r.ID), slog.Int64("dbt_run", j.Args.DbtRunID),
-			slog.Int("attempt", j.Attempt), slog.Int("max_attempts", j.MaxAttempts), slog.Any("error", err))
+			slog.Int("attempt", j.Attempt), slog.Int("max_attempts", j.MaxAttempts), slog.Any("delivered", sent), slog.Any("error", err))
 	}
 	return err
 }

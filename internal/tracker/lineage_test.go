@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +32,7 @@ type flakyLineage struct {
 	calls []int64
 }
 
-func (f *flakyLineage) EmitRun(ctx context.Context, conn string, c *dbtcloud.Client, acct, dbtRun int64) error {
+func (f *flakyLineage) EmitRun(ctx context.Context, conn string, c *dbtcloud.Client, acct, dbtRun int64, sent map[string]int) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, dbtRun)
 	n := len(f.calls)
@@ -37,7 +40,7 @@ func (f *flakyLineage) EmitRun(ctx context.Context, conn string, c *dbtcloud.Cli
 	if n == 1 {
 		return errors.New("receiver down")
 	}
-	return f.next.EmitRun(ctx, conn, c, acct, dbtRun)
+	return f.next.EmitRun(ctx, conn, c, acct, dbtRun, sent)
 }
 
 // TestLineageAfterRun: a finished tracked run's events reach the
@@ -131,4 +134,80 @@ func readEvents(t *testing.T, path string) []openlineage.RunEvent {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// downReceiver takes the first `before` posts, refuses the next `refuse`
+// with 503, then takes everything.
+type downReceiver struct {
+	mu             sync.Mutex
+	before, refuse int
+	got            []string
+}
+
+func (d *downReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.got) >= d.before && d.refuse > 0 {
+		d.refuse--
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	var ev openlineage.RunEvent
+	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	d.got = append(d.got, ev.Run.RunID+"/"+string(ev.EventType))
+	w.WriteHeader(http.StatusCreated)
+}
+
+// TestLineageResumesPerDestination: a receiver that goes down mid-run
+// fails the delivery job; River's retry sends the receiver only the events
+// it lacks and the file beside it none again, so each has every event once.
+func TestLineageResumesPerDestination(t *testing.T) {
+	t.Parallel()
+	be := storetest.Backends(t)[0] // River's job metadata is the same on both stores; one is enough
+	rec := &downReceiver{before: 3, refuse: 2}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	router, err := openlineage.NewRouter(openlineage.Config{URL: srv.URL, File: path}, nil, nil,
+		&openlineage.HTTPOptions{Attempts: 2, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	b := setup(t, be, func(c *tracker.Config) { c.Lineage, c.Registry = router, reg })
+	r, err := b.tr.CreateRun(context.Background(), tracker.RunRequest{Project: "analytics", Environment: "Production", Job: "daily build"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.waitEnd(t, r.ID)
+	outcomes := map[string]float64{}
+	for deadline := time.Now().Add(30 * time.Second); outcomes["sent"] == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the events of dbt run %d were not sent: %v", got.DbtRunID, outcomes)
+		}
+		outcomes = lineageOutcomes(t, reg)
+	}
+	if outcomes["retry"] != 1 {
+		t.Errorf("outcomes %v, want one failed attempt before the delivery", outcomes)
+	}
+	var inFile []string
+	for _, ev := range readEvents(t, path) {
+		inFile = append(inFile, ev.Run.RunID+"/"+string(ev.EventType))
+	}
+	rec.mu.Lock()
+	atReceiver := append([]string(nil), rec.got...)
+	rec.mu.Unlock()
+	if len(inFile) < 10 || !slices.Equal(inFile, atReceiver) {
+		t.Fatalf("file has %d events, receiver %d; want the same events in the same order", len(inFile), len(atReceiver))
+	}
+	seen := map[string]bool{}
+	for _, k := range inFile {
+		if seen[k] {
+			t.Errorf("event %s delivered twice", k)
+		}
+		seen[k] = true
+	}
 }
