@@ -231,15 +231,9 @@ func (o *JobRunOptions) validate(cmd *cobra.Command) error {
 		return usageError("--output is where --artifacts are saved; name the artifacts too, e.g. --artifacts manifest.json,run_results.json")
 	case o.CancelOnTimeout && o.Timeout == 0:
 		return usageError("--cancel-on-timeout needs --timeout")
-	case o.ServerURL != "" && (o.OpenLineage.URL != "" || o.OpenLineage.File != ""):
-		return usageError("--openlineage-url and --openlineage-file cannot be used with --server: the server sends the events of the runs it follows (see dbtlink serve --openlineage-url)")
-	case !o.Wait && (o.OpenLineage.URL != "" || o.OpenLineage.File != ""):
-		return usageError("--openlineage-url and --openlineage-file need --wait: events are made from the finished run")
 	}
-	if o.Wait && o.ServerURL == "" {
-		if err := o.OpenLineage.check(o.Getenv); err != nil {
-			return err
-		}
+	if err := o.OpenLineage.checkWaiting(o.Getenv, o.Wait, o.ServerURL != ""); err != nil {
+		return err
 	}
 	if o.GenerateDocs || o.NoGenerateDocs {
 		v := o.GenerateDocs
@@ -342,8 +336,7 @@ func jobRunRun(ctx context.Context, opts *JobRunOptions) error {
 		defer stop()
 		w.Interrupts = ch
 	}
-	final, waitErr := w.wait(ctx, run)
-	emitRunLineage(ctx, opts.IO, &opts.OpenLineage, opts.Getenv, client, acct, final)
+	final, waitErr := lineageWait{IO: opts.IO, Flags: &opts.OpenLineage, Getenv: opts.Getenv}.wait(ctx, w, run)
 	return finishRun(ctx, opts.IO, opts.Getenv, client, acct, final, waitErr, opts.Artifacts, opts.OutputDir, opts.JSON)
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/dbtlink/dbtlink/internal/tracker"
 )
 
-// openLineageFlags are the --openlineage-* flags of `serve` and `job run`.
+// openLineageFlags are the --openlineage-* flags of `serve` and of the
+// commands that wait for a run: `job run --wait`, `run watch` and
+// `run retry --wait`.
 // Each falls back to its DBTLINK_OPENLINEAGE_* variable; the API key is
 // only read from DBTLINK_OPENLINEAGE_API_KEY, never a flag, so that it
 // does not show in process lists or shell history.
@@ -22,7 +24,8 @@ type openLineageFlags struct {
 	// Connections are serve's NAME=URL routes, ConnectionNamespaces its
 	// NAME=NS dataset namespaces.
 	Connections, ConnectionNamespaces []string
-	// Timeout bounds how long `job run` waits for delivery after the run.
+	// Timeout bounds how long a waiting command waits for delivery after
+	// the run.
 	Timeout time.Duration
 }
 
@@ -44,8 +47,46 @@ func addOpenLineageFlags(fl *pflag.FlagSet, o *openLineageFlags, serve bool) {
 		fl.StringArrayVar(&o.Connections, "openlineage-connection", nil, "NAME=URL: send the events of connection NAME's runs to URL instead (NAME=off: none); repeat for several")
 		fl.StringArrayVar(&o.ConnectionNamespaces, "openlineage-connection-dataset-namespace", nil, "NAME=NS: dataset namespace of connection NAME's warehouse, e.g. prod=snowflake://xy12345; repeat for several")
 	} else {
-		fl.DurationVar(&o.Timeout, "openlineage-timeout", 30*time.Second, "with --wait: how long to wait for OpenLineage delivery once the run ended")
+		fl.DurationVar(&o.Timeout, "openlineage-timeout", 30*time.Second, "how long to wait for OpenLineage delivery once the run ended")
 	}
+}
+
+// given reports whether a destination was given by flag (the environment
+// alone does not count: it may be set for the server).
+func (o *openLineageFlags) given() bool { return o.URL != "" || o.File != "" }
+
+// checkWaiting checks the flags of a command that waits for a run: the
+// server sends its runs' events itself, events need the finished run, and
+// a destination that cannot work is refused before the run starts rather
+// than after it ended.
+func (o *openLineageFlags) checkWaiting(getenv func(string) string, waits, server bool) error {
+	switch {
+	case server && o.given():
+		return usageError("--openlineage-url and --openlineage-file cannot be used with --server: the server sends the events of the runs it follows (see dbtlink serve --openlineage-url)")
+	case !waits && o.given():
+		return usageError("--openlineage-url and --openlineage-file need --wait: events are made from the finished run")
+	case waits && !server:
+		return o.check(getenv)
+	}
+	return nil
+}
+
+// lineageWait is the one path by which the commands that wait for a run
+// (job run --wait, run watch, run retry --wait) send its OpenLineage
+// events: wait, then, once the run ended, emit (see emitRunLineage).
+type lineageWait struct {
+	IO     *IOStreams
+	Flags  *openLineageFlags
+	Getenv func(string) string
+}
+
+// wait follows run with w and sends the events of the run it ended as.
+func (l lineageWait) wait(ctx context.Context, w *waiter, run *dbtcloud.Run) (*dbtcloud.Run, error) {
+	final, err := w.wait(ctx, run)
+	if l.Flags != nil {
+		emitRunLineage(ctx, l.IO, l.Flags, l.Getenv, w.Client, w.AccountID, final)
+	}
+	return final, err
 }
 
 // config merges the flags over the environment.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,8 +74,17 @@ func TestJobRunOpenLineage(t *testing.T) {
 		if failing != 1 {
 			t.Errorf("%d failing assertions, want the one failed test", failing)
 		}
-		if !strings.Contains(r.stderr, "warning: OpenLineage: dataset namespace") {
-			t.Errorf("no warning about the dataset namespace:\n%s", r.stderr)
+		// The emulated connection names its DuckDB file, so datasets are
+		// named after it and nothing asks for --openlineage-dataset-namespace.
+		for _, e := range evs {
+			for _, o := range e.Outputs {
+				if o.Namespace != "duckdb://jaffle_shop.duckdb" {
+					t.Fatalf("output namespace %q, want the connection's duckdb://jaffle_shop.duckdb", o.Namespace)
+				}
+			}
+		}
+		if strings.Contains(r.stderr, "dataset namespace") {
+			t.Errorf("a warning about the dataset namespace although the connection names it:\n%s", r.stderr)
 		}
 	})
 	t.Run("http from the environment", func(t *testing.T) {
@@ -131,11 +141,13 @@ func TestJobRunOpenLineage(t *testing.T) {
 	for _, args := range [][]string{
 		{"job", "run", "301", "--openlineage-file", "x.jsonl"},
 		{"job", "run", "301", "--wait", "--openlineage-url", "marquez:5000"},
+		{"run", "retry", "1", "--openlineage-file", "x.jsonl"},
+		{"run", "watch", "1", "--openlineage-url", "marquez:5000"},
 	} {
 		h := newRunHarness(t)
 		r := h.run(args...)
-		if r.code == 0 {
-			t.Errorf("%v succeeded", args)
+		if r.code != ExitUsage || !strings.Contains(strings.ToLower(r.stderr), "openlineage") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error about the OpenLineage flags", args, r.code, r.stderr)
 		}
 	}
 }
@@ -164,5 +176,37 @@ func TestServeLineage(t *testing.T) {
 	}
 	if !strings.Contains(cmd.Long, openlineage.EnvAPIKey) {
 		t.Error("serve --help does not document the API key variable")
+	}
+}
+
+// TestWatchAndRetryOpenLineage: `run watch` and `run retry --wait` send the
+// events of the run they followed, as `job run --wait` does.
+func TestWatchAndRetryOpenLineage(t *testing.T) {
+	t.Parallel()
+	h := newRunHarness(t)
+	failed := h.finishedRun(emulator.DemoFailingJobID)
+	watched := filepath.Join(t.TempDir(), "watch.jsonl")
+	r := h.run("run", "watch", strconv.FormatInt(failed.ID, 10), "--openlineage-file", watched)
+	wantCode(t, r, 0, "run watch --openlineage-file")
+	evs := readLineageFile(t, watched)
+	parent := openlineage.ParentJobName(emulator.DemoAccountID, emulator.DemoFailingJobID)
+	if len(evs) < 4 || evs[0].Job.Name != parent || evs[len(evs)-1].EventType != openlineage.Fail {
+		t.Fatalf("run watch sent %d events, want the failed run's from START to FAIL", len(evs))
+	}
+
+	retried := filepath.Join(t.TempDir(), "retry.jsonl")
+	r = h.run("run", "retry", strconv.FormatInt(failed.ID, 10), "--wait", "--openlineage-file", retried)
+	wantCode(t, r, 0, "run retry --wait --openlineage-file")
+	evs = readLineageFile(t, retried)
+	if len(evs) < 2 || evs[len(evs)-1].EventType != openlineage.Complete {
+		t.Fatalf("run retry sent %d events, want the new run's ending in COMPLETE", len(evs))
+	}
+	// The events are the new run's: its parent run id differs from the
+	// watched one's.
+	if first := readLineageFile(t, watched)[0]; first.Run.RunID == evs[0].Run.RunID {
+		t.Error("run retry sent the old run's events")
+	}
+	if !strings.Contains(evs[0].Job.Name, "jobs/"+strconv.FormatInt(emulator.DemoFailingJobID, 10)) {
+		t.Errorf("retry's parent job %q", evs[0].Job.Name)
 	}
 }

@@ -293,11 +293,16 @@ type RunWatchOptions struct {
 	Poll       time.Duration
 	Timeout    time.Duration
 	ExitStatus bool
+	// Getenv and OpenLineage: the run's events once it ended, as for
+	// `job run --wait`.
+	Getenv      func(string) string
+	OpenLineage openLineageFlags
 }
 
 // NewCmdRunWatch builds `dbtlink run watch`.
 func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Command {
-	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server, Interrupts: notifyInterrupt}
+	opts := &RunWatchOptions{IO: f.IO, Client: jobAccountClient(f), Now: f.Now, Server: f.Server, Interrupts: notifyInterrupt,
+		Getenv: f.Getenv}
 	cmd := &cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Follow a run until it ends",
@@ -306,7 +311,9 @@ func NewCmdRunWatch(f *Factory, runF func(*RunWatchOptions) error) *cobra.Comman
 Exit status: 0 once the run ends, whatever its outcome, unless --exit-status
 is given: then 1 if it ended in error and 3 if it was cancelled. 4 when
 --timeout passes, and on Ctrl-C, which stops watching and leaves the run
-alone (never cancels it: 'dbtlink run cancel RUN_ID' does).`,
+alone (never cancels it: 'dbtlink run cancel RUN_ID' does).
+
+` + openLineageEnvHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := jobParseID("run", args[0])
@@ -318,6 +325,9 @@ alone (never cancels it: 'dbtlink run cancel RUN_ID' does).`,
 				return err
 			}
 			opts.ServerURL, opts.Connection = f.ServerURL(), f.ConnectionName
+			if err := opts.OpenLineage.checkWaiting(opts.Getenv, true, opts.ServerURL != ""); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -330,6 +340,7 @@ alone (never cancels it: 'dbtlink run cancel RUN_ID' does).`,
 	cmd.Flags().DurationVar(&opts.Poll, "poll", 0, "fixed interval between status checks (default adaptive)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "stop watching after this long and exit 4 (default no limit)")
 	cmd.Flags().BoolVar(&opts.ExitStatus, "exit-status", false, "exit 1 if the run ends in error, 3 if it is cancelled")
+	addOpenLineageFlags(cmd.Flags(), &opts.OpenLineage, false)
 	return cmd
 }
 
@@ -354,7 +365,7 @@ func runWatchRun(ctx context.Context, opts *RunWatchOptions) error {
 		defer stop()
 		w.Interrupts = ch
 	}
-	final, err := w.wait(ctx, run)
+	final, err := lineageWait{IO: opts.IO, Flags: &opts.OpenLineage, Getenv: opts.Getenv}.wait(ctx, w, run)
 	var ee *ExitError
 	if !opts.ExitStatus && errors.As(err, &ee) && (ee.Code == ExitRunError || ee.Code == ExitRunCancelled) {
 		// The outcome was shown; without --exit-status it is not a failure of watching.
@@ -462,6 +473,9 @@ type RunRetryOptions struct {
 	Poll            time.Duration
 	CancelOnTimeout bool
 	JSON            bool
+	// OpenLineage: with --wait, the new run's events once it ended, as for
+	// `job run --wait`.
+	OpenLineage openLineageFlags
 }
 
 // NewCmdRunRetry builds `dbtlink run retry`.
@@ -477,11 +491,14 @@ commands and wrote run_results.json; otherwise dbtlink says which rule
 applies. To rerun a job whatever happened, use 'dbtlink job run JOB_ID
 --retry-from-failure'.
 
-With --wait, the exit status follows the new run as for 'job run --wait'.
+With --wait, the exit status follows the new run as for 'job run --wait',
+and the new run's OpenLineage events are sent as 'job run --wait' sends them.
 
 It works locally only: a dbtlink server has no retry of a run, and a retry
 started elsewhere is a run the server does not follow. Have the server rerun
-failed runs itself with 'dbtlink job run JOB_ID --server URL --max-retries N'.`,
+failed runs itself with 'dbtlink job run JOB_ID --server URL --max-retries N'.
+
+` + openLineageEnvHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := jobParseID("run", args[0])
@@ -498,6 +515,9 @@ failed runs itself with 'dbtlink job run JOB_ID --server URL --max-retries N'.`,
 			case opts.CancelOnTimeout && opts.Timeout == 0:
 				return usageError("--cancel-on-timeout needs --timeout")
 			}
+			if err := opts.OpenLineage.checkWaiting(opts.Getenv, opts.Wait, false); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -510,6 +530,7 @@ failed runs itself with 'dbtlink job run JOB_ID --server URL --max-retries N'.`,
 	fl.DurationVar(&opts.Poll, "poll", 0, "with --wait: fixed interval between status checks (default adaptive)")
 	fl.BoolVar(&opts.CancelOnTimeout, "cancel-on-timeout", false, "with --timeout: cancel the new run when the timeout passes")
 	fl.BoolVar(&opts.JSON, "json", false, "print the new run (the final run with --wait) as JSON")
+	addOpenLineageFlags(fl, &opts.OpenLineage, false)
 	return cmd
 }
 
@@ -598,6 +619,6 @@ func runRetryRun(ctx context.Context, opts *RunRetryOptions) error {
 		defer stop()
 		w.Interrupts = ch
 	}
-	final, waitErr := w.wait(ctx, run)
+	final, waitErr := lineageWait{IO: opts.IO, Flags: &opts.OpenLineage, Getenv: opts.Getenv}.wait(ctx, w, run)
 	return finishRun(ctx, opts.IO, opts.Getenv, client, acct, final, waitErr, nil, "", opts.JSON)
 }
