@@ -83,7 +83,10 @@
 // sends the API key as a bearer token; the key is an APIKey, which never
 // prints. FileTransport appends JSON lines. In `dbtlink serve` a River job
 // per finished run sends the events (Router.EmitRun), so delivery survives
-// restarts and never holds up the poller; `dbtlink job run --wait` queues
-// them on an Emitter, whose bounded queue drops (and counts) rather than
-// blocks, and waits a bounded time for them before exiting.
+// restarts and never holds up the poller; it passes the delivery's
+// progress per sink (Target.SendRun), which the job keeps between
+// attempts, so that a retry resumes each sink where it stopped. `dbtlink
+// job run --wait`, `run watch` and `run retry --wait` queue them on an
+// Emitter, whose bounded queue drops (and counts) rather than blocks, and
+// wait a bounded time for them before exiting.
 package openlineage
