@@ -46,8 +46,11 @@ var collected = map[string]bool{"run": true, "build": true, "test": true, "seed"
 // one, as the OpenLineage integration of Airflow's dbt Cloud provider
 // does, and builds the run's events. Unless opts.DatasetNamespace is set,
 // it also reads the warehouse connection through opts.Warehouses (one
-// call per connection) to name the datasets. One step's manifest is held
-// at a time. A step without artifacts (it failed before dbt wrote them) is a
+// call per connection) to name the datasets; a connection it may not read
+// or cannot name gives a fallback namespace and a warning, a passing
+// failure (dbt Cloud's 5xx, the network) an error, so that the caller
+// retries rather than send wrongly named datasets. One step's manifest is
+// held at a time. A step without artifacts (it failed before dbt wrote them) is a
 // warning; any other failure is an error.
 func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, opts Options) (Result, error) {
 	run, _, err := client.Runs.Get(ctx, accountID, runID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"run_steps", "environment"}})
@@ -77,10 +80,11 @@ func FromCloud(ctx context.Context, client *dbtcloud.Client, accountID, runID in
 			w = &Warehouses{}
 		}
 		cr.WarehouseNamespace, cr.WarehouseAdapter, err = w.Namespace(ctx, client, accountID, run.ProjectID, cr.ConnectionID)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Result{}, fmt.Errorf("read the warehouse connection of dbt Cloud run %d: %w", runID, err)
-			}
+		var te *TransientError
+		switch {
+		case errors.As(err, &te):
+			return Result{}, fmt.Errorf("read the warehouse connection of dbt Cloud run %d (try again): %w", runID, err)
+		case err != nil:
 			nsWarning = fmt.Sprintf("no dataset namespace from the warehouse connection: %v", err)
 		}
 	}

@@ -2,6 +2,8 @@ package openlineage
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -145,5 +147,47 @@ func TestWarehousesFallback(t *testing.T) {
 	}
 	if ns := res.Events[1].Outputs; len(ns) == 0 || !strings.HasPrefix(ns[0].Namespace, "duckdb://dbt-cloud-") {
 		t.Errorf("outputs %+v, want the fallback namespace", ns)
+	}
+}
+
+// failingProjects answers the project endpoint with 503 while down.
+type failingProjects struct {
+	next http.RoundTripper
+	down atomic.Bool
+}
+
+func (f *failingProjects) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.down.Load() && strings.Contains(r.URL.Path, "/projects/") {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"status":{"code":503,"is_success":false,"user_message":"down"}}`)), Request: r}, nil
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestWarehousesTransient: dbt Cloud failing for a while is an error to
+// retry, not a reason to name datasets wrongly, and it is not remembered.
+func TestWarehousesTransient(t *testing.T) {
+	t.Parallel()
+	_, srv, runID := emulatorRun(t, emulator.DemoDailyJobID)
+	fp := &failingProjects{next: srv.Client().Transport}
+	fp.down.Store(true)
+	client, err := dbtcloud.NewClient(srv.URL, srv.Token, dbtcloud.WithHTTPClient(&http.Client{Transport: fp}),
+		dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Warehouses{}
+	_, err = FromCloud(t.Context(), client, srv.AccountID, runID, Options{Warehouses: w})
+	var te *TransientError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "try again") {
+		t.Fatalf("FromCloud with dbt Cloud down: %v, want a TransientError", err)
+	}
+	fp.down.Store(false)
+	res, err := FromCloud(t.Context(), client, srv.AccountID, runID, Options{Warehouses: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := res.Events[1].Outputs; len(ns) == 0 || ns[0].Namespace != "duckdb://jaffle_shop.duckdb" {
+		t.Errorf("after recovery the outputs are %+v", ns)
 	}
 }

@@ -74,8 +74,14 @@ func (w *Warehouses) Namespace(ctx context.Context, client *dbtcloud.Client, acc
 	if err == nil {
 		e.namespace, e.adapter, e.err = ConnectionNamespace(conn)
 	}
-	if ctx.Err() != nil {
-		return "", "", e.err // cancelled: nothing learnt about the connection
+	w.mu.Lock()
+	w.calls += calls
+	w.mu.Unlock()
+	if err != nil && !permanent(err) {
+		// Cancelled, a network error, dbt Cloud's 5xx or 429 after the
+		// client's retries: nothing learnt about the connection, and the
+		// caller should retry rather than name datasets wrongly.
+		return "", "", &TransientError{Err: err}
 	}
 	e.until = now().Add(ttl)
 	if e.err != nil {
@@ -86,16 +92,34 @@ func (w *Warehouses) Namespace(ctx context.Context, client *dbtcloud.Client, acc
 		w.m = map[warehouseKey]warehouseEntry{}
 	}
 	w.m[key] = e
-	w.calls += calls
 	w.mu.Unlock()
 	return e.namespace, e.adapter, e.err
 }
 
+// TransientError is a connection lookup that failed for a passing reason;
+// FromCloud returns it instead of falling back, so that the delivery is
+// retried with the right names.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// permanent reports whether a lookup error will not go away by asking
+// again soon: the token may not read the project, or it is gone.
+func permanent(err error) bool {
+	return errors.Is(err, dbtcloud.ErrForbidden) || errors.Is(err, dbtcloud.ErrNotFound) ||
+		errors.Is(err, dbtcloud.ErrUnauthorized) || errors.Is(err, errNoConnection)
+}
+
+// errNoConnection marks a project without a connection.
+var errNoConnection = errors.New("no connection")
+
 // readConnection reads the connection with its details and says how many
-// calls it took.
+// calls it took. A connection that cannot be named (ConnectionNamespace's
+// error) is a permanent failure too, since the details do not change soon.
 func readConnection(ctx context.Context, client *dbtcloud.Client, accountID, projectID, connectionID int64) (*dbtcloud.Connection, int, error) {
 	if projectID <= 0 {
-		return nil, 0, errors.New("the run names no project")
+		return nil, 0, fmt.Errorf("the run names no project: %w", errNoConnection)
 	}
 	p, _, err := client.Projects.Get(ctx, accountID, projectID)
 	if err != nil {
@@ -108,7 +132,7 @@ func readConnection(ctx context.Context, client *dbtcloud.Client, accountID, pro
 		connectionID = p.ConnectionID
 	}
 	if connectionID == 0 {
-		return nil, 1, fmt.Errorf("dbt Cloud project %d has no connection", projectID)
+		return nil, 1, fmt.Errorf("dbt Cloud project %d has %w", projectID, errNoConnection)
 	}
 	c, _, err := client.Connections.Get(ctx, accountID, projectID, connectionID)
 	if err != nil {
