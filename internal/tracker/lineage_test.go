@@ -166,7 +166,17 @@ func (d *downReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it lacks and the file beside it none again, so each has every event once.
 func TestLineageResumesPerDestination(t *testing.T) {
 	t.Parallel()
-	be := storetest.Backends(t)[0] // River's job metadata is the same on both stores; one is enough
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			testLineageResumes(t, be)
+		})
+	}
+}
+
+// testLineageResumes runs on each store, whose River drivers keep job
+// metadata each their own way.
+func testLineageResumes(t *testing.T, be storetest.Backend) {
 	rec := &downReceiver{before: 3, refuse: 2}
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
