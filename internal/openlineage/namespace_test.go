@@ -191,3 +191,46 @@ func TestWarehousesTransient(t *testing.T) {
 		t.Errorf("after recovery the outputs are %+v", ns)
 	}
 }
+
+// TestBuildWarehouseNamespace: the connection's namespace names the
+// datasets of steps of its adapter, the override wins over it, and a step
+// of another adapter gets the fallback with a warning.
+func TestBuildWarehouseNamespace(t *testing.T) {
+	tests := []struct {
+		name, connNS, connAdapter, override, want string
+		warn                                      bool
+	}{
+		{"from the connection", "postgres://db.internal:5432", "postgres", "", "postgres://db.internal:5432", false},
+		{"override wins", "postgres://db.internal:5432", "postgres", "postgres://other:5432", "postgres://other:5432", false},
+		{"another adapter's connection", "snowflake://xy12345.us-west-1.aws", "snowflake", "", "postgres://dbt-cloud-1-connection-77", true},
+		{"no connection details", "", "", "", "postgres://dbt-cloud-1-connection-77", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := fixture("build")
+			in.Run.WarehouseNamespace, in.Run.WarehouseAdapter = tt.connNS, tt.connAdapter
+			res := Build(in, Options{DatasetNamespace: tt.override})
+			n := 0
+			for _, ev := range res.Events {
+				for _, o := range ev.Outputs {
+					n++
+					if o.Namespace != tt.want {
+						t.Errorf("%s output namespace %q, want %q", ev.Job.Name, o.Namespace, tt.want)
+					}
+				}
+				for _, i := range ev.Inputs {
+					if i.Namespace != tt.want {
+						t.Errorf("%s input namespace %q, want %q", ev.Job.Name, i.Namespace, tt.want)
+					}
+				}
+			}
+			warned := false
+			for _, w := range res.Warnings {
+				warned = warned || strings.Contains(w, "dataset namespace")
+			}
+			if n == 0 || warned != tt.warn {
+				t.Errorf("%d outputs, namespace warning %t (want %t): %q", n, warned, tt.warn, res.Warnings)
+			}
+		})
+	}
+}
