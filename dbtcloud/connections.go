@@ -232,3 +232,23 @@ func (s *ConnectionsService) Get(ctx context.Context, accountID, projectID, conn
 	}
 	return &out, resp, nil
 }
+
+// GetByAccount returns an account-level connection, as newer environments
+// use: the answer names the adapter in adapter_version and carries the
+// settings as config (read into Details).
+//
+//meta:operation GET /api/v3/accounts/{account_id}/connections/{id}/
+func (s *ConnectionsService) GetByAccount(ctx context.Context, accountID, connectionID int64) (*Connection, *Response, error) {
+	if err := checkID("account", accountID); err != nil {
+		return nil, nil, err
+	}
+	if err := checkID("connection", connectionID); err != nil {
+		return nil, nil, err
+	}
+	var out Connection
+	resp, err := s.client.do(ctx, &apiRequest{method: http.MethodGet, path: accountPath("v3", accountID, "connections/%d/", connectionID), account: accountID, idempotent: true}, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}

@@ -116,3 +116,26 @@ func TestConnectionDetailsMaskSecrets(t *testing.T) {
 		t.Error("the value itself stays readable to code that asks for it")
 	}
 }
+
+// TestConnectionsGetByAccount reads an account-level connection, shaped as
+// openapi-v3.yaml's AccountConnectionDetailResponse (adapter_version and
+// config rather than type and details).
+func TestConnectionsGetByAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mux.HandleFunc("GET /api/v3/accounts/123456/connections/42/{$}", func(w http.ResponseWriter, r *http.Request) {
+		checkAuth(t, r)
+		writeJSON(w, 200, map[string]any{"id": 42, "account_id": 123456, "name": "Warehouse", "adapter_version": "databricks_v0",
+			"config": map[string]any{"host": "dbc-1.cloud.databricks.com", "http_path": "/sql/1.0/warehouses/x", "client_secret": "cs-7"}}, nil)
+	})
+	c, _, err := b.client.Connections.GetByAccount(t.Context(), 123456, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Adapter() != "databricks" || c.Details.String("host") != "dbc-1.cloud.databricks.com" || c.ProjectID != 0 {
+		t.Errorf("GetByAccount = %+v", c)
+	}
+	if strings.Contains(fmt.Sprint(c), "cs-7") {
+		t.Error("the client secret shows")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -232,5 +233,55 @@ func TestBuildWarehouseNamespace(t *testing.T) {
 				t.Errorf("%d outputs, namespace warning %t (want %t): %q", n, warned, tt.warn, res.Warnings)
 			}
 		})
+	}
+}
+
+// TestWarehousesEnvironmentConnection: an environment whose connection is
+// not its project's costs the project read, the project-scoped lookup and
+// then the account-level one, once; the project's own costs one call.
+func TestWarehousesEnvironmentConnection(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	mux := http.NewServeMux()
+	answer := func(data any) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"code": 200, "is_success": true}, "data": data})
+		}
+	}
+	mux.HandleFunc("GET /api/v3/accounts/7/projects/70/{$}", answer(map[string]any{"id": 70, "account_id": 7, "connection_id": 5,
+		"connection": map[string]any{"id": 5, "type": "postgres", "details": map[string]any{"hostname": "pg.internal", "port": 5432}}}))
+	mux.HandleFunc("GET /api/v3/accounts/7/projects/70/connections/9/{$}", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"status":{"code":404,"is_success":false,"user_message":"not found"}}`)
+	})
+	mux.HandleFunc("GET /api/v3/accounts/7/connections/9/{$}", answer(map[string]any{"id": 9, "account_id": 7,
+		"adapter_version": "snowflake_v0", "config": map[string]any{"account": "myorg-prod", "database": "analytics"}}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected %s %s", r.Method, r.URL)
+		http.NotFound(w, r)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	client, err := dbtcloud.NewClient(srv.URL, "tok", dbtcloud.WithHTTPClient(srv.Client()), dbtcloud.WithRetryPolicy(dbtcloud.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Warehouses{}
+	for range 2 {
+		ns, adapter, err := w.Namespace(t.Context(), client, 7, 70, 9)
+		if err != nil || ns != "snowflake://myorg-prod" || adapter != "snowflake" {
+			t.Fatalf("environment's connection: %q %q %v", ns, adapter, err)
+		}
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d calls for the environment's connection, want 3 once", n)
+	}
+	ns, _, err := w.Namespace(t.Context(), client, 7, 70, 5)
+	if err != nil || ns != "postgres://pg.internal:5432" || calls.Load() != 4 {
+		t.Errorf("project's connection: %q %v after %d calls, want 1 more", ns, err, calls.Load())
 	}
 }

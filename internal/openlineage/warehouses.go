@@ -18,7 +18,8 @@ import (
 // A lookup reads the run's project (Projects.Get), whose answer carries the
 // project's connection with its details: one call. Only when the run's
 // environment uses another connection than its project's does it read that
-// one too (Connections.Get).
+// one too (Connections.Get, then Connections.GetByAccount for an
+// account-level connection), once.
 type Warehouses struct {
 	// TTL is how long a namespace is remembered (default an hour: a
 	// connection's host rarely changes, and a changed one is picked up
@@ -135,6 +136,15 @@ func readConnection(ctx context.Context, client *dbtcloud.Client, accountID, pro
 		return nil, 1, fmt.Errorf("dbt Cloud project %d has %w", projectID, errNoConnection)
 	}
 	c, _, err := client.Connections.Get(ctx, accountID, projectID, connectionID)
+	if errors.Is(err, dbtcloud.ErrNotFound) {
+		// Not one of the project's: an account-level connection, as newer
+		// environments use.
+		c, _, err = client.Connections.GetByAccount(ctx, accountID, connectionID)
+		if err != nil {
+			return nil, 3, fmt.Errorf("read dbt Cloud connection %d: %w", connectionID, err)
+		}
+		return c, 3, nil
+	}
 	if err != nil {
 		return nil, 2, fmt.Errorf("read dbt Cloud connection %d of project %d: %w", connectionID, projectID, err)
 	}
