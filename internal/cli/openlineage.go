@@ -43,7 +43,7 @@ func addOpenLineageFlags(fl *pflag.FlagSet, o *openLineageFlags, serve bool) {
 	fl.StringVar(&o.URL, "openlineage-url", "", "send OpenLineage events of finished runs to this receiver (Marquez: http://host:5000, posted to /api/v1/lineage); default $"+openlineage.EnvURL)
 	fl.StringVar(&o.File, "openlineage-file", "", "append OpenLineage events of finished runs to this file as JSON lines; default $"+openlineage.EnvFile)
 	fl.StringVar(&o.Namespace, "openlineage-namespace", "", "OpenLineage job namespace; default $"+openlineage.EnvNamespace+", else \"dbt\"")
-	fl.StringVar(&o.DatasetNamespace, "openlineage-dataset-namespace", "", "OpenLineage namespace of the warehouse's datasets, e.g. postgres://db.internal:5432 or snowflake://xy12345 (default $"+openlineage.EnvDatasetNamespace+", else built from the dbt Cloud connection's details)")
+	fl.StringVar(&o.DatasetNamespace, "openlineage-dataset-namespace", "", "OpenLineage namespace of the warehouse's datasets, e.g. postgres://db.internal:5432 or snowflake://myorg-myaccount (default $"+openlineage.EnvDatasetNamespace+", else built from the dbt Cloud connection's details)")
 	if serve {
 		fl.StringArrayVar(&o.Connections, "openlineage-connection", nil, "NAME=URL: send the events of connection NAME's runs to URL instead (NAME=off: none); repeat for several")
 		fl.StringArrayVar(&o.ConnectionNamespaces, "openlineage-connection-dataset-namespace", nil, "NAME=NS: dataset namespace of connection NAME's warehouse, e.g. prod=snowflake://xy12345; repeat for several")
