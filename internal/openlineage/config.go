@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -70,12 +71,22 @@ func (c Config) Options() Options {
 }
 
 // Sink is one destination of events with the key that names it in a
-// delivery's progress (Target.SendRun): "http " and the endpoint (any
-// password masked), or "file " and the path. A changed URL or path is a
+// delivery's progress (Target.SendRun): "http " and the endpoint (without
+// user info or query), or "file " and the absolute path. A changed URL or path is a
 // new sink, which gets every event.
 type Sink struct {
 	Key       string
 	Transport Transport
+}
+
+// sinkURL is an endpoint without user info or query, which may carry
+// credentials: the key is stored in River's job metadata and logged.
+func sinkURL(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 // Sinks builds the destinations of c, the receiver first; http (nil:
@@ -92,7 +103,7 @@ func (c Config) Sinks(http *HTTPOptions) ([]Sink, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Sink{Key: "http " + t.Endpoint(), Transport: t})
+		out = append(out, Sink{Key: "http " + sinkURL(t.Endpoint()), Transport: t})
 	}
 	if c.File != "" {
 		t, err := NewFileTransport(c.File)

@@ -118,3 +118,16 @@ func TestSendRunResumesPerSink(t *testing.T) {
 		t.Errorf("a finished delivery sent again: file %d, receiver %d", got, len(rec.runIDs))
 	}
 }
+
+// TestSinkKeysHoldNoSecrets: the keys of a delivery's progress, which River
+// stores and the server logs, leave out a URL's password and query.
+func TestSinkKeysHoldNoSecrets(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "events.jsonl")
+	sinks, err := Config{URL: "https://user:pa55@ol.example.com:8443/api/v1/lineage?api_key=k3y", File: file}.Sinks(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sinks) != 2 || sinks[0].Key != "http https://ol.example.com:8443/api/v1/lineage" || sinks[1].Key != "file "+file {
+		t.Errorf("sink keys %q, %q", sinks[0].Key, sinks[1].Key)
+	}
+}
