@@ -99,6 +99,9 @@ func (o *openLineageFlags) config(getenv func(string) string) openlineage.Config
 		}
 	}
 	c.Producer = openlineage.DefaultProducer + "/tree/" + Version
+	// Column lineage from the compiled SQL; one for all of a server's
+	// connections, as it remembers only the last few manifests.
+	c.ColumnLineage = &openlineage.SQLColumnLineage{}
 	return c
 }
 

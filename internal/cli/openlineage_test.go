@@ -161,6 +161,9 @@ func TestServeLineage(t *testing.T) {
 	if l, err := serveLineage(&openLineageFlags{Connections: []string{"dev=off"}}, getenv, nil); err != nil || l != nil {
 		t.Fatalf("every connection off gave %v, %v; want no emitter", l, err)
 	}
+	if _, ok := (&openLineageFlags{}).config(getenv).ColumnLineage.(*openlineage.SQLColumnLineage); !ok {
+		t.Error("the commands' config has no SQL column lineage")
+	}
 	env[openlineage.EnvURL] = "http://marquez:5000"
 	if l, err := serveLineage(&openLineageFlags{}, getenv, nil); err != nil || l == nil {
 		t.Fatalf("$%s gave %v, %v", openlineage.EnvURL, l, err)

@@ -28,7 +28,7 @@ type Config struct {
 	// Producer defaults to DefaultProducer.
 	Producer string
 	// ColumnLineage, if set, fills outputs' columnLineage facets (see
-	// ColumnLineager); nothing sets it yet.
+	// ColumnLineager); dbtlink's commands set a SQLColumnLineage.
 	ColumnLineage ColumnLineager
 	// Warehouses remembers connections' dataset namespaces across runs;
 	// NewRouter sets one shared by all its targets. nil: a lookup per run.

@@ -65,20 +65,24 @@ type Input struct {
 	Catalog *artifacts.Catalog
 }
 
-// ColumnRef is one column of a manifest node.
+// ColumnRef is one column of a manifest node, or of a relation the
+// manifest does not know (UniqueID empty, Relation its dotted name as the
+// SQL writes it).
 type ColumnRef struct {
 	UniqueID string
+	Relation string
 	Column   string
 }
 
 // ColumnLineager computes which input columns each column of a model is
-// computed from. It is the hook for column-level lineage: package
-// sqllineage (built separately) is meant to implement it from the compiled
-// SQL. Without one, outputs carry no columnLineage facet, because a guess
-// would be worse than nothing. A returned error leaves the facet out for
-// that model and is reported in Result.Warnings.
+// computed from, given the step's manifest and the run's catalog (nil when
+// it has none). It is the hook for column-level lineage; SQLColumnLineage
+// implements it from the compiled SQL with package sqllineage. Without
+// one, outputs carry no columnLineage facet, because a guess would be
+// worse than nothing. A returned error leaves the facet out for that model
+// and is counted in Result.Warnings.
 type ColumnLineager interface {
-	ColumnLineage(m *artifacts.Manifest, model *artifacts.Node) (map[string][]ColumnRef, error)
+	ColumnLineage(m *artifacts.Manifest, catalog *artifacts.Catalog, model *artifacts.Node) (map[string][]ColumnRef, error)
 }
 
 // Options shape the events.
@@ -164,6 +168,10 @@ type Builder struct {
 	// fallbacks are the dbtlink-made namespaces used, by adapter, for the
 	// warning that asks for the real one.
 	fallbacks map[string]string
+	// lineageErrs counts the models without column lineage because the
+	// ColumnLineager failed; firstLineageErr says why for the first.
+	lineageErrs     int
+	firstLineageErr string
 }
 
 // NewBuilder starts the events of run: the dbt Cloud run's START. catalog
@@ -208,6 +216,13 @@ func (b *Builder) Finish() Result {
 		final.EventType = Abort
 	}
 	b.add(final)
+	switch b.lineageErrs {
+	case 0:
+	case 1:
+		b.warnf("no column lineage for %s", b.firstLineageErr)
+	default:
+		b.warnf("no column lineage for %d models; the first, %s", b.lineageErrs, b.firstLineageErr)
+	}
 	for _, a := range slices.Sorted(maps.Keys(b.fallbacks)) {
 		b.warnf("dataset namespace %q is dbtlink's own for adapter %s, as the connection's details did not name the warehouse: set the OpenLineage dataset namespace to the warehouse's (e.g. postgres://host:5432) so that it matches other producers",
 			b.fallbacks[a], a)
@@ -496,9 +511,13 @@ func isURI(s string) bool {
 func (b *Builder) output(sc *stepContext, jn *artifacts.JoinedNode, res *artifacts.NodeResult) OutputDataset {
 	out := OutputDataset{Namespace: sc.namespace, Name: datasetName(jn.Node), Facets: b.datasetFacets(sc, jn)}
 	if b.opts.ColumnLineage != nil && jn.ResourceType == artifacts.Model {
-		fields, err := b.opts.ColumnLineage.ColumnLineage(sc.step.Manifest, jn.Node)
+		fields, err := b.opts.ColumnLineage.ColumnLineage(sc.step.Manifest, b.catalog, jn.Node)
 		if err != nil {
-			b.warnf("%s: no column lineage: %v", jn.UniqueID, err)
+			// One warning for them all (Finish): a project's many
+			// unreadable models would drown the other warnings.
+			if b.lineageErrs++; b.lineageErrs == 1 {
+				b.firstLineageErr = fmt.Sprintf("%s: %v", jn.UniqueID, err)
+			}
 		} else if len(fields) > 0 {
 			cl := &ColumnLineageFacet{Facet: b.facet(columnLineageSchema), Fields: map[string]ColumnLineageField{}}
 			for col, refs := range fields {
@@ -506,6 +525,8 @@ func (b *Builder) output(sc *stepContext, jn *artifacts.JoinedNode, res *artifac
 				for _, r := range refs {
 					if src := sc.joined.Node(r.UniqueID); src != nil {
 						ins = append(ins, ColumnLineageInput{Namespace: sc.namespace, Name: datasetName(src.Node), Field: r.Column})
+					} else if r.UniqueID == "" && r.Relation != "" {
+						ins = append(ins, ColumnLineageInput{Namespace: sc.namespace, Name: r.Relation, Field: r.Column})
 					}
 				}
 				if ins == nil {

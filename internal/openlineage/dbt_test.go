@@ -86,7 +86,7 @@ func fixture(command string) Input {
 // lineager is a fixed ColumnLineager.
 type lineager map[string]map[string][]ColumnRef
 
-func (l lineager) ColumnLineage(m *artifacts.Manifest, n *artifacts.Node) (map[string][]ColumnRef, error) {
+func (l lineager) ColumnLineage(m *artifacts.Manifest, _ *artifacts.Catalog, n *artifacts.Node) (map[string][]ColumnRef, error) {
 	if n.UniqueID == "model.shop.customers" {
 		return nil, errors.New("cannot parse")
 	}
@@ -187,7 +187,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("FAIL has outputs %+v", fail.Outputs)
 	}
 	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
-		return strings.Contains(w, "model.shop.customers: no column lineage: cannot parse")
+		return strings.Contains(w, "no column lineage for model.shop.customers: cannot parse")
 	}) {
 		t.Errorf("no warning for the column lineage error: %q", res.Warnings)
 	}

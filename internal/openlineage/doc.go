@@ -73,9 +73,12 @@
 //     wins, and when the details cannot be read (a token without project
 //     read access) a fallback of dbtlink's own is used, with a warning
 //     (DatasetNamespace).
-//   - Column lineage is left out unless Options.ColumnLineage (the hook
-//     for package sqllineage) provides it: the integration parses SQL with
-//     its own parser, which dbtlink does not have.
+//   - Column lineage (the columnLineage facet of outputs) comes from
+//     SQLColumnLineage, which reads the compiled SQL with dbtlink's own
+//     parser (package sqllineage) where the integration uses its Rust
+//     one; only the columns a value is computed from are inputs, not those
+//     that filter or join. Models whose SQL it cannot read get no facet
+//     (one warning per run counts them); no facet is guessed.
 //
 // # Delivery
 //
