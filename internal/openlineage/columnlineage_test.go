@@ -2,6 +2,7 @@ package openlineage
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +136,41 @@ func TestSQLColumnLineageUnknownAdapter(t *testing.T) {
 	_, err = s.ColumnLineage(m, nil, m.Node("model.shop.orders"))
 	if err == nil || !strings.Contains(err.Error(), `adapter "teradata"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestSQLColumnLineageConcurrent: deliveries running at once share one
+// SQLColumnLineage; each gets its own manifest's answers.
+func TestSQLColumnLineageConcurrent(t *testing.T) {
+	s := &SQLColumnLineage{}
+	read := func(invocation string) *artifacts.Manifest {
+		m, err := artifacts.ReadManifest(strings.NewReader(strings.Replace(sqlManifest, "5f0c8c3e-0d7f-4d8e-9d55-3a4d0d3d8b21", invocation, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ms := []*artifacts.Manifest{read("a"), read("b"), read("c"), read("d"), read("e"), read("f")}
+	nodes := make([]*artifacts.Node, len(ms)) // looked up first: Manifest.Node indexes lazily
+	for i, m := range ms {
+		nodes[i] = m.Node("model.shop.stg_orders")
+	}
+	errs := make(chan error, len(ms)*3)
+	for i := range len(ms) * 3 {
+		go func() {
+			cols, err := s.ColumnLineage(ms[i%len(ms)], nil, nodes[i%len(ms)])
+			if err == nil && (len(cols["order_id"]) != 1 || cols["order_id"][0].UniqueID != "source.shop.raw.orders") {
+				err = fmt.Errorf("manifest %d: %v", i%len(ms), cols)
+			}
+			errs <- err
+		}()
+	}
+	for range len(ms) * 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(s.recent); n > recentManifests {
+		t.Errorf("%d manifests remembered, want at most %d", n, recentManifests)
 	}
 }
