@@ -86,6 +86,68 @@ func TestCorpusEventsValidate(t *testing.T) {
 	t.Logf("%d events validated", total)
 }
 
+// TestCorpusColumnLineage builds each real project as a dbt build with
+// SQLColumnLineage: every columnLineage facet validates, and the projects
+// with compiled SQL get some.
+func TestCorpusColumnLineage(t *testing.T) {
+	v := getValidator(t)
+	for name, in := range corpusInputs(t) {
+		rr := *in.Steps[0].Results
+		rr.Command = "build"
+		in.Steps = []Step{in.Steps[0]}
+		in.Steps[0].Results = &rr
+		t.Run(name, func(t *testing.T) {
+			res := Build(in, Options{ColumnLineage: &SQLColumnLineage{}})
+			facets, fields, compiled := 0, 0, 0
+			for _, ev := range res.Events {
+				v.validate(t, ev)
+				for _, o := range ev.Outputs {
+					if cl := o.Facets.ColumnLineage; cl != nil {
+						facets++
+						fields += len(cl.Fields)
+					}
+				}
+			}
+			for _, r := range rr.Results {
+				if n := in.Steps[0].Manifest.Node(r.UniqueID); n != nil && n.ResourceType == artifacts.Model && n.CompiledCode != "" {
+					compiled++
+				}
+			}
+			if compiled > 0 && facets == 0 {
+				t.Errorf("%d models with compiled SQL in the results, no columnLineage facet (warnings %q)", compiled, res.Warnings)
+			}
+			t.Logf("%d compiled models in the results: %d columnLineage facets, %d fields", compiled, facets, fields)
+		})
+	}
+}
+
+// BenchmarkBuildColumnLineage is BenchmarkBuild with column lineage from
+// the compiled SQL, a fresh SQLColumnLineage per run as a delivery of a
+// new run has:
+//
+//	nice go test ./internal/openlineage -run '^$' -bench BuildColumnLineage -cpu 1
+func BenchmarkBuildColumnLineage(b *testing.B) {
+	in, ok := corpusInputs(b)["tuva-2024-02"]
+	if !ok {
+		b.Skip("tuva-2024-02 not in the corpus")
+	}
+	rr := *in.Steps[0].Results
+	rr.Command = "build"
+	in.Steps[0].Results = &rr
+	var n int
+	for b.Loop() {
+		n = 0
+		for _, ev := range Build(in, Options{ColumnLineage: &SQLColumnLineage{}}).Events {
+			for _, o := range ev.Outputs {
+				if o.Facets.ColumnLineage != nil {
+					n++
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(n), "facets/run")
+}
+
 // BenchmarkBuild measures building the events of the largest corpus
 // project (399 results, read as a dbt build).
 func BenchmarkBuild(b *testing.B) {
