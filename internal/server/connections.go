@@ -171,8 +171,9 @@ type jobJSON struct {
 }
 
 // namedJobs adds the names to jobs (never nil, so that no jobs encode as
-// []). Failing to read the names is logged and leaves them null: the
-// jobs themselves were read, and a client can still show the ids.
+// []). Failing to read the names is logged and leaves those not known
+// before null: the jobs themselves were read, and a client can still show
+// the ids.
 func (s *Server) namedJobs(r *http.Request, jobs []dbtcloud.Job) []jobJSON {
 	out := make([]jobJSON, len(jobs))
 	if len(jobs) == 0 {

@@ -43,7 +43,9 @@ func (t *Tracker) nameIndexOf(conn string) *nameIndex {
 // the account) and kept for jobCacheTTL; when one of the ids asked for is
 // missing, they are read again, at most once every jobReloadEvery (a
 // project created since, or an id that does not exist). An id still
-// unknown after that is simply absent from the maps.
+// unknown after that is simply absent from the maps. When reading fails,
+// the error comes with the names read before (if any), which callers may
+// still show.
 func (t *Tracker) Names(ctx context.Context, conn string, projectIDs, environmentIDs []int64) (Names, error) {
 	cl, c, err := t.client(ctx, conn)
 	if err != nil {
@@ -63,7 +65,8 @@ func (t *Tracker) Names(ctx context.Context, conn string, projectIDs, environmen
 	}
 	names, err := loadNames(ctx, cl, c)
 	if err != nil {
-		return Names{}, err
+		// The names read before, if any, still beat ids.
+		return ix.names, err
 	}
 	ix.names, ix.loaded = names, now
 	return names, nil
