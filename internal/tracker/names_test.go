@@ -37,8 +37,8 @@ func TestNamesCache(t *testing.T) {
 			t.Fatalf("%s: err = %v, want an error: %v", what, err, wantErr)
 		}
 		// A failed reload still returns the names read before.
-		if (n.Projects[emulator.DemoProjectID] != "analytics" || n.Environments[emulator.DemoProductionEnvID] != "Production" ||
-			n.Projects[emulator.DemoLegacyProjectID] != "analytics_legacy") {
+		if n.Projects[emulator.DemoProjectID] != "analytics" || n.Environments[emulator.DemoProductionEnvID] != "Production" ||
+			n.Projects[emulator.DemoLegacyProjectID] != "analytics_legacy" {
 			t.Fatalf("%s: names = %+v", what, n)
 		}
 	}
