@@ -156,8 +156,14 @@ func jobListRun(ctx context.Context, opts *JobListOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "No jobs match.")
 		return nil
 	}
-	projects := jobProjectNames(ctx, client, accountID)
-	t := newTable(opts.IO.Out, "ID", "NAME", "PROJECT", "ENVIRONMENT", "TYPE", "LAST RUN")
+	return jobWriteTable(opts.IO.Out, jobs, jobProjectNames(ctx, client, accountID))
+}
+
+// jobWriteTable is the table of `job list`, locally and through --server:
+// projects maps project ids to names; a job's environment name comes with
+// the job (include_related). Where a name is not known, the id stands in.
+func jobWriteTable(w io.Writer, jobs []dbtcloud.Job, projects map[int64]string) error {
+	t := newTable(w, "ID", "NAME", "PROJECT", "ENVIRONMENT", "TYPE", "LAST RUN")
 	for _, j := range jobs {
 		project := strconv.FormatInt(j.ProjectID, 10)
 		if name, ok := projects[j.ProjectID]; ok {
@@ -255,15 +261,14 @@ func jobGetRun(ctx context.Context, opts *JobGetOptions) error {
 	}
 	// Names make the summary readable; failing to fetch them is not worth
 	// failing the command, so ids stand in.
-	project := strconv.FormatInt(j.ProjectID, 10)
+	var project, env string
 	if p, _, err := client.Projects.Get(ctx, accountID, j.ProjectID); err == nil {
-		project = fmt.Sprintf("%s (%d)", p.Name, p.ID)
+		project = p.Name
 	}
-	env := strconv.FormatInt(j.EnvironmentID, 10)
 	if e, _, err := client.Environments.Get(ctx, accountID, j.ProjectID, j.EnvironmentID); err == nil {
-		env = fmt.Sprintf("%s (%d)", e.Name, e.ID)
+		env = e.Name
 	}
-	jobWriteSummary(opts.IO.Out, j, project, env)
+	jobWriteSummary(opts.IO.Out, j, jobNameAndID(project, j.ProjectID), jobNameAndID(env, j.EnvironmentID))
 	return nil
 }
 

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/dbtlink/dbtlink/dbtcloud"
 )
 
 // `job list` and `job get` through a dbtlink server (--server URL). The
-// server answers dbt Cloud's job objects; project and environment names
-// are not looked up, so ids stand in for them where dbt Cloud's job
-// object does not carry them.
+// server answers dbt Cloud's job objects with the names of their project
+// and environment, so the output is the local one: the same table and
+// summary, names where they are known and ids where they are not. --json
+// prints dbt Cloud's job objects alone, as locally.
 
 func jobListServer(ctx context.Context, opts *JobListOptions) error {
 	c, err := opts.Server()
@@ -28,25 +31,30 @@ func jobListServer(ctx context.Context, opts *JobListOptions) error {
 		jobs = jobs[:opts.Limit]
 	}
 	if opts.JSON {
-		return writeJSON(opts.IO.Out, jobs)
+		plain := make([]dbtcloud.Job, len(jobs))
+		for i := range jobs {
+			plain[i] = jobs[i].Job
+		}
+		return writeJSON(opts.IO.Out, plain)
 	}
 	if len(jobs) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "No jobs match.")
 		return nil
 	}
-	t := newTable(opts.IO.Out, "ID", "NAME", "PROJECT", "ENVIRONMENT", "TYPE", "LAST RUN")
+	projects := map[int64]string{}
 	for _, j := range jobs {
-		env := strconv.FormatInt(j.EnvironmentID, 10)
-		if j.Environment != nil && j.Environment.Name != "" {
-			env = j.Environment.Name
+		if j.ProjectName != "" {
+			projects[j.ProjectID] = j.ProjectName
 		}
-		last := "-"
-		if r := j.MostRecentRun; r != nil {
-			last = fmt.Sprintf("%s (run %d)", r.Status, r.ID)
-		}
-		t.row(strconv.FormatInt(j.ID, 10), j.Name, strconv.FormatInt(j.ProjectID, 10), env, orDash(j.JobType), last)
 	}
-	return t.flush()
+	list := make([]dbtcloud.Job, len(jobs))
+	for i, j := range jobs {
+		list[i] = j.Job
+		if (j.Environment == nil || j.Environment.Name == "") && j.EnvironmentName != "" {
+			list[i].Environment = &dbtcloud.Environment{ID: j.EnvironmentID, Name: j.EnvironmentName}
+		}
+	}
+	return jobWriteTable(opts.IO.Out, list, projects)
 }
 
 func jobGetServer(ctx context.Context, opts *JobGetOptions) error {
@@ -63,12 +71,17 @@ func jobGetServer(ctx context.Context, opts *JobGetOptions) error {
 		return fmt.Errorf("get job %d of connection %q on the dbtlink server: %w", opts.JobID, conn, err)
 	}
 	if opts.JSON {
-		return writeJSON(opts.IO.Out, j)
+		return writeJSON(opts.IO.Out, &j.Job)
 	}
-	env := strconv.FormatInt(j.EnvironmentID, 10)
-	if j.Environment != nil && j.Environment.Name != "" {
-		env = fmt.Sprintf("%s (%d)", j.Environment.Name, j.EnvironmentID)
-	}
-	jobWriteSummary(opts.IO.Out, j, strconv.FormatInt(j.ProjectID, 10), env)
+	jobWriteSummary(opts.IO.Out, &j.Job, jobNameAndID(j.ProjectName, j.ProjectID), jobNameAndID(j.EnvironmentName, j.EnvironmentID))
 	return nil
+}
+
+// jobNameAndID is how `job get` shows a project or an environment:
+// "name (id)", or the id alone when the name is not known.
+func jobNameAndID(name string, id int64) string {
+	if name == "" {
+		return strconv.FormatInt(id, 10)
+	}
+	return fmt.Sprintf("%s (%d)", name, id)
 }

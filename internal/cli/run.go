@@ -110,7 +110,7 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 	t.row("Job:", job)
 	t.row("Status:", run.Status.String()+statusMessage(run))
 	if run.Trigger != nil {
-		t.row("Cause:", run.Trigger.Cause)
+		t.row("Cause:", displayCause(run.Trigger.Cause))
 	}
 	t.row("Created:", timeOrDash(run.CreatedAt))
 	t.row("Started:", timeOrDash(run.StartedAt))
@@ -136,6 +136,18 @@ func runGetRun(ctx context.Context, opts *RunGetOptions) error {
 		return st.flush()
 	}
 	return nil
+}
+
+// displayCause is a run's cause as tables and summaries show it: without
+// the " [dbtlink:<hex>]" marker dbtlink appends when it triggers a run (its
+// own bookkeeping, which finds the run again after a lost answer). --json
+// keeps the cause as dbt Cloud has it. The dbtlink server keeps the cause
+// it was given, without the marker, so both show the same words.
+func displayCause(cause string) string {
+	if m, ok := dbtcloud.ExtractTriggerMarker(cause); ok {
+		return strings.TrimSuffix(cause, " [dbtlink:"+m+"]")
+	}
+	return cause
 }
 
 func timeOrDash(t dbtcloud.Timestamp) string {
@@ -239,8 +251,8 @@ func runListRun(ctx context.Context, opts *RunListOptions) error {
 			job += " " + r.Job.Name
 		}
 		cause := "-"
-		if r.Trigger != nil && strings.TrimSpace(r.Trigger.Cause) != "" {
-			cause = strings.Join(strings.Fields(r.Trigger.Cause), " ")
+		if r.Trigger != nil && strings.TrimSpace(displayCause(r.Trigger.Cause)) != "" {
+			cause = strings.Join(strings.Fields(displayCause(r.Trigger.Cause)), " ")
 		}
 		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.Status.String(), job, timeOrDash(r.CreatedAt),
 			shortDuration(runElapsed(r, serverNow(r, opts.Now()))), cause})

@@ -96,15 +96,14 @@ func (c *serverClient) runByDbtID(ctx context.Context, conn string, dbtID int64)
 	return &page.Runs[0], nil
 }
 
-// serverElapsed is a run's duration so far: from its start (or creation)
-// to its end, or to now while it goes on.
+// serverElapsed is a run's duration so far, as the local commands count
+// it (runElapsed): from its creation in dbt Cloud, queueing included, to
+// its end, or to now while it goes on. A run not yet triggered counts from
+// its creation on the server.
 func serverElapsed(r *serverRun, now time.Time) time.Duration {
-	start := r.StartedAt
+	start := r.DbtCreatedAt
 	if start == nil {
-		start = r.DbtCreatedAt
-	}
-	if start == nil {
-		return 0
+		start = &r.CreatedAt
 	}
 	end := now
 	if r.FinishedAt != nil {
@@ -143,8 +142,9 @@ func runGetServer(ctx context.Context, opts *RunGetOptions) error {
 	}
 	now := opts.Now()
 	t := newTable(opts.IO.Out)
+	// The rows of the local `run get` first, in its order; what only the
+	// server knows (its run id, reruns, its error) follows as a paragraph.
 	t.row("Run:", serverRunIDString(run))
-	t.row("Server run:", strconv.FormatInt(run.ID, 10))
 	job := strconv.FormatInt(run.JobID, 10)
 	if name := c.jobName(ctx, run.Connection, run.JobID); name != "" {
 		job += " (" + name + ")" // as locally
@@ -164,14 +164,22 @@ func runGetServer(ctx context.Context, opts *RunGetOptions) error {
 	t.row("Started:", optTimeString(run.StartedAt))
 	t.row("Finished:", optTimeString(run.FinishedAt))
 	t.row("Duration:", shortDuration(serverElapsed(run, now)))
-	if run.MaxRetries > 0 {
-		t.row("Reruns:", fmt.Sprintf("%d of %d", run.Retries, run.MaxRetries))
-	}
-	if run.Error != "" {
-		t.row("Error:", firstLine(run.Error))
-	}
 	t.row("URL:", orDash(run.Href))
 	if err := t.flush(); err != nil {
+		return err
+	}
+	// A paragraph of its own, so that the rows above are aligned as
+	// locally.
+	fmt.Fprintln(opts.IO.Out)
+	st := newTable(opts.IO.Out)
+	st.row("Server run:", strconv.FormatInt(run.ID, 10))
+	if run.MaxRetries > 0 {
+		st.row("Reruns:", fmt.Sprintf("%d of %d", run.Retries, run.MaxRetries))
+	}
+	if run.Error != "" {
+		st.row("Error:", firstLine(run.Error))
+	}
+	if err := st.flush(); err != nil {
 		return err
 	}
 	if opts.Steps && len(run.Steps) > 0 {

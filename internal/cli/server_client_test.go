@@ -462,7 +462,7 @@ func TestServerRunAndArtifactCommands(t *testing.T) {
 	t.Run("run get", func(t *testing.T) {
 		r := b.srv("run", "get", ok, "--steps")
 		wantExit(t, r, ExitOK, "run get")
-		for _, w := range []string{"Run:", ok, "Status:", "Success", "Job:         301 (daily build)", "Server run:", "STEP", "URL:"} {
+		for _, w := range []string{"Run:", ok, "Status:", "Success", "Job:       301 (daily build)", "Server run:", "STEP", "URL:"} {
 			if !strings.Contains(r.stdout, w) {
 				t.Errorf("run get lacks %q:\n%s", w, r.stdout)
 			}

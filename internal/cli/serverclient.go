@@ -519,7 +519,16 @@ func (c *serverClient) TestConnection(ctx context.Context, name string) (*server
 	return &out, nil
 }
 
-func (c *serverClient) ListJobs(ctx context.Context, conn string, projectID, environmentID int64, name string) ([]dbtcloud.Job, error) {
+// serverJob is a job as the server answers it: dbt Cloud's job object
+// with the names of its project and environment ("" when the server could
+// not read them).
+type serverJob struct {
+	dbtcloud.Job
+	ProjectName     string `json:"project_name"`
+	EnvironmentName string `json:"environment_name"`
+}
+
+func (c *serverClient) ListJobs(ctx context.Context, conn string, projectID, environmentID int64, name string) ([]serverJob, error) {
 	q := url.Values{}
 	if projectID > 0 {
 		q.Set("project_id", strconv.FormatInt(projectID, 10))
@@ -531,7 +540,7 @@ func (c *serverClient) ListJobs(ctx context.Context, conn string, projectID, env
 		q.Set("name", name)
 	}
 	var out struct {
-		Jobs []dbtcloud.Job `json:"jobs"`
+		Jobs []serverJob `json:"jobs"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/api/v1/connections/"+url.PathEscape(conn)+"/jobs", q, nil, &out); err != nil {
 		return nil, err
@@ -539,8 +548,8 @@ func (c *serverClient) ListJobs(ctx context.Context, conn string, projectID, env
 	return out.Jobs, nil
 }
 
-func (c *serverClient) GetJob(ctx context.Context, conn string, id int64) (*dbtcloud.Job, error) {
-	var out dbtcloud.Job
+func (c *serverClient) GetJob(ctx context.Context, conn string, id int64) (*serverJob, error) {
+	var out serverJob
 	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/connections/%s/jobs/%d", url.PathEscape(conn), id), nil, nil, &out); err != nil {
 		return nil, err
 	}

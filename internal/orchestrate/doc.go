@@ -41,7 +41,7 @@
 // schedule's delays are divided by that rate, so a 73-second job at speed
 // 20 is seen to end within a second of its 3.7 real seconds. Real dbt Cloud
 // runs at our speed and is polled exactly as above; a clock that looks far
-// ahead at the first read costs one early read to find that out. See pace.
+// ahead at the first read costs one early read to find that out. See Pace.
 //
 // A fixed interval (WaitOptions.Poll) replaces the schedule. Schedule.Next
 // computes it and is unit-tested; bench/pollbench measures it against

@@ -177,7 +177,7 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 	}
 
 	var last *dbtcloud.Run
-	var pc pace    // how fast dbt Cloud's clock runs (see pace)
+	var pc Pace    // how fast dbt Cloud's clock runs (see Pace)
 	start := begin // the run's age is measured from its creation when known
 	var failingSince time.Time
 	skip := opts.Initial != nil && opts.Initial.ID == runID
@@ -212,7 +212,7 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 				start = run.CreatedAt.Time
 			}
 			last = run
-			pc.observe(run, now)
+			pc.Observe(run, now)
 			if opts.OnUpdate != nil {
 				opts.OnUpdate(run)
 			}
@@ -232,14 +232,7 @@ func Wait(ctx context.Context, client *dbtcloud.Client, accountID, runID int64, 
 		}
 		d := sched.Next(now.Sub(start))
 		if opts.Poll <= 0 && last != nil {
-			switch {
-			case pc.accelerated():
-				// The schedule's ages and expected duration are on dbt
-				// Cloud's clock; its delays are converted to ours.
-				d = pc.toLocal(sched.Next(pc.serverAge(last.CreatedAt.Time, now)))
-			case pc.wantsProbe():
-				d = min(d, probeAfter)
-			}
+			d = pc.Adjust(sched, d, last.CreatedAt.Time, now)
 		}
 		if !deadline.IsZero() {
 			d = min(d, deadline.Sub(now))

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +165,56 @@ func TestJobs(t *testing.T) {
 	}
 	wantError(t, b.do(t, "GET", "/api/v1/connections/prod/jobs/999", "read", ""), 404, codeNotFound, "dbt Cloud answered 404", "Not found.")
 	wantError(t, b.do(t, "GET", "/api/v1/connections/prod/jobs/abc", "read", ""), 400, codeBadRequest, `job id "abc"`)
+}
+
+// Job answers carry the names of the job's project and environment, read
+// through the backend for the ids the answer shows; a name not known, or
+// names that could not be read, are null, and the jobs are still answered.
+func TestJobsCarryNames(t *testing.T) {
+	t.Parallel()
+	type named struct {
+		ID              int64   `json:"id"`
+		ProjectName     *string `json:"project_name"`
+		EnvironmentName *string `json:"environment_name"`
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return "<null>"
+		}
+		return *p
+	}
+	b := setup(t)
+	b.be.jobs = []dbtcloud.Job{
+		{ID: 301, ProjectID: 7, EnvironmentID: 5, Name: "Daily"},
+		{ID: 302, ProjectID: 8, EnvironmentID: 6, Name: "Orphan"},
+	}
+	b.be.names = tracker.Names{Projects: map[int64]string{7: "Analytics"}, Environments: map[int64]string{5: "Production"}}
+	w := b.do(t, "GET", "/api/v1/connections/prod/jobs", "read", "")
+	wantStatus(t, w, 200)
+	got := decode[map[string][]named](t, w)["jobs"]
+	if len(got) != 2 || str(got[0].ProjectName) != "Analytics" || str(got[0].EnvironmentName) != "Production" ||
+		got[1].ProjectName != nil || got[1].EnvironmentName != nil {
+		t.Errorf("jobs = %s", w.Body.String())
+	}
+	if want := [][]int64{{7, 8}, {5, 6}}; !reflect.DeepEqual(b.be.namesAsk, want) {
+		t.Errorf("names asked for %v, want %v", b.be.namesAsk, want)
+	}
+	if o := b.be.jobOpts; o.OrderBy != "id" || !slices.Equal(o.IncludeRelated, []string{"environment", "most_recent_run"}) {
+		t.Errorf("list options = %+v, want those of the local job list", o)
+	}
+
+	w = b.do(t, "GET", "/api/v1/connections/prod/jobs/301", "read", "")
+	wantStatus(t, w, 200)
+	if j := decode[named](t, w); j.ID != 301 || str(j.ProjectName) != "Analytics" || str(j.EnvironmentName) != "Production" {
+		t.Errorf("job = %s", w.Body.String())
+	}
+
+	b.be.errs["Names"] = errors.New("tracker: list the projects of prod: 403")
+	w = b.do(t, "GET", "/api/v1/connections/prod/jobs/301", "read", "")
+	wantStatus(t, w, 200)
+	if j := decode[named](t, w); j.ID != 301 || j.ProjectName != nil || j.EnvironmentName != nil {
+		t.Errorf("job without names = %s", w.Body.String())
+	}
 }
 
 // TestErrorMapping runs every kind of backend error through one route.

@@ -44,6 +44,11 @@ type Backend interface {
 	// ListJobs returns every job matching opts (all pages).
 	ListJobs(ctx context.Context, conn string, opts *dbtcloud.JobListOptions) ([]dbtcloud.Job, error)
 	GetJob(ctx context.Context, conn string, id int64) (*dbtcloud.Job, error)
+	// Names returns the names of the connection's projects and
+	// environments by id (cached), so that job answers can carry them;
+	// the ids given are those the answer needs. An error is logged, and
+	// the names returned with it (older ones, or none) are used.
+	Names(ctx context.Context, conn string, projectIDs, environmentIDs []int64) (tracker.Names, error)
 
 	CreateRun(ctx context.Context, req tracker.RunRequest) (store.Run, error)
 	GetRun(ctx context.Context, id int64) (store.Run, error)

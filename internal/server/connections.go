@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -131,17 +132,18 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The same related objects and order as `dbtlink job list` asks dbt
+	// Cloud for, so that its output through the server is the same.
+	opts.OrderBy = "id"
+	opts.IncludeRelated = []string{"environment", "most_recent_run"}
 	jobs, err := s.backend.ListJobs(r.Context(), r.PathValue("name"), opts)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if jobs == nil {
-		jobs = []dbtcloud.Job{} // [] rather than null
-	}
 	s.writeJSON(w, r, http.StatusOK, struct {
-		Jobs []dbtcloud.Job `json:"jobs"`
-	}{jobs})
+		Jobs []jobJSON `json:"jobs"`
+	}{s.namedJobs(r, jobs)})
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +157,47 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, job)
+	s.writeJSON(w, r, http.StatusOK, s.namedJobs(r, []dbtcloud.Job{*job})[0])
+}
+
+// jobJSON is a dbt Cloud job with the names of its project and
+// environment, which dbt Cloud's job object gives only as ids. A name is
+// null when it could not be read (dbt Cloud failed, or the token may not
+// read projects or environments).
+type jobJSON struct {
+	dbtcloud.Job
+	ProjectName     *string `json:"project_name"`
+	EnvironmentName *string `json:"environment_name"`
+}
+
+// namedJobs adds the names to jobs (never nil, so that no jobs encode as
+// []). Failing to read the names is logged and leaves those not known
+// before null: the jobs themselves were read, and a client can still show
+// the ids.
+func (s *Server) namedJobs(r *http.Request, jobs []dbtcloud.Job) []jobJSON {
+	out := make([]jobJSON, len(jobs))
+	if len(jobs) == 0 {
+		return out
+	}
+	var projects, envs []int64
+	for _, j := range jobs {
+		projects, envs = append(projects, j.ProjectID), append(envs, j.EnvironmentID)
+	}
+	names, err := s.backend.Names(r.Context(), r.PathValue("name"), projects, envs)
+	if err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "could not read project and environment names; job answers carry ids only",
+			slog.String("connection", r.PathValue("name")), slog.String("error", err.Error()))
+	}
+	for i, j := range jobs {
+		out[i].Job = j
+		if n, ok := names.Projects[j.ProjectID]; ok {
+			out[i].ProjectName = &n
+		}
+		if n, ok := names.Environments[j.EnvironmentID]; ok {
+			out[i].EnvironmentName = &n
+		}
+	}
+	return out
 }
 
 // pathID reads a positive integer path value.

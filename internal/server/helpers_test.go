@@ -45,6 +45,8 @@ type fakeBackend struct {
 	deleted   []string
 	report    connection.Report
 	jobs      []dbtcloud.Job
+	names     tracker.Names
+	namesAsk  [][]int64 // the project and environment ids of each Names call
 	jobOpts   *dbtcloud.JobListOptions
 	runs      map[int64]store.Run
 	runReq    *tracker.RunRequest
@@ -142,6 +144,16 @@ func (f *fakeBackend) ListJobs(ctx context.Context, conn string, opts *dbtcloud.
 		return nil, err
 	}
 	return f.jobs, nil
+}
+
+func (f *fakeBackend) Names(ctx context.Context, conn string, projectIDs, environmentIDs []int64) (tracker.Names, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("Names"); err != nil {
+		return tracker.Names{}, err
+	}
+	f.namesAsk = append(f.namesAsk, projectIDs, environmentIDs)
+	return f.names, nil
 }
 
 func (f *fakeBackend) GetJob(ctx context.Context, conn string, id int64) (*dbtcloud.Job, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/connection"
 	"github.com/dbtlink/dbtlink/internal/store"
+	"github.com/dbtlink/dbtlink/internal/tracker"
 	"github.com/dbtlink/dbtlink/internal/warehouse"
 )
 
@@ -242,7 +243,12 @@ func TestOpenAPIConformance(t *testing.T) {
 	be.report = connection.Report{Host: "https://ab123.us1.dbt.com", AccountID: 1, Checks: []connection.Check{
 		{Name: "host", Status: "pass", Message: "ok"}, {Name: "token", Status: "fail", Message: "rejected"}, {Name: "account", Status: "skip", Message: "skipped"}}}
 	be.jobs = []dbtcloud.Job{{ID: 301, AccountID: 1, ProjectID: 7, EnvironmentID: 5, Name: "Daily", ExecuteSteps: []string{"dbt build"},
-		CreatedAt: dbtcloud.Timestamp{Time: testNow}}}
+		CreatedAt:     dbtcloud.Timestamp{Time: testNow},
+		Environment:   &dbtcloud.Environment{ID: 5, ProjectID: 7, Name: "Production"},
+		MostRecentRun: &dbtcloud.Run{ID: 9001, JobDefinitionID: 301, Status: dbtcloud.RunStatusSuccess}}}
+	// Project 7 is named, environment 5 is not: one name each way, null
+	// and a string, is validated against the schema.
+	be.names = tracker.Names{Projects: map[int64]string{7: "Analytics"}}
 	be.runs[5] = store.Run{ID: 5, Connection: "prod", AccountID: 1, JobID: 301, State: store.RunRunning, DbtRunID: 9001, DbtStatus: 3,
 		TriggerAttemptedAt: testNow, StartedAt: testNow, Steps: []byte(`[{"name":"dbt build"}]`), CreatedAt: testNow, UpdatedAt: testNow}
 	be.runs[6] = store.Run{ID: 6, State: store.RunSuccess, CreatedAt: testNow, UpdatedAt: testNow, SettledAt: testNow}

@@ -74,6 +74,7 @@ func (t *Tracker) DeleteConnection(ctx context.Context, name string) error {
 	t.mu.Lock()
 	delete(t.clients, name)
 	delete(t.jobs, name)
+	delete(t.names, name)
 	t.mu.Unlock()
 	return nil
 }

@@ -180,7 +180,9 @@ func (t *Tracker) recordFailure(ctx context.Context, cl *dbtcloud.Client, c stor
 	}
 	var why []string
 	if f.Step != nil {
-		why = append(why, fmt.Sprintf("failed in step %d (%s)", f.Step.Index, f.Step.Name))
+		// The words of the CLI's local wait ("Run N failed at step ..."),
+		// which prints this line through --server.
+		why = append(why, fmt.Sprintf("failed at step %d, %s (%s)", f.Step.Index, f.Step.Name, f.Step.Status))
 	}
 	if f.NodesUnavailable != "" {
 		why = append(why, "failing nodes unknown: "+f.NodesUnavailable)

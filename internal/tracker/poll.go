@@ -33,8 +33,10 @@ import (
 //
 // The interval adapts like `dbtlink job run --wait` (orchestrate.Schedule,
 // with the expected duration taken from the job's last settled run in the
-// store, so no API call is spent on it): the minimum over the runs in
-// flight, bounded by PollMin and PollMax. While webhooks for the account
+// store, so no API call is spent on it, and orchestrate.Pace following a
+// dbt Cloud whose clock runs faster than ours, such as an emulator with
+// --speed): the minimum over the runs in flight, bounded by PollMin and
+// PollMax. While webhooks for the account
 // arrive, the interval is WebhookPoll: webhooks settle runs and polling is
 // the safety net.
 const (
@@ -89,8 +91,17 @@ func (w *pollWorker) Work(ctx context.Context, j *river.Job[pollArgs]) error {
 var errStopPolling = errors.New("stop polling")
 
 // pollState is what one process remembers between passes of a connection.
+// Only the connection's poll job, one at a time, uses it.
 type pollState struct {
 	lastInflight time.Time
+	// pace measures how fast the account's clock runs, from the runs in
+	// flight each pass reads, as `dbtlink job run --wait` does: against an
+	// emulator with --speed the schedule is read on its clock, so the
+	// server follows the demo at its speed; a real dbt Cloud runs at ours
+	// and is polled as before. It restarts whenever the account has no run
+	// in flight, so an emulator restarted at another speed is measured
+	// afresh.
+	pace orchestrate.Pace
 }
 
 func (t *Tracker) pollStateOf(conn string) *pollState {
@@ -116,6 +127,7 @@ func (t *Tracker) pollPass(ctx context.Context, conn string) (time.Duration, err
 	if len(active) == 0 {
 		// Idle: keep the job, scheduled far out; a new run brings it
 		// forward (nudgePoll).
+		t.pollStateOf(conn).pace = orchestrate.Pace{}
 		return t.cfg.PollMax, nil
 	}
 	cl, c, err := t.client(ctx, conn)
@@ -162,11 +174,13 @@ func (t *Tracker) activeRuns(ctx context.Context, conn string) ([]store.Run, err
 }
 
 func (t *Tracker) pollEach(ctx context.Context, cl *dbtcloud.Client, c store.Connection, runs []store.Run) error {
+	ps := t.pollStateOf(c.Name)
 	for _, r := range runs {
 		run, _, err := cl.Runs.Get(ctx, c.AccountID, r.DbtRunID, &dbtcloud.RunGetOptions{IncludeRelated: []string{"run_steps"}})
 		if err != nil {
 			return fmt.Errorf("get dbt Cloud run %d: %w", r.DbtRunID, err)
 		}
+		ps.pace.Observe(run, t.cfg.Now())
 		if err := t.apply(ctx, []store.Run{r}, []*dbtcloud.Run{run}); err != nil {
 			return err
 		}
@@ -191,6 +205,7 @@ func (t *Tracker) pollList(ctx context.Context, cl *dbtcloud.Client, c store.Con
 				return fmt.Errorf("list runs in flight: %w", err)
 			}
 			inflight[run.ID] = true
+			ps.pace.Observe(run, t.cfg.Now())
 			if r, ok := byDbt[run.ID]; ok && stateOf(run.Status) != r.State {
 				seen, runs = append(seen, r), append(runs, run)
 			}
@@ -327,6 +342,7 @@ func (t *Tracker) nextInterval(ctx context.Context, conn string, active []store.
 		return t.cfg.WebhookPoll, nil
 	}
 	now := t.cfg.Now()
+	ps := t.pollStateOf(conn)
 	expected := map[int64]time.Duration{}
 	next := t.cfg.PollMax
 	for _, r := range active {
@@ -338,8 +354,9 @@ func (t *Tracker) nextInterval(ctx context.Context, conn string, active []store.
 			}
 			expected[r.JobID] = e
 		}
-		age := now.Sub(r.DbtCreatedAt)
-		next = min(next, orchestrate.Schedule{Expected: e}.Next(age))
+		sched := orchestrate.Schedule{Expected: e}
+		d := sched.Next(now.Sub(r.DbtCreatedAt))
+		next = min(next, ps.pace.Adjust(sched, d, r.DbtCreatedAt, now))
 	}
 	return max(next, t.cfg.PollMin), nil
 }

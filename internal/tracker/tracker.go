@@ -133,6 +133,7 @@ type Tracker struct {
 	mu      sync.Mutex
 	clients map[string]cachedClient // by connection name
 	jobs    map[string]*jobIndex    // by connection name
+	names   map[string]*nameIndex   // by connection name
 	polls   map[string]*pollState
 	// expected caches the expected duration of each job's runs.
 	expected map[expectKey]expectation
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Tracker, error) {
 		waiters:  newWaiters(),
 		clients:  map[string]cachedClient{},
 		jobs:     map[string]*jobIndex{},
+		names:    map[string]*nameIndex{},
 		expected: map[expectKey]expectation{},
 	}
 	t.metrics = newMetrics(cfg.Registry, cfg.Store)

@@ -178,7 +178,7 @@ func TestTrackerRuns(t *testing.T) {
 				if len(nodes) == 0 || nodes[0].Status != "error" || nodes[0].UniqueID == "" {
 					t.Fatalf("failing nodes: %s", got.FailingNodes)
 				}
-				if !strings.Contains(got.Error, "failed in step") {
+				if !strings.Contains(got.Error, "failed at step") {
 					t.Fatalf("error does not say where the run failed: %q", got.Error)
 				}
 			})
