@@ -23,6 +23,7 @@ import (
 	"github.com/dbtlink/dbtlink/internal/server"
 	"github.com/dbtlink/dbtlink/internal/store"
 	"github.com/dbtlink/dbtlink/internal/tracker"
+	"github.com/dbtlink/dbtlink/internal/web"
 )
 
 // EnvDB names the variable holding the server database, as --db.
@@ -46,6 +47,10 @@ type ServeOptions struct {
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
 	MaxUploadBytes       int64
+
+	// The web UI's.
+	Web           bool
+	SecureCookies bool
 }
 
 // NewCmdServe builds `dbtlink serve`.
@@ -79,7 +84,14 @@ database: warehouse passwords are sealed with that key too. Every stored
 dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
-schedule off.`,
+schedule off.
+
+The browser UI is served at / (turn it off with --web=false): open the
+server's URL and log in with a token from ` + "`dbtlink token create`" + `; a read
+token browses the catalog and the runs, a write token can also trigger and
+cancel runs. The browser keeps a session cookie, never the token; sessions
+live in the server's memory, so a restart logs browsers out. Behind a proxy
+that terminates TLS, pass --secure-cookies.`,
 		Example: `  dbtlink serve
   dbtlink serve --addr 0.0.0.0:8765 --db postgres://dbtlink@db.internal:5432/dbtlink
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/v1/runs`,
@@ -103,6 +115,8 @@ schedule off.`,
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
+	fl.BoolVar(&opts.Web, "web", true, "serve the browser UI at / (the API stays under /api/)")
+	fl.BoolVar(&opts.SecureCookies, "secure-cookies", false, "mark the web UI's cookies Secure on plain HTTP too, for a server behind a TLS-terminating proxy (on TLS they always are)")
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
 }
@@ -212,8 +226,16 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		return withCode(ExitUsage, err)
 	}
 	cat.Clients = tr
-	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: logger, Registry: reg, Version: Version,
-		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes})
+	be := backend{tr, st}
+	var ui http.Handler
+	if opts.Web {
+		if ui, err = web.New(web.Config{Catalog: cat, Runs: tr, Tokens: be, HashToken: server.HashToken, Logger: logger,
+			SecureCookies: opts.SecureCookies, Version: Version}); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(server.Config{Backend: be, Logger: logger, Registry: reg, Version: Version,
+		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes, Web: ui})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,152 @@
+// The lineage graph: cytoscape with the dagre layered layout, left to
+// right. The page lists the same tables without JavaScript.
+(function () {
+  "use strict";
+  var el = document.getElementById("graph");
+  if (!el || typeof cytoscape === "undefined") {
+    return;
+  }
+  if (typeof cytoscapeDagre !== "undefined") {
+    cytoscape.use(cytoscapeDagre);
+  }
+  var colours = { model: "#2563eb", source: "#15803d", seed: "#c2410c", snapshot: "#7c3aed", table: "#4b5563" };
+
+  fetch(el.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (r) {
+      if (!r.ok) {
+        throw new Error("the lineage could not be read (" + r.status + ")");
+      }
+      return r.json();
+    })
+    .then(draw)
+    .catch(function (err) {
+      el.textContent = String(err.message || err);
+      el.dataset.error = "1";
+    });
+
+  function draw(g) {
+    var t0 = performance.now();
+    var elements = [];
+    g.nodes.forEach(function (n) {
+      elements.push({ group: "nodes", data: {
+        id: n.id, label: n.label, type: n.resource_type, url: n.url || "",
+        test: n.test_status || "", start: n.id === g.start ? 1 : 0,
+        w: Math.max(60, Math.min(260, n.label.length * 6.6 + 16)),
+        colour: colours[n.resource_type] || colours.table
+      } });
+    });
+    g.edges.forEach(function (e, i) {
+      elements.push({ group: "edges", data: { id: "e" + i, source: e.source, target: e.target } });
+    });
+    var big = g.nodes.length > 150;
+    var cy = cytoscape({
+      container: el,
+      elements: elements,
+      minZoom: 0.05,
+      maxZoom: 3,
+      textureOnViewport: big,
+      hideEdgesOnViewport: big,
+      pixelRatio: big ? 1 : "auto",
+      style: [
+        { selector: "node", style: {
+          shape: "round-rectangle", width: "data(w)", height: 26, label: "data(label)",
+          "background-color": "data(colour)", color: "#fff", "font-size": 11,
+          "text-valign": "center", "text-halign": "center", "text-max-width": "data(w)", "text-wrap": "ellipsis",
+          "border-width": 0
+        } },
+        { selector: "node[test = 'fail']", style: { "border-width": 4, "border-color": "#dc2626" } },
+        { selector: "node[test = 'pass']", style: { "border-width": 3, "border-color": "#22c55e" } },
+        { selector: "node[start = 1]", style: { "underlay-color": "#facc15", "underlay-opacity": 0.8, "underlay-padding": 6, "font-weight": "bold" } },
+        { selector: "edge", style: {
+          width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle",
+          "curve-style": big ? "haystack" : "bezier"
+        } }
+      ],
+      layout: { name: "preset" }
+    });
+    var layout = cy.layout({ name: typeof cytoscapeDagre !== "undefined" ? "dagre" : "breadthfirst",
+      rankDir: "LR", nodeSep: 8, rankSep: 70, edgeSep: 4, fit: true, padding: 20, animate: false });
+    layout.one("layoutstop", function () {
+      cy.one("render", function () {
+        requestAnimationFrame(function () {
+          el.dataset.drawnMs = String(Math.round(performance.now() - t0));
+          el.dataset.nodes = String(cy.nodes().length);
+          el.dataset.ready = "1";
+        });
+      });
+      cy.fit(undefined, 20);
+    });
+    layout.run();
+
+    cy.on("tap", "node", function (ev) {
+      var url = ev.target.data("url");
+      if (url) {
+        window.location.href = url;
+      }
+    });
+    cy.on("mouseover", "node", function (ev) {
+      el.title = ev.target.data("label") + " (" + ev.target.data("type") + ")" + (ev.target.data("url") ? ": click to open" : "");
+    });
+    // For the browser tests: where a node is drawn, to click it there.
+    window.dbtlinkLineage = cy;
+
+    var exp = document.querySelector(".export");
+    if (exp) {
+      exp.hidden = false;
+    }
+    bind("export-png", function () {
+      download(cy.png({ full: true, scale: 2, bg: "#ffffff" }), "lineage.png");
+    });
+    bind("export-svg", function () {
+      var blob = new Blob([toSVG(cy)], { type: "image/svg+xml" });
+      var url = URL.createObjectURL(blob);
+      download(url, "lineage.svg");
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    });
+    bind("fit", function () { cy.fit(undefined, 20); });
+  }
+
+  function bind(id, fn) {
+    var b = document.getElementById(id);
+    if (b) {
+      b.addEventListener("click", fn);
+    }
+  }
+
+  function download(href, name) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // toSVG draws the laid-out graph as SVG from the model positions: boxes,
+  // labels and straight edges with arrow heads.
+  function toSVG(cy) {
+    var bb = cy.elements().boundingBox();
+    var pad = 20, w = bb.w + 2 * pad, h = bb.h + 2 * pad;
+    var out = ['<svg xmlns="http://www.w3.org/2000/svg" width="' + w + '" height="' + h + '" viewBox="' +
+      (bb.x1 - pad) + " " + (bb.y1 - pad) + " " + w + " " + h + '" font-family="sans-serif" font-size="11">',
+      '<defs><marker id="a" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0L10,5L0,10z" fill="#94a3b8"/></marker></defs>'];
+    cy.edges().forEach(function (e) {
+      var s = e.sourceEndpoint(), t = e.targetEndpoint();
+      out.push('<line x1="' + s.x + '" y1="' + s.y + '" x2="' + t.x + '" y2="' + t.y + '" stroke="#94a3b8" stroke-width="1.5" marker-end="url(#a)"/>');
+    });
+    cy.nodes().forEach(function (n) {
+      var p = n.position(), nw = n.width(), nh = n.height();
+      var stroke = n.data("test") === "fail" ? ' stroke="#dc2626" stroke-width="4"' : n.data("test") === "pass" ? ' stroke="#22c55e" stroke-width="3"' : "";
+      out.push('<g><title>' + esc(n.data("label")) + '</title><rect x="' + (p.x - nw / 2) + '" y="' + (p.y - nh / 2) + '" width="' + nw + '" height="' + nh +
+        '" rx="5" fill="' + n.data("colour") + '"' + stroke + '/><text x="' + p.x + '" y="' + (p.y + 4) + '" fill="#fff" text-anchor="middle">' + esc(n.data("label")) + "</text></g>");
+    });
+    out.push("</svg>");
+    return out.join("\n");
+  }
+})();
