@@ -25,7 +25,7 @@ func TestBrowser(t *testing.T) {
 	s := newStack(t)
 	base := s.ts.URL
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	badge := `document.querySelector("#run-state .badge") ? document.querySelector("#run-state .badge").textContent : ""`
+	badge := `(document.querySelector("#run-state .badge") ? document.querySelector("#run-state .badge").textContent : "")`
 
 	t.Run("login required", func(t *testing.T) {
 		do(t, ctx, "open /runs without a session", chromedp.Navigate(base+"/runs"), chromedp.WaitVisible(css(`#token`)))
@@ -62,7 +62,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("sync status", func(t *testing.T) {
 		do(t, ctx, "sync page", chromedp.Navigate(base+"/syncs"), chromedp.WaitVisible(css(`#dbt`)))
 		text := get(t, ctx, "text", chromedp.Text(css(`main`)))
-		for _, want := range []string{"duck", "matched", "Production"} {
+		for _, want := range []string{"duck", "cloud:emu:", "matched", "Missing tables"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("sync page lacks %q:\n%s", want, text)
 			}

@@ -73,20 +73,23 @@ func parsePages(a *assets) (*pages, error) {
 // render writes page name, whole or, for a fragment request, only the
 // template fragment names.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
+	pg.Version = h.version
 	h.renderTemplate(w, r, status, name, "layout", pg)
 }
 
-func (h *Handler) renderTemplate(w http.ResponseWriter, r *http.Request, status int, name, tmpl string, pg page) {
+// renderTemplate writes template tmpl of page name's set with data: the
+// whole page ("layout") or one fragment of it.
+func (h *Handler) renderTemplate(w http.ResponseWriter, r *http.Request, status int, name, tmpl string, data any) {
 	t := h.pages.set[name]
 	if t == nil {
-		h.fail(w, r, pg.Session, fmt.Errorf("web: no page template %q", name))
+		h.log.LogAttrs(r.Context(), slog.LevelError, "render page", slog.String("page", name), slog.String("error", "no such template set"))
+		http.Error(w, "internal error: no such page", http.StatusInternalServerError)
 		return
 	}
-	pg.Version = h.version
 	// Rendered to a buffer first: a template error must not leave half a
 	// page behind a 200.
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, tmpl, pg); err != nil {
+	if err := t.ExecuteTemplate(&buf, tmpl, data); err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "render page", slog.String("page", name), slog.Any("error", err))
 		http.Error(w, "internal error: the page could not be rendered; the server log has the details", http.StatusInternalServerError)
 		return

@@ -239,8 +239,14 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
 	if !ok {
 		return
 	}
-	if _, err := h.runs.CancelRun(r.Context(), id); err != nil {
+	run, err := h.runs.CancelRun(r.Context(), id)
+	if err != nil {
 		h.fail(w, r, s, err)
+		return
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		// From the run page: its live part, redrawn in place.
+		h.renderTemplate(w, r, http.StatusOK, "run", "run-live", runData{Run: newRunView(run), CSRF: s.CSRF, CanWrite: s.CanWrite()})
 		return
 	}
 	http.Redirect(w, r, "/runs/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

@@ -92,8 +92,13 @@
         }
         if (outer) {
           target.outerHTML = ev.data;
+          target = document.getElementById(id);
         } else {
           target.innerHTML = ev.data;
+        }
+        // Let htmx enhance the new HTML (the cancel form posts in place).
+        if (target && window.htmx) {
+          window.htmx.process(target);
         }
       });
       es.addEventListener("end", function (ev) {
