@@ -38,7 +38,15 @@
     g.edges.forEach(function (e, i) {
       elements.push({ group: "edges", data: { id: "e" + i, source: e.source, target: e.target } });
     });
+    // Up to 150 vertices dagre lays the graph out (it routes long edges
+    // best); beyond, its crossing minimisation takes seconds, so the
+    // vertices are put in columns by their distance from the table (the
+    // server's depth) and ordered by a few barycentre sweeps: a layered
+    // layout in milliseconds.
     var big = g.nodes.length > 150;
+    if (big) {
+      layered(g, elements);
+    }
     var cy = cytoscape({
       container: el,
       elements: elements,
@@ -51,32 +59,45 @@
         { selector: "node", style: {
           shape: "round-rectangle", width: "data(w)", height: 26, label: "data(label)",
           "background-color": "data(colour)", color: "#fff", "font-size": 11,
-          "text-valign": "center", "text-halign": "center", "text-max-width": "data(w)", "text-wrap": "ellipsis",
+          "text-valign": "center", "text-halign": "center", "text-max-width": "data(w)", "text-wrap": big ? "none" : "ellipsis",
+          // Zoomed out on a big graph, labels too small to read are not
+          // drawn (and not paid for); zooming in brings them back.
+          "min-zoomed-font-size": big ? 7 : 0,
           "border-width": 0
         } },
         { selector: "node[test = 'fail']", style: { "border-width": 4, "border-color": "#dc2626" } },
         { selector: "node[test = 'pass']", style: { "border-width": 3, "border-color": "#22c55e" } },
         { selector: "node[start = 1]", style: { "underlay-color": "#facc15", "underlay-opacity": 0.8, "underlay-padding": 6, "font-weight": "bold" } },
         { selector: "edge", style: {
-          width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle",
+          width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": big ? "none" : "triangle",
           "curve-style": big ? "haystack" : "bezier"
         } }
       ],
       layout: { name: "preset" }
     });
-    var layout = cy.layout({ name: typeof cytoscapeDagre !== "undefined" ? "dagre" : "breadthfirst",
-      rankDir: "LR", nodeSep: 8, rankSep: 70, edgeSep: 4, fit: true, padding: 20, animate: false });
-    layout.one("layoutstop", function () {
+    var done = function () {
+      el.dataset.layoutMs = String(Math.round(performance.now() - t0));
       cy.one("render", function () {
         requestAnimationFrame(function () {
           el.dataset.drawnMs = String(Math.round(performance.now() - t0));
           el.dataset.nodes = String(cy.nodes().length);
+          el.dataset.layout = big || typeof cytoscapeDagre === "undefined" ? "layered" : "dagre";
           el.dataset.ready = "1";
         });
       });
       cy.fit(undefined, 20);
-    });
-    layout.run();
+    };
+    if (big || typeof cytoscapeDagre === "undefined") {
+      if (!big) {
+        layered(g, elements);
+        cy.nodes().forEach(function (n) { n.position(n.data("pos")); });
+      }
+      done();
+    } else {
+      var layout = cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 8, rankSep: 70, edgeSep: 4, fit: true, padding: 20, animate: false });
+      layout.one("layoutstop", done);
+      layout.run();
+    }
 
     cy.on("tap", "node", function (ev) {
       var url = ev.target.data("url");
@@ -104,6 +125,63 @@
       setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
     });
     bind("fit", function () { cy.fit(undefined, 20); });
+  }
+
+  // layered places the vertices of g in columns by depth, each column
+  // ordered to put a vertex near its neighbours (four sweeps of the
+  // barycentre heuristic), and writes the positions into elements.
+  function layered(g, elements) {
+    var cols = {}, col = {}, nbrs = {}, width = {};
+    g.nodes.forEach(function (n) {
+      (cols[n.depth] = cols[n.depth] || []).push(n.id);
+      col[n.id] = n.depth;
+      nbrs[n.id] = [];
+    });
+    g.edges.forEach(function (e) {
+      if (nbrs[e.source] && nbrs[e.target]) {
+        nbrs[e.source].push(e.target);
+        nbrs[e.target].push(e.source);
+      }
+    });
+    var depths = Object.keys(cols).map(Number).sort(function (a, b) { return a - b; });
+    var rel = {};
+    function place() {
+      depths.forEach(function (d) {
+        var c = cols[d];
+        c.forEach(function (id, i) { rel[id] = c.length > 1 ? i / (c.length - 1) : 0.5; });
+      });
+    }
+    place();
+    for (var sweep = 0; sweep < 4; sweep++) {
+      var order = sweep % 2 ? depths.slice().reverse() : depths;
+      order.forEach(function (d) {
+        var bary = {};
+        cols[d].forEach(function (id) {
+          var side = nbrs[id].filter(function (o) { return sweep % 2 ? col[o] > d : col[o] < d; });
+          bary[id] = side.length ? side.reduce(function (s, o) { return s + rel[o]; }, 0) / side.length : rel[id];
+        });
+        cols[d].sort(function (a, b) { return bary[a] - bary[b]; });
+        cols[d].forEach(function (id, i) { rel[id] = cols[d].length > 1 ? i / (cols[d].length - 1) : 0.5; });
+      });
+    }
+    elements.forEach(function (e) {
+      if (e.group === "nodes") {
+        width[col[e.data.id]] = Math.max(width[col[e.data.id]] || 0, e.data.w);
+      }
+    });
+    var x = {}, acc = 0;
+    depths.forEach(function (d) { x[d] = acc + width[d] / 2; acc += width[d] + 70; });
+    var index = {};
+    depths.forEach(function (d) {
+      var c = cols[d];
+      c.forEach(function (id, i) { index[id] = { x: x[d], y: (i - (c.length - 1) / 2) * 34 }; });
+    });
+    elements.forEach(function (e) {
+      if (e.group === "nodes") {
+        e.position = index[e.data.id];
+        e.data.pos = index[e.data.id];
+      }
+    });
   }
 
   function bind(id, fn) {
