@@ -86,7 +86,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	d := searchData{
 		Params: store.SearchParams{Query: strings.TrimSpace(q.Get("q")), Warehouse: q.Get("warehouse"), Schema: q.Get("schema"),
-			ResourceType: q.Get("resource_type"), Tag: strings.TrimSpace(q.Get("tag")), Owner: strings.TrimSpace(q.Get("owner")), TestStatus: q.Get("test_status"), Limit: 50},
+			ResourceType: q.Get("resource_type"), Tag: strings.TrimSpace(q.Get("tag")), Owner: strings.TrimSpace(q.Get("owner")), TestStatus: q.Get("test_status"), Limit: 20},
 		ResourceTypes: resourceTypes,
 		TestStatuses:  []string{"pass", "fail", "error", "warn"},
 	}
