@@ -15,6 +15,7 @@ emu=$!
 "$BIN" serve --addr "$ADDR" >"$DBTLINK_HOME/serve.env" 2>"$DBTLINK_HOME/serve.log" &
 srv=$!
 trap 'kill $srv $emu 2>/dev/null || true; wait $srv 2>/dev/null || true; rm -rf "$DBTLINK_HOME"' EXIT
+trap 'exit 130' INT TERM
 
 # Wait (bounded) for both to say where they listen.
 for _ in $(seq 1 150); do
@@ -25,7 +26,10 @@ for _ in $(seq 1 150); do
 done
 eval "$(grep '^export ' "$DBTLINK_HOME/emulator.env")"
 export DBTLINK_SERVER=$(sed -n 's/^DBTLINK_SERVER=//p' "$DBTLINK_HOME/serve.env")
-export DBTLINK_SERVER_TOKEN=$("$BIN" token create --name demo --scope write)
+# The setup adds a connection, which needs the admin scope; the browser
+# gets a write token.
+export DBTLINK_SERVER_TOKEN=$("$BIN" token create --name demo-setup --scope admin)
+login_token=$("$BIN" token create --name demo --scope write)
 
 echo "== a connection to the emulator and its warehouse, on the server"
 printf '%s\n' "$DBT_CLOUD_API_TOKEN" | "$BIN" connection add demo --host "$DBT_CLOUD_HOST" --account-id "$DBT_CLOUD_ACCOUNT_ID" --token-stdin --default
@@ -39,7 +43,7 @@ echo "== runs for the catalog: docs and freshness, then a build whose test fails
 
 echo
 echo "== open $DBTLINK_SERVER/ and log in with this token (write scope):"
-echo "   $DBTLINK_SERVER_TOKEN"
+echo "   $login_token"
 echo "   (a read token: $BIN token create --name viewer --scope read, with DBTLINK_HOME=$DBTLINK_HOME)"
 echo "== Ctrl-C stops the server and the emulator"
 wait $srv
