@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -66,6 +67,14 @@ func newBrowser(tb testing.TB, timeout time.Duration) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		tb.Fatalf("start chromium (%s): %v", path, err)
 	}
+	// Every page records what the Content-Security-Policy blocked and the
+	// script errors, for pageProblems.
+	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.__problems = [];
+		document.addEventListener("securitypolicyviolation", function (e) { window.__problems.push("CSP blocked " + e.violatedDirective + " " + e.blockedURI); });
+		window.addEventListener("error", function (e) { window.__problems.push("script error: " + e.message); });`}); err != nil {
+		tb.Fatalf("install the page watcher: %v", err)
+	}
 	return ctx
 }
 
@@ -122,4 +131,11 @@ func login(tb testing.TB, ctx context.Context, base, token string) {
 // poll waits until the JavaScript expression is true.
 func poll(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 	return void(chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond)))
+}
+
+// pageProblems returns what the current page's CSP blocked and its
+// script errors.
+func pageProblems(tb testing.TB, ctx context.Context) []string {
+	tb.Helper()
+	return get(tb, ctx, "page problems", chromedp.Evaluate[[]string](`window.__problems || []`))
 }

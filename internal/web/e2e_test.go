@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -142,6 +143,73 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("browse with counts and badges", func(t *testing.T) {
+		tables, err := s.cat.ListTables(t.Context(), store.ListTablesParams{Warehouse: "duck", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fails, err := s.cat.Tests(t.Context(), catalog.TestQuery{Failing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perSchema, failing := map[string]int{}, map[string]map[int64]bool{}
+		for _, tb := range tables {
+			perSchema[tb.Schema]++
+			for _, f := range fails {
+				if f.TableID == tb.ID {
+					if failing[tb.Schema] == nil {
+						failing[tb.Schema] = map[int64]bool{}
+					}
+					failing[tb.Schema][tb.ID] = true
+				}
+			}
+		}
+		do(t, ctx, "browse", chromedp.Navigate(base+"/browse"), chromedp.WaitVisible(css(`main table`)),
+			chromedp.Click(css(`main table a[href="/browse/duck"]`)), chromedp.WaitVisible(css(`main table a[href="/browse/duck/jaffle_shop"]`)),
+			chromedp.Click(css(`main table a[href="/browse/duck/jaffle_shop"]`)), chromedp.WaitVisible(css(`main table a[href="/browse/duck/jaffle_shop/main"]`)))
+		rows := get(t, ctx, "schema rows", chromedp.Evaluate[[][]string](`[...document.querySelectorAll("main table tbody tr")].map(tr => [...tr.cells].map(c => c.textContent.trim()))`))
+		for _, row := range rows {
+			want := fmt.Sprint(perSchema[row[0]])
+			if row[1] != want {
+				t.Errorf("schema %s: %s tables, want %s", row[0], row[1], want)
+			}
+			if n := len(failing[row[0]]); n > 0 && !strings.Contains(row[2], fmt.Sprintf("%d failing", n)) {
+				t.Errorf("schema %s: badge %q, want %d failing", row[0], row[2], n)
+			}
+		}
+		if len(rows) != len(perSchema) {
+			t.Errorf("schemas %v, want %v", rows, perSchema)
+		}
+		do(t, ctx, "open a schema", chromedp.Click(css(`main table a[href="/browse/duck/jaffle_shop/main"]`)), chromedp.WaitVisible(css(`main table tbody tr`)))
+		if n := get(t, ctx, "tables", chromedp.Evaluate[int](`document.querySelectorAll("main table tbody tr").length`)); n != perSchema["main"] {
+			t.Errorf("schema main lists %d tables, want %d", n, perSchema["main"])
+		}
+	})
+
+	t.Run("test history and failure summary", func(t *testing.T) {
+		f := s.failed
+		do(t, ctx, "history of the failing test",
+			chromedp.Navigate(fmt.Sprintf("%s/tables/%d", base, f.TableID)),
+			chromedp.WaitVisible(css(`#tests + table`)),
+			chromedp.Click(css(fmt.Sprintf(`a[href="/tests/%s/%s"]`, f.Scope, f.UniqueID))),
+			chromedp.WaitVisible(css(`main table tbody tr`)))
+		if text := get(t, ctx, "history", chromedp.Text(css(`main table tbody`))); !strings.Contains(text, f.Status) {
+			t.Errorf("history of %s lacks %q:\n%s", f.UniqueID, f.Status, text)
+		}
+		// The setup's failing build (job 302) shows its steps and failing nodes.
+		failed, err := s.tr.ListRuns(t.Context(), store.RunFilter{JobID: 302})
+		if err != nil || len(failed) == 0 {
+			t.Fatalf("no run of job 302: %v", err)
+		}
+		do(t, ctx, "failed run", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", base, failed[0].ID)), chromedp.WaitVisible(css(`#run-live`)))
+		text := get(t, ctx, "run page", chromedp.Text(css(`#run-live`)))
+		for _, want := range []string{"Steps", "Failure summary", "test.", "error"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("failed run page lacks %q:\n%s", want, text)
+			}
+		}
+	})
+
 	t.Run("lineage graph and click through to an upstream", func(t *testing.T) {
 		view, err := s.cat.Lineage(t.Context(), strconv.FormatInt(s.failed.TableID, 10), catalog.Upstream, 2)
 		if err != nil {
@@ -167,6 +235,25 @@ func TestBrowser(t *testing.T) {
 			var n = window.dbtlinkLineage.getElementById(%q), r = document.getElementById("graph").getBoundingClientRect(), p = n.renderedPosition();
 			return {X: r.left + p.x, Y: r.top + p.y};
 		})()`, up.Key)))
+		// Export: the PNG and SVG the buttons would download.
+		exported := get(t, ctx, "export", chromedp.Evaluate[[]string](`(function(){
+			var got = [], click = HTMLAnchorElement.prototype.click, blobURL = URL.createObjectURL;
+			window.__svgBlob = null;
+			URL.createObjectURL = function (b) { window.__svgBlob = b; return blobURL.call(URL, b); };
+			HTMLAnchorElement.prototype.click = function () { got.push(this.download + " " + this.href); };
+			document.getElementById("export-png").click();
+			document.getElementById("export-svg").click();
+			HTMLAnchorElement.prototype.click = click;
+			URL.createObjectURL = blobURL;
+			return got;
+		})()`))
+		if len(exported) != 2 || !strings.HasPrefix(exported[0], "lineage.png data:image/png;base64,") || !strings.HasPrefix(exported[1], "lineage.svg blob:") {
+			t.Fatalf("exports %.200q", exported)
+		}
+		svg := get(t, ctx, "svg", chromedp.Evaluate[string](`window.__svgBlob.text()`, func(p *runtime.EvaluateParams) { p.AwaitPromise = ptrTrue() }))
+		if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, "<rect") != len(view.Vertices) || !strings.Contains(svg, up.Name) {
+			t.Errorf("SVG export: %d boxes for %d vertices, has %s: %v\n%.300s", strings.Count(svg, "<rect"), len(view.Vertices), up.Name, strings.Contains(svg, up.Name), svg)
+		}
 		do(t, ctx, "click it", chromedp.MouseClickXY(pos.X, pos.Y), chromedp.WaitVisible(css(`#table-name`)))
 		if loc := get(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/tables/"+strconv.FormatInt(up.TableID, 10)) {
 			t.Fatalf("clicking %s opened %s", up.Name, loc)
@@ -219,6 +306,9 @@ func TestBrowser(t *testing.T) {
 			}
 			if low := get(t, ctx, "contrast on "+p, chromedp.Evaluate[[]string](contrastJS)); len(low) > 0 {
 				t.Errorf("%s: text below 4.5:1 contrast: %v", p, low)
+			}
+			if probs := pageProblems(t, ctx); len(probs) > 0 {
+				t.Errorf("%s: %v", p, probs)
 			}
 		}
 		// Focus order: skip link, brand, the navigation, the search box.
@@ -307,3 +397,5 @@ const contrastJS = `(function(){
   });
   return bad.slice(0, 10);
 })()`
+
+func ptrTrue() *bool { t := true; return &t }
