@@ -311,6 +311,13 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("%s: %v", p, probs)
 			}
 		}
+		// The checks see a problem when there is one.
+		low := get(t, ctx, "contrast check", chromedp.Evaluate[[]string](`(function(){
+			var p = document.createElement("p"); p.textContent = "faint"; p.style.color = "#cccccc"; p.id = "faint";
+			document.querySelector("main").appendChild(p); return ` + contrastJS + `; })()`))
+		if len(low) == 0 || !strings.Contains(strings.Join(low, " "), "faint") {
+			t.Errorf("the contrast check missed light grey on white: %v", low)
+		}
 		// Focus order: skip link, brand, the navigation, the search box.
 		steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/browse"), chromedp.WaitVisible(css(`main`)), eval(`window.order = []`)}
 		for range 7 {
