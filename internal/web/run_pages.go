@@ -165,6 +165,7 @@ func (h *Handler) runEvents(w http.ResponseWriter, r *http.Request, s *session) 
 	w.WriteHeader(http.StatusOK)
 	t := h.pages.set["run"]
 	var last []byte
+	lastWrite := time.Now()
 	for {
 		var buf bytes.Buffer
 		if err := t.ExecuteTemplate(&buf, tmpl, runData{Run: newRunView(run), CSRF: s.CSRF, CanWrite: s.CanWrite()}); err != nil {
@@ -182,6 +183,18 @@ func (h *Handler) runEvents(w http.ResponseWriter, r *http.Request, s *session) 
 			if err := rc.Flush(); err != nil {
 				return
 			}
+			lastWrite = time.Now()
+		} else if time.Since(lastWrite) > 20*time.Second {
+			// A comment line keeps proxies from closing a quiet stream and
+			// pushes the write deadline on.
+			_ = rc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if _, err := w.Write([]byte(": still running\n\n")); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			lastWrite = time.Now()
 		}
 		if run.State.Terminal() {
 			_ = writeEvent(w, "end", string(run.State))

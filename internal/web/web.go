@@ -10,13 +10,20 @@
 // so the Content-Security-Policy allows scripts from 'self' only.
 //
 // Written by hand, and why: sessions and CSRF tokens are a few dozen lines
-// over crypto/rand and a map (the gorilla/csrf and scs libraries would add
-// more than they save for one login form and a handful of POSTs), the SQL
-// highlighter is a small tokenizer (no served Go library emits classed
-// spans without inline styles, which the CSP forbids), and the SVG export
-// of the lineage graph walks cytoscape's positions (its SVG extension is
-// not on npm in a maintained version). Markdown is goldmark, sanitised by
-// bluemonday.
+// over crypto/rand and a map (gorilla/csrf and a session library would add
+// more than they save for one login form and a handful of POSTs; Go's
+// http.CrossOriginProtection adds the Origin check); the SQL highlighter is
+// a small tokenizer (the Go highlighters emit inline styles, which the CSP
+// forbids, or need a stylesheet per theme); the SVG export of the lineage
+// graph and, beyond 150 vertices, its layered layout are in lineage.js: the
+// cytoscape-svg extension would be one more vendored script for a few
+// dozen lines, and dagre's crossing minimisation takes seconds on 500
+// vertices with no option through cytoscape-dagre to cut it short, while
+// the server already knows each vertex's distance from the table. Markdown
+// is goldmark, sanitised by bluemonday.
+//
+// Sessions live in the process's memory: a restart logs browsers out, and
+// several servers behind one address need sticky routing (a known limit).
 //
 // Page handlers call the same catalog and tracker methods as the JSON API
 // under /api/, never the API over HTTP.
