@@ -314,7 +314,7 @@ func TestBrowser(t *testing.T) {
 		// The checks see a problem when there is one.
 		low := get(t, ctx, "contrast check", chromedp.Evaluate[[]string](`(function(){
 			var p = document.createElement("p"); p.textContent = "faint"; p.style.color = "#cccccc"; p.id = "faint";
-			document.querySelector("main").appendChild(p); return ` + contrastJS + `; })()`))
+			document.querySelector("main").appendChild(p); return `+contrastJS+`; })()`))
 		if len(low) == 0 || !strings.Contains(strings.Join(low, " "), "faint") {
 			t.Errorf("the contrast check missed light grey on white: %v", low)
 		}
