@@ -57,7 +57,9 @@
       pixelRatio: big ? 1 : "auto",
       style: [
         { selector: "node", style: {
-          shape: "round-rectangle", width: "data(w)", height: 26, label: "data(label)",
+          // A big graph starts zoomed out too far to read labels: they are
+          // drawn (and measured) once zoomed in (the "named" class).
+          shape: "round-rectangle", width: "data(w)", height: 26, label: big ? "" : "data(label)",
           "background-color": "data(colour)", color: "#fff", "font-size": 11,
           "text-valign": "center", "text-halign": "center", "text-max-width": "data(w)", "text-wrap": big ? "none" : "ellipsis",
           // Zoomed out on a big graph, labels too small to read are not
@@ -65,6 +67,7 @@
           "min-zoomed-font-size": big ? 7 : 0,
           "border-width": 0
         } },
+        { selector: "node.named", style: { label: "data(label)" } },
         { selector: "node[test = 'fail']", style: { "border-width": 4, "border-color": "#dc2626" } },
         { selector: "node[test = 'pass']", style: { "border-width": 3, "border-color": "#22c55e" } },
         { selector: "node[start = 1]", style: { "underlay-color": "#facc15", "underlay-opacity": 0.8, "underlay-padding": 6, "font-weight": "bold" } },
@@ -99,6 +102,22 @@
       layout.run();
     }
 
+    if (big) {
+      var named = false;
+      cy.on("zoom", function () {
+        var want = cy.zoom() >= 0.6;
+        if (want !== named) {
+          named = want;
+          cy.batch(function () {
+            if (want) {
+              cy.nodes().addClass("named");
+            } else {
+              cy.nodes().removeClass("named");
+            }
+          });
+        }
+      });
+    }
     cy.on("tap", "node", function (ev) {
       var url = ev.target.data("url");
       if (url) {
