@@ -151,6 +151,7 @@ func report(b *testing.B, lat []time.Duration, target time.Duration) {
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p95.Microseconds())/1000, "p95-ms")
 	b.ReportMetric(float64(len(lat)), "requests")
+	b.Logf("p50 %s, p95 %s, max %s over %d", p50, p95, lat[len(lat)-1], len(lat))
 	if p95 > target {
 		b.Errorf("p95 %s over the target %s", p95, target)
 	}
