@@ -19,13 +19,14 @@ trap 'exit 130' INT TERM
 
 # Wait (bounded) for both to say where they listen.
 for _ in $(seq 1 150); do
-  grep -q '^export DBT_CLOUD_API_TOKEN=' "$DBTLINK_HOME/emulator.env" 2>/dev/null && grep -q '^DBTLINK_SERVER=' "$DBTLINK_HOME/serve.env" 2>/dev/null && break
+  grep -q '^export DBT_CLOUD_API_TOKEN=' "$DBTLINK_HOME/emulator.env" 2>/dev/null && grep -Eq '^(export )?DBTLINK_SERVER=' "$DBTLINK_HOME/serve.env" 2>/dev/null && break
   kill -0 $emu 2>/dev/null || { cat "$DBTLINK_HOME/emulator.log" >&2; exit 1; }
   kill -0 $srv 2>/dev/null || { cat "$DBTLINK_HOME/serve.log" >&2; exit 1; }
   sleep 0.1
 done
 eval "$(grep '^export ' "$DBTLINK_HOME/emulator.env")"
-export DBTLINK_SERVER=$(sed -n 's/^DBTLINK_SERVER=//p' "$DBTLINK_HOME/serve.env")
+# serve prints DBTLINK_SERVER=<url> (newer versions: export DBTLINK_SERVER=<url>).
+export DBTLINK_SERVER=$(sed -En 's/^(export )?DBTLINK_SERVER=//p' "$DBTLINK_HOME/serve.env")
 # The setup adds a connection, which needs the admin scope; the browser
 # gets a write token.
 export DBTLINK_SERVER_TOKEN=$("$BIN" token create --name demo-setup --scope admin)
