@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -328,6 +329,40 @@ func TestBrowser(t *testing.T) {
 		want := []string{"Skip to content", "dbtlink", "Search", "Browse", "Jobs and runs", "Sync status", "q"}
 		if !slices.Equal(order, want) {
 			t.Errorf("focus order %q, want %q", order, want)
+		}
+	})
+
+	t.Run("readable without JavaScript", func(t *testing.T) {
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		// The search form submits as a plain GET and the page answers whole.
+		do(t, ctx, "search without scripts",
+			chromedp.Navigate(base+"/search"),
+			chromedp.WaitVisible(css(`#sq`)),
+			chromedp.SendKeys(css(`#sq`), "orders"),
+			chromedp.Submit(css(`#sq`)),
+			chromedp.WaitVisible(css(`#results a.hit`)))
+		if get(t, ctx, "htmx", chromedp.Evaluate[bool](`typeof window.htmx !== "undefined"`)) {
+			t.Fatal("the page's scripts ran: this checks the page without them")
+		}
+		if loc := get(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "/search?q=orders") {
+			t.Errorf("search without scripts landed on %s", loc)
+		}
+		// The lineage page lists what the graph would draw.
+		do(t, ctx, "lineage without scripts",
+			chromedp.Navigate(fmt.Sprintf("%s/tables/%d/lineage?direction=upstream", base, s.failed.TableID)),
+			chromedp.WaitVisible(css(`.lists`)))
+		if text := get(t, ctx, "lists", chromedp.Text(css(`.lists`))); !strings.Contains(text, "Upstream") || strings.Contains(text, "None.\nDownstream") {
+			t.Errorf("lineage lists without scripts:\n%s", text)
+		}
+		if n := get(t, ctx, "upstream links", chromedp.Evaluate[int](`document.querySelectorAll(".lists a[href^='/tables/']").length`)); n == 0 {
+			t.Error("no upstream table links without scripts")
 		}
 	})
 
