@@ -5,7 +5,7 @@ BIN     ?= bin/dbtlink
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/dbtlink/dbtlink/internal/cli.Version=$(VERSION)
 
-.PHONY: build demo test lint bench fuzz clean
+.PHONY: build demo demo-ui test lint bench fuzz screenshots clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dbtlink
@@ -14,6 +14,11 @@ build:
 # with live progress and downloads its artifacts into ./demo-artifacts.
 demo: build
 	./scripts/demo.sh $(BIN)
+
+# The same demo behind a running `dbtlink serve`, for the web UI: prints
+# the URL and a token to log in with, serves until Ctrl-C.
+demo-ui: build
+	./scripts/demo-ui.sh $(BIN)
 
 test:
 	$(GO) test -timeout 6m ./...
@@ -37,6 +42,12 @@ fuzz:
 	for t in FuzzReadManifest FuzzReadRunResults FuzzReadCatalog FuzzReadSources; do \
 		$(GO) test ./artifacts/ -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -parallel 1 || exit 1; \
 	done
+
+# PNGs of the web UI's main pages for the README, taken in headless
+# chromium (apt-get install -y chromium) from an in-process server on the
+# emulator, like the browser tests.
+screenshots:
+	DBTLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots DBTLINK_REQUIRE_BROWSER=1 $(GO) test ./internal/web/ -run '^TestScreenshots$$' -count=1 -v
 
 clean:
 	rm -rf bin demo-artifacts

@@ -484,17 +484,32 @@ func (s *Service) Search(ctx context.Context, p store.SearchParams) ([]SearchRes
 			out = out[:limit]
 		}
 	}()
+	// The hits' tables in one query, without their columns (a summary
+	// needs none): search answers as the user types.
+	var ids []int64
+	for _, h := range hits {
+		if h.Kind == store.SearchTable {
+			ids = append(ids, h.Ref)
+		}
+	}
+	tables := map[int64]store.CatalogTable{}
+	if len(ids) > 0 {
+		ts, err := s.Store.ListCatalogTables(ctx, store.ListTablesParams{IDs: ids, IncludeRemoved: true, Limit: len(ids)})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			tables[t.ID] = t
+		}
+	}
 	var sc scopes
 	for _, h := range hits {
 		r := SearchResult{Kind: h.Kind, Field: h.Field, Snippet: h.Snippet, Rank: h.Rank}
 		switch h.Kind {
 		case store.SearchTable:
-			t, err := s.Store.GetCatalogTable(ctx, h.Ref)
-			if errors.Is(err, store.ErrNotFound) {
+			t, ok := tables[h.Ref]
+			if !ok {
 				continue // dropped since it was indexed
-			}
-			if err != nil {
-				return nil, err
 			}
 			nodes, err := s.Store.NodesForTable(ctx, t.ID)
 			if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/dbtlink/dbtlink/internal/server"
 	"github.com/dbtlink/dbtlink/internal/store"
 	"github.com/dbtlink/dbtlink/internal/tracker"
+	"github.com/dbtlink/dbtlink/internal/web"
 )
 
 // EnvDB names the variable holding the server database, as --db.
@@ -48,6 +49,9 @@ type ServeOptions struct {
 	MaxUploadBytes       int64
 
 	OpenLineage openLineageFlags
+	// The web UI's.
+	Web           bool
+	SecureCookies bool
 }
 
 // NewCmdServe builds `dbtlink serve`.
@@ -83,6 +87,13 @@ webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
 schedule off.
 
+The browser UI is served at / (turn it off with --web=false): open the
+server's URL and log in with a token from ` + "`dbtlink token create`" + `; a read
+token browses the catalog and the runs, a write token can also trigger and
+cancel runs. The browser keeps a session cookie, never the token; sessions
+live in the server's memory, so a restart logs browsers out. Behind a proxy
+that terminates TLS, pass --secure-cookies.
+
 With --openlineage-url or --openlineage-file, each dbt Cloud run the server
 follows sends OpenLineage events once it ends, from a job of its own that is
 retried while the receiver fails (it never delays the run's watch); runs of
@@ -114,6 +125,8 @@ a connection named in --openlineage-connection go to that URL instead, and
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
 	addOpenLineageFlags(fl, &opts.OpenLineage, true)
+	fl.BoolVar(&opts.Web, "web", true, "serve the browser UI at / (the API stays under /api/)")
+	fl.BoolVar(&opts.SecureCookies, "secure-cookies", false, "mark the web UI's cookies Secure on plain HTTP too, for a server behind a TLS-terminating proxy (on TLS they always are)")
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
 }
@@ -228,8 +241,16 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		return withCode(ExitUsage, err)
 	}
 	cat.Clients = tr
-	srv, err := server.New(server.Config{Backend: backend{tr, st}, Logger: logger, Registry: reg, Version: Version,
-		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes})
+	be := backend{tr, st}
+	var ui http.Handler
+	if opts.Web {
+		if ui, err = web.New(web.Config{Catalog: cat, Runs: tr, Tokens: be, HashToken: server.HashToken, Logger: logger,
+			SecureCookies: opts.SecureCookies, Version: Version}); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(server.Config{Backend: be, Logger: logger, Registry: reg, Version: Version,
+		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes, Web: ui})
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	// decompressed total); larger ones are answered 413. Defaults to
 	// DefaultMaxUploadBytes (512 MiB).
 	MaxUploadBytes int64
+	// Web, if set, answers every path outside the API (/api/, /webhooks/,
+	// /healthz, /readyz, /metrics): the browser UI of internal/web. Nil
+	// answers them with the API's JSON 404.
+	Web http.Handler
 }
 
 // Server is the HTTP API of `dbtlink serve`. It implements http.Handler.
@@ -79,6 +83,7 @@ type Server struct {
 
 	catalog   Catalog
 	maxUpload int64
+	web       http.Handler
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // token id -> last recorded use
@@ -103,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 
 		catalog:   cfg.Catalog,
 		maxUpload: cfg.MaxUploadBytes,
+		web:       cfg.Web,
 	}
 	if s.maxUpload == 0 {
 		s.maxUpload = DefaultMaxUploadBytes
@@ -142,8 +148,15 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	// Without a catch-all the mux would answer unknown paths in plain
-	// text; every answer of this API is JSON.
-	s.mux.Handle("/", s.wrap(route{pattern: "/", label: "unmatched", handler: s.unmatched}))
+	// text; every answer of this API is JSON. The rest of the site is the
+	// web UI's, when there is one.
+	s.mux.Handle("/api/", s.wrap(route{pattern: "/api/", label: "unmatched", handler: s.unmatched}))
+	s.mux.Handle("/webhooks/", s.wrap(route{pattern: "/webhooks/", label: "unmatched", handler: s.unmatched}))
+	if s.web != nil {
+		s.mux.Handle("/", s.wrap(route{pattern: "/", label: "web", handler: s.serveWeb}))
+	} else {
+		s.mux.Handle("/", s.wrap(route{pattern: "/", label: "unmatched", handler: s.unmatched}))
+	}
 	s.badPath = s.wrap(route{label: "unclean_path", handler: s.rejectPath})
 	return s, nil
 }
@@ -382,7 +395,7 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+		if _, pattern := s.mux.Handler(probe); !catchAll(pattern) {
 			allowed = append(allowed, m)
 		}
 	}
@@ -394,6 +407,24 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeError(w, r, http.StatusNotFound, codeNotFound,
 		fmt.Sprintf("no route %s %s; GET /api/v1/openapi.json lists the routes", r.Method, r.URL.Path))
+}
+
+// catchAll reports whether a ServeMux pattern is one of the catch-alls
+// rather than a route.
+func catchAll(pattern string) bool {
+	return pattern == "" || pattern == "/" || pattern == "/api/" || pattern == "/webhooks/"
+}
+
+// serveWeb hands a path outside the API to the web UI; the API's own
+// top-level routes (/healthz, /readyz, /metrics) asked with another
+// method keep their JSON 405.
+func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/metrics":
+		s.unmatched(w, r)
+		return
+	}
+	s.web.ServeHTTP(w, r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
