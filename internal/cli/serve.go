@@ -45,6 +45,7 @@ type ServeOptions struct {
 	// The catalog's.
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
+	CatalogJobTimeout    time.Duration
 	MaxUploadBytes       int64
 
 	OpenLineage openLineageFlags
@@ -81,7 +82,8 @@ database: warehouse passwords are sealed with that key too. Every stored
 dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
-schedule off.
+schedule off. One such sync or crawl is stopped, and recorded as failed
+with the reason, after --catalog-job-timeout.
 
 With --openlineage-url or --openlineage-file, each dbt Cloud run the server
 follows sends OpenLineage events once it ends, from a job of its own that is
@@ -113,6 +115,7 @@ a connection named in --openlineage-connection go to that URL instead, and
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
+	fl.DurationVar(&opts.CatalogJobTimeout, "catalog-job-timeout", tracker.DefaultCatalogJobTimeout, "how long one server-side catalog sync of a connection (downloads included) or crawl of every warehouse may run before it is stopped and recorded as failed; 1s or more")
 	addOpenLineageFlags(fl, &opts.OpenLineage, true)
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
@@ -208,6 +211,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if opts.CatalogSyncInterval < 0 || opts.CatalogCrawlInterval < 0 || opts.MaxUploadBytes < 1 {
 		return usageError("--catalog-sync-interval and --catalog-crawl-interval must be 0 (off) or more, and --max-upload-bytes positive")
 	}
+	if opts.CatalogJobTimeout < time.Second {
+		return usageError("--catalog-job-timeout %s is too short: use 1s or more (such as 30m)", opts.CatalogJobTimeout)
+	}
 	// The catalog syncs through the tracker's dbt Cloud clients, and the
 	// tracker schedules the catalog's syncs: the catalog gets its clients
 	// once the tracker exists.
@@ -221,7 +227,7 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
 		RescueAfter: opts.RescueAfter, RequestsPerMinute: opts.RequestsPerMinute,
 		CatalogSyncer: cat, CatalogSyncInterval: opts.CatalogSyncInterval,
-		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval,
+		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval, CatalogJobTimeout: opts.CatalogJobTimeout,
 		Lineage: lineage,
 	})
 	if err != nil {
