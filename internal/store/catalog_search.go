@@ -433,8 +433,9 @@ type hitKey struct {
 // Search returns the documents matching p.Query, best first. It searches
 // in passes, each adding the hits it finds that the previous ones did
 // not, until it has p.Limit: the tables named exactly as the query, then
-// documents whose names hold all the words as whole words, then those whose names match as the user types (the last
-// word a prefix), then whole documents, ranked by a weight of a match in
+// documents whose names hold all the words as whole words, then those
+// whose names match as the user types (the last word a prefix), then
+// whole documents, ranked by a weight of a match in
 // the name far above one in the description, the columns, then the tags
 // and owners (FTS5's bm25 on SQLite, ts_rank_cd on PostgreSQL). Within a
 // pass, the first matches found up to a cap are ranked, not all of them.
