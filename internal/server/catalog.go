@@ -51,9 +51,10 @@ type Catalog interface {
 	ListWarehouses(ctx context.Context) ([]catalog.WarehouseView, error)
 	GetWarehouse(ctx context.Context, name string) (catalog.WarehouseView, error)
 	CreateWarehouse(ctx context.Context, in catalog.NewWarehouse) (catalog.WarehouseView, error)
+	ReplaceWarehouse(ctx context.Context, in catalog.NewWarehouse, test bool) (catalog.WarehouseView, *catalog.WarehouseInfo, error)
 	DeleteWarehouse(ctx context.Context, name string) error
 	TestWarehouse(ctx context.Context, name string) (catalog.WarehouseInfo, error)
-	CrawlWarehouse(ctx context.Context, name string) (catalog.CrawlResult, error)
+	CrawlWarehouse(ctx context.Context, name string, progress catalog.Progress) (catalog.CrawlResult, error)
 }
 
 var _ Catalog = (*catalog.API)(nil)
