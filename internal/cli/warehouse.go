@@ -112,8 +112,11 @@ Filter patterns are globs (* and ?): schemas as "schema" or "database.schema",
 tables as "table", "schema.table" or "database.schema.table".
 
 With --server, the server stores it (the password sealed in its database)
-and, unless --no-test, tests it right after; one that fails is deleted again
-(with --replace, the warehouse it replaced is gone too).
+and, unless --no-test, tests it right after; one that fails is deleted again.
+With --server and --replace, the server tests the new connection first and
+then replaces the stored one in a single update, keeping its crawled tables,
+their descriptions and its crawls; a replacement that fails its test leaves
+the old warehouse as it was.
 
 Unless --no-test, the connection is tested first and stored only if it works;
 what the test saw (server version, user, database, what a crawl would read)
@@ -778,8 +781,8 @@ columns, into the catalog: new ones are added, changed ones updated, and ones
 no longer there marked removed (kept, with when they were last seen).
 Descriptions set with dbtlink catalog describe are never touched.
 
-A progress line per step goes to standard error; the summary (added, changed,
-removed) to standard output.
+A progress line per step goes to standard error (with --server, as the
+server sends them); the summary (added, changed, removed) to standard output.
 
 ` + localStoreHelp + `
 
