@@ -41,13 +41,7 @@ func (s *Server) listWarehouses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := c.ListWarehouses(r.Context())
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Warehouses []catalog.WarehouseView `json:"warehouses"`
-	}{nonNil(list)})
+	answerList(s, w, r, "warehouses", list, err)
 }
 
 func (s *Server) getWarehouse(w http.ResponseWriter, r *http.Request) {
@@ -56,11 +50,7 @@ func (s *Server) getWarehouse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := c.GetWarehouse(r.Context(), r.PathValue("name"))
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, v)
+	s.answerCatalog(w, r, http.StatusOK, v, err)
 }
 
 func (s *Server) createWarehouse(w http.ResponseWriter, r *http.Request) {
@@ -79,11 +69,7 @@ func (s *Server) createWarehouse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := c.CreateWarehouse(r.Context(), catalog.NewWarehouse{Config: cfg, Password: in.Password})
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusCreated, v)
+	s.answerCatalog(w, r, http.StatusCreated, v, err)
 }
 
 // config is the warehouse configuration in says, its name and type given
