@@ -673,17 +673,7 @@ DNS, TLS and other connection failures, 2 for a broken configuration.`,
 		Example: `  dbtlink warehouse test prod
   dbtlink warehouse test prod --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseTestServer(cmd.Context(), opts)
-			}
-			return warehouseTestRun(cmd.Context(), opts)
-		},
+		RunE: nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseTestRun, warehouseTestServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print {\"ok\": true, \"info\": ...} as JSON")
 	return cmd
@@ -729,30 +719,24 @@ func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error)
 crawled stay in the catalog; crawl another connection of the same name to update them.`,
 		Example: `  dbtlink warehouse remove prod`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseRemoveServer(cmd.Context(), opts)
-			}
-			st, err := opts.OpenStore()
-			if err != nil {
-				return err
-			}
-			if err := st.RemoveWarehouse(opts.Name); err != nil {
-				if errors.Is(err, connection.ErrNotFound) {
-					return withCode(ExitNotFound, err)
-				}
-				return withCode(ExitUsage, err)
-			}
-			fmt.Fprintf(opts.IO.Out, "Removed warehouse %q\n", opts.Name)
-			return nil
-		},
+		RunE:    nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseRemoveRun, warehouseRemoveServer),
 	}
 	return cmd
+}
+
+func warehouseRemoveRun(_ context.Context, opts *WarehouseRemoveOptions) error {
+	st, err := opts.OpenStore()
+	if err != nil {
+		return err
+	}
+	if err := st.RemoveWarehouse(opts.Name); err != nil {
+		if errors.Is(err, connection.ErrNotFound) {
+			return withCode(ExitNotFound, err)
+		}
+		return withCode(ExitUsage, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "Removed warehouse %q\n", opts.Name)
+	return nil
 }
 
 // ---- warehouse crawl ----
@@ -791,17 +775,7 @@ Exit status: as for warehouse test when the connection fails.`,
   dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json
   dbtlink --server http://dbtlink.internal:8765 warehouse crawl prod`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseCrawlServer(cmd.Context(), opts)
-			}
-			return warehouseCrawlRun(cmd.Context(), opts)
-		},
+		RunE: nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseCrawlRun, warehouseCrawlServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the crawl as JSON")
 	addDBFlag(cmd, &opts.DB)
