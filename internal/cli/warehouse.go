@@ -424,14 +424,10 @@ func storedWarehouse(open func() (*connection.Store, error), name string) (wareh
 // WarehouseListOptions holds the dependencies and flags of `warehouse list`
 // and `warehouse show`.
 type WarehouseListOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
-	DB        string
+	WarehouseTarget
+	OpenDB func(ctx context.Context) (*store.Store, func(), error)
+	JSON   bool
+	DB     string
 }
 
 // warehouseJSON is a stored warehouse as list and show print it: never its
@@ -481,7 +477,7 @@ func (c *warehouseCrawlJSON) line() string {
 }
 
 func newListOpts(f *Factory) *WarehouseListOptions {
-	o := &WarehouseListOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	o := &WarehouseListOptions{WarehouseTarget: newWarehouseTarget(f)}
 	o.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, o.DB) }
 	return o
 }
@@ -649,17 +645,13 @@ func warehouseShowRun(ctx context.Context, opts *WarehouseListOptions) error {
 
 // WarehouseTestOptions holds the dependencies and flags of `warehouse test`.
 type WarehouseTestOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
+	WarehouseTarget
+	JSON bool
 }
 
 // NewCmdWarehouseTest builds `dbtlink warehouse test`.
 func NewCmdWarehouseTest(f *Factory, runF func(*WarehouseTestOptions) error) *cobra.Command {
-	opts := &WarehouseTestOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseTestOptions{WarehouseTarget: newWarehouseTarget(f)}
 	cmd := &cobra.Command{
 		Use:   "test NAME",
 		Short: "Check that a stored warehouse connection works",
@@ -673,7 +665,7 @@ DNS, TLS and other connection failures, 2 for a broken configuration.`,
 		Example: `  dbtlink warehouse test prod
   dbtlink warehouse test prod --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseTestRun, warehouseTestServer),
+		RunE: nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseTestRun, warehouseTestServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print {\"ok\": true, \"info\": ...} as JSON")
 	return cmd
@@ -702,16 +694,12 @@ func warehouseTestRun(ctx context.Context, opts *WarehouseTestOptions) error {
 
 // WarehouseRemoveOptions holds the dependencies and flags of `warehouse remove`.
 type WarehouseRemoveOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
+	WarehouseTarget
 }
 
 // NewCmdWarehouseRemove builds `dbtlink warehouse remove`.
 func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error) *cobra.Command {
-	opts := &WarehouseRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseRemoveOptions{WarehouseTarget: newWarehouseTarget(f)}
 	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "Delete a stored warehouse connection",
@@ -719,7 +707,7 @@ func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error)
 crawled stay in the catalog; crawl another connection of the same name to update them.`,
 		Example: `  dbtlink warehouse remove prod`,
 		Args:    cobra.ExactArgs(1),
-		RunE:    nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseRemoveRun, warehouseRemoveServer),
+		RunE:    nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseRemoveRun, warehouseRemoveServer),
 	}
 	return cmd
 }
@@ -743,19 +731,15 @@ func warehouseRemoveRun(_ context.Context, opts *WarehouseRemoveOptions) error {
 
 // WarehouseCrawlOptions holds the dependencies and flags of `warehouse crawl`.
 type WarehouseCrawlOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
-	DB        string
+	WarehouseTarget
+	OpenDB func(ctx context.Context) (*store.Store, func(), error)
+	JSON   bool
+	DB     string
 }
 
 // NewCmdWarehouseCrawl builds `dbtlink warehouse crawl`.
 func NewCmdWarehouseCrawl(f *Factory, runF func(*WarehouseCrawlOptions) error) *cobra.Command {
-	opts := &WarehouseCrawlOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseCrawlOptions{WarehouseTarget: newWarehouseTarget(f)}
 	opts.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, opts.DB) }
 	cmd := &cobra.Command{
 		Use:   "crawl NAME",
@@ -775,7 +759,7 @@ Exit status: as for warehouse test when the connection fails.`,
   dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json
   dbtlink --server http://dbtlink.internal:8765 warehouse crawl prod`,
 		Args: cobra.ExactArgs(1),
-		RunE: nameCommand(f, opts, &opts.Name, &opts.ServerURL, runF, warehouseCrawlRun, warehouseCrawlServer),
+		RunE: nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseCrawlRun, warehouseCrawlServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the crawl as JSON")
 	addDBFlag(cmd, &opts.DB)
