@@ -70,7 +70,9 @@ type Config struct {
 	CatalogCrawler       CatalogCrawler
 	CatalogCrawlInterval time.Duration
 	// CatalogJobTimeout bounds one catalog sync or crawl job (default
-	// 30m, see catalogsync.go); the other jobs keep RescueAfter's.
+	// 30m, see catalogsync.go); the other jobs keep RescueAfter's. River's
+	// rescuer honours it too, so a catalog job of a server that died is
+	// taken over only once this (and a minute) has passed.
 	CatalogJobTimeout time.Duration
 
 	// Lineage, if set, sends OpenLineage events for every dbt Cloud run
