@@ -195,6 +195,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		return usageError("--log-format must be text or json, got %q", opts.LogFormat)
 	}
 	logger := slog.New(handler)
+	if opts.CatalogJobTimeout < time.Second {
+		return usageError("--catalog-job-timeout %s is too short: use 1s or more (such as 30m)", opts.CatalogJobTimeout)
+	}
 
 	keys, err := f.OpenStore()
 	if err != nil {
@@ -210,9 +213,6 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if opts.CatalogSyncInterval < 0 || opts.CatalogCrawlInterval < 0 || opts.MaxUploadBytes < 1 {
 		return usageError("--catalog-sync-interval and --catalog-crawl-interval must be 0 (off) or more, and --max-upload-bytes positive")
-	}
-	if opts.CatalogJobTimeout < time.Second {
-		return usageError("--catalog-job-timeout %s is too short: use 1s or more (such as 30m)", opts.CatalogJobTimeout)
 	}
 	// The catalog syncs through the tracker's dbt Cloud clients, and the
 	// tracker schedules the catalog's syncs: the catalog gets its clients
