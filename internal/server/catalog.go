@@ -241,7 +241,11 @@ func (s *Server) getCatalogLineage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view, err := c.Lineage(r.Context(), r.PathValue("ref"), dir, int(depth))
-	s.answerCatalog(w, r, http.StatusOK, view, err)
+	if err != nil {
+		s.failCatalog(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, view)
 }
 
 func (s *Server) listCatalogTests(w http.ResponseWriter, r *http.Request) {
