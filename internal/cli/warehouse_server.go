@@ -113,9 +113,17 @@ func (c *serverClient) CrawlWarehouse(ctx context.Context, name string, progress
 		return catalog.CrawlResult{}, err
 	}
 	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+		// A server from before ?progress answers the crawl at once.
+		var out catalog.CrawlResult
+		if err := dec.Decode(&out); err != nil {
+			return out, &serverUnreachableError{Method: http.MethodPost, Path: path, Err: fmt.Errorf("read the answer: %w", err)}
+		}
+		return out, nil
+	}
 	// A line is a step, then the last one the crawl or the error the
 	// server would have answered without streaming.
-	dec := json.NewDecoder(resp.Body)
 	for {
 		var line struct {
 			Progress string               `json:"progress"`
