@@ -67,6 +67,7 @@ func (s *Service) Crawl(ctx context.Context, cfg warehouse.Config, secret string
 		return store.Crawl{}, err
 	}
 	fail := func(err error) (store.Crawl, error) {
+		err = withCause(ctx, err)
 		if _, ferr := s.Store.FailCrawl(context.WithoutCancel(ctx), started.ID, err.Error()); ferr != nil {
 			s.warn("record a failed crawl", "warehouse", cfg.Name, "error", ferr)
 		}
@@ -355,6 +356,7 @@ func (s *Service) syncScope(ctx context.Context, res *SyncResult, scope store.Ca
 		}
 		msg := ""
 		if syncErr != nil {
+			syncErr = withCause(ctx, syncErr)
 			msg = syncErr.Error()
 		}
 		if _, err := s.Store.FinishSync(context.WithoutCancel(ctx), sync.ID, status, msg, body); err != nil && syncErr == nil {

@@ -90,25 +90,67 @@ type NewWarehouse struct {
 // refused: the password goes in its own field. A taken name matches
 // store.ErrExists.
 func (w *Warehouses) CreateWarehouse(ctx context.Context, in NewWarehouse) (WarehouseView, error) {
-	cfg := in.Config
-	if err := cfg.Validate(); err != nil {
-		return WarehouseView{}, &InputError{Err: fmt.Errorf("warehouse %q: %w", cfg.Name, err)}
-	}
-	body, err := json.Marshal(cfg)
+	row, cfg, err := w.row(in)
 	if err != nil {
-		return WarehouseView{}, fmt.Errorf("warehouse %s: encode config: %w", cfg.Name, err)
-	}
-	row := store.Warehouse{Name: cfg.Name, Type: string(cfg.Type), Config: body}
-	if in.Password != "" {
-		if row.SealedSecret, row.KeyID, err = w.Keys.SealSecret(warehouseRecord(cfg.Name), in.Password); err != nil {
-			return WarehouseView{}, fmt.Errorf("warehouse %s: seal the password: %w", cfg.Name, err)
-		}
+		return WarehouseView{}, err
 	}
 	row, err = w.Service.Store.CreateWarehouse(ctx, row)
 	if err != nil {
 		return WarehouseView{}, err
 	}
 	return viewOf(row, cfg, nil), nil
+}
+
+// ReplaceWarehouse replaces the configuration and password of the stored
+// warehouse in.Config.Name in one update: its crawled tables, their user
+// descriptions and its crawl history stay, and a failure leaves the old
+// connection as it was. With test, the new connection is tested first and
+// stored only if the test passes (a failed connection is a
+// *warehouse.ConnectError); the info is what the test saw. A warehouse not
+// stored matches store.ErrNotFound.
+func (w *Warehouses) ReplaceWarehouse(ctx context.Context, in NewWarehouse, test bool) (WarehouseView, *WarehouseInfo, error) {
+	row, cfg, err := w.row(in)
+	if err != nil {
+		return WarehouseView{}, nil, err
+	}
+	// Looked up before the test, so that a typo in the name is not
+	// reported as a failed connection.
+	if _, err := w.Service.Store.GetWarehouse(ctx, cfg.Name); err != nil {
+		return WarehouseView{}, nil, err
+	}
+	var info *WarehouseInfo
+	if test {
+		i, err := testConfig(ctx, cfg, in.Password)
+		if err != nil {
+			return WarehouseView{}, nil, err
+		}
+		info = &i
+	}
+	row, err = w.Service.Store.UpdateWarehouse(ctx, row)
+	if err != nil {
+		return WarehouseView{}, nil, err
+	}
+	v, err := w.view(ctx, row)
+	return v, info, err
+}
+
+// row is the store row of in, validated, with its password sealed.
+func (w *Warehouses) row(in NewWarehouse) (store.Warehouse, warehouse.Config, error) {
+	cfg := in.Config
+	if err := cfg.Validate(); err != nil {
+		return store.Warehouse{}, cfg, &InputError{Err: fmt.Errorf("warehouse %q: %w", cfg.Name, err)}
+	}
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		return store.Warehouse{}, cfg, fmt.Errorf("warehouse %s: encode config: %w", cfg.Name, err)
+	}
+	row := store.Warehouse{Name: cfg.Name, Type: string(cfg.Type), Config: body}
+	if in.Password != "" {
+		if row.SealedSecret, row.KeyID, err = w.Keys.SealSecret(warehouseRecord(cfg.Name), in.Password); err != nil {
+			return store.Warehouse{}, cfg, fmt.Errorf("warehouse %s: seal the password: %w", cfg.Name, err)
+		}
+	}
+	return row, cfg, nil
 }
 
 func viewOf(row store.Warehouse, cfg warehouse.Config, latest *store.Crawl) WarehouseView {
@@ -207,11 +249,17 @@ func (w *Warehouses) TestWarehouse(ctx context.Context, name string) (WarehouseI
 	if err != nil {
 		return WarehouseInfo{}, err
 	}
+	return testConfig(ctx, cfg, tok.Reveal())
+}
+
+// testConfig connects to the warehouse cfg describes, with password
+// secret, and says what it sees.
+func testConfig(ctx context.Context, cfg warehouse.Config, secret string) (WarehouseInfo, error) {
 	adapter, err := warehouse.Lookup(cfg.Type)
 	if err != nil {
-		return WarehouseInfo{}, &InputError{Err: fmt.Errorf("warehouse %s: %w", name, err)}
+		return WarehouseInfo{}, &InputError{Err: fmt.Errorf("warehouse %s: %w", cfg.Name, err)}
 	}
-	conn, err := adapter.Open(ctx, cfg, tok.Reveal())
+	conn, err := adapter.Open(ctx, cfg, secret)
 	if err != nil {
 		return WarehouseInfo{}, err
 	}
@@ -224,13 +272,13 @@ func (w *Warehouses) TestWarehouse(ctx context.Context, name string) (WarehouseI
 }
 
 // CrawlWarehouse crawls the named warehouse with its stored configuration
-// (see [Service.Crawl]).
-func (w *Warehouses) CrawlWarehouse(ctx context.Context, name string) (CrawlResult, error) {
+// (see [Service.Crawl]), saying its steps to progress (nil: to nobody).
+func (w *Warehouses) CrawlWarehouse(ctx context.Context, name string, progress Progress) (CrawlResult, error) {
 	cfg, tok, err := w.Config(ctx, name)
 	if err != nil {
 		return CrawlResult{}, err
 	}
-	c, err := w.Service.Crawl(ctx, cfg, tok.Reveal(), nil)
+	c, err := w.Service.Crawl(ctx, cfg, tok.Reveal(), progress)
 	if err != nil {
 		return CrawlResult{}, err
 	}
@@ -247,7 +295,7 @@ func (w *Warehouses) CrawlWarehouses(ctx context.Context) error {
 	}
 	var errs []error
 	for _, row := range rows {
-		if _, err := w.CrawlWarehouse(ctx, row.Name); err != nil {
+		if _, err := w.CrawlWarehouse(ctx, row.Name, nil); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -101,6 +101,7 @@ func TestWarehouses(t *testing.T) {
 					t.Errorf("duck: %+v, want %d tables added", v, len(wh.Relations))
 				}
 			}
+			testReplaceWarehouse(t, api, st, path, len(wh.Relations))
 			if err := api.DeleteWarehouse(ctx, "pg"); err != nil {
 				t.Fatal(err)
 			}
@@ -108,6 +109,62 @@ func TestWarehouses(t *testing.T) {
 				t.Errorf("deleted pg: %v", err)
 			}
 		})
+	}
+}
+
+// testReplaceWarehouse replaces the crawled warehouse duck (a DuckDB file
+// at path with n tables): a replacement that fails its test changes
+// nothing, one that passes changes the configuration and keeps the crawled
+// tables, their user descriptions and the crawl history; a crawl says its
+// steps.
+func testReplaceWarehouse(t *testing.T, api *API, st *store.Store, path string, n int) {
+	t.Helper()
+	ctx := t.Context()
+	tables, err := st.ListCatalogTables(ctx, store.ListTablesParams{Warehouse: "duck"})
+	if err != nil || len(tables) != n {
+		t.Fatalf("duck tables: %d, %v", len(tables), err)
+	}
+	if err := st.SetTableDescription(ctx, tables[0].ID, "kept by hand"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := api.GetWarehouse(ctx, "duck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.duckdb")
+	_, _, err = api.ReplaceWarehouse(ctx, NewWarehouse{Config: warehouse.Config{Name: "duck", Type: warehouse.DuckDB, DSN: missing}}, true)
+	var connect *warehouse.ConnectError
+	if !errors.As(err, &connect) {
+		t.Errorf("replace with a missing file: %v, want a connect error", err)
+	}
+	if v, err := api.GetWarehouse(ctx, "duck"); err != nil || v.Config.DSN != path {
+		t.Errorf("after a failed replace: %+v, %v; want the old DSN kept", v.Config, err)
+	}
+	if _, _, err := api.ReplaceWarehouse(ctx, NewWarehouse{Config: warehouse.Config{Name: "nope", Type: warehouse.DuckDB, DSN: path}}, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("replace nope: %v, want not found", err)
+	}
+	cfg := warehouse.Config{Name: "duck", Type: warehouse.DuckDB, DSN: path, Filter: warehouse.Filter{ExcludeTables: []string{"tmp_*"}}}
+	v, info, err := api.ReplaceWarehouse(ctx, NewWarehouse{Config: cfg}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info == nil || info.Tables == 0 {
+		t.Errorf("replace: test info %+v", info)
+	}
+	if len(v.Config.Filter.ExcludeTables) != 1 || !v.CreatedAt.Equal(before.CreatedAt) || v.LatestCrawl == nil || v.LatestCrawl.ID != before.LatestCrawl.ID {
+		t.Errorf("replaced: %+v; want the new filter, the creation time and the latest crawl of %+v", v, before)
+	}
+	got, err := st.GetCatalogTable(ctx, tables[0].ID)
+	if err != nil || got.UserDescription != "kept by hand" {
+		t.Errorf("after replace: table %+v, %v; want its description kept", got, err)
+	}
+	var steps []string
+	c, err := api.CrawlWarehouse(ctx, "duck", func(s string) { steps = append(steps, s) })
+	if err != nil || c.Added != 0 || c.TablesSeen != n {
+		t.Errorf("crawl after replace: %+v, %v", c, err)
+	}
+	if len(steps) < 3 || !strings.HasPrefix(steps[0], "connect to ") || !strings.HasPrefix(steps[len(steps)-1], "applied: ") {
+		t.Errorf("crawl progress %q", steps)
 	}
 }
 

@@ -46,6 +46,7 @@ type ServeOptions struct {
 	// The catalog's.
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
+	CatalogJobTimeout    time.Duration
 	MaxUploadBytes       int64
 
 	OpenLineage openLineageFlags
@@ -85,7 +86,8 @@ database: warehouse passwords are sealed with that key too. Every stored
 dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
-schedule off.
+schedule off. One such sync or crawl is stopped, and recorded as failed
+with the reason, after --catalog-job-timeout.
 
 The browser UI is served at / (turn it off with --web=false): open the
 server's URL and log in with a token from ` + "`dbtlink token create`" + `; a read
@@ -124,6 +126,7 @@ a connection named in --openlineage-connection go to that URL instead, and
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
+	fl.DurationVar(&opts.CatalogJobTimeout, "catalog-job-timeout", tracker.DefaultCatalogJobTimeout, "how long one server-side catalog sync of a connection (downloads included) or crawl of every warehouse may run before it is stopped and recorded as failed; 1s or more")
 	addOpenLineageFlags(fl, &opts.OpenLineage, true)
 	fl.BoolVar(&opts.Web, "web", true, "serve the browser UI at / (the API stays under /api/)")
 	fl.BoolVar(&opts.SecureCookies, "secure-cookies", false, "mark the web UI's cookies Secure on plain HTTP too, for a server behind a TLS-terminating proxy (on TLS they always are)")
@@ -205,6 +208,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		return usageError("--log-format must be text or json, got %q", opts.LogFormat)
 	}
 	logger := slog.New(handler)
+	if opts.CatalogJobTimeout < time.Second {
+		return usageError("--catalog-job-timeout %s is too short: use 1s or more (such as 30m)", opts.CatalogJobTimeout)
+	}
 
 	keys, err := f.OpenStore()
 	if err != nil {
@@ -234,7 +240,7 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
 		RescueAfter: opts.RescueAfter, RequestsPerMinute: opts.RequestsPerMinute,
 		CatalogSyncer: cat, CatalogSyncInterval: opts.CatalogSyncInterval,
-		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval,
+		CatalogCrawler: cat, CatalogCrawlInterval: opts.CatalogCrawlInterval, CatalogJobTimeout: opts.CatalogJobTimeout,
 		Lineage: lineage,
 	})
 	if err != nil {

@@ -112,8 +112,11 @@ Filter patterns are globs (* and ?): schemas as "schema" or "database.schema",
 tables as "table", "schema.table" or "database.schema.table".
 
 With --server, the server stores it (the password sealed in its database)
-and, unless --no-test, tests it right after; one that fails is deleted again
-(with --replace, the warehouse it replaced is gone too).
+and, unless --no-test, tests it right after; one that fails is deleted again.
+With --server and --replace, the server tests the new connection first and
+then replaces the stored one in a single update, keeping its crawled tables,
+their descriptions and its crawls; a replacement that fails its test leaves
+the old warehouse as it was.
 
 Unless --no-test, the connection is tested first and stored only if it works;
 what the test saw (server version, user, database, what a crawl would read)
@@ -421,14 +424,10 @@ func storedWarehouse(open func() (*connection.Store, error), name string) (wareh
 // WarehouseListOptions holds the dependencies and flags of `warehouse list`
 // and `warehouse show`.
 type WarehouseListOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
-	DB        string
+	WarehouseTarget
+	OpenDB func(ctx context.Context) (*store.Store, func(), error)
+	JSON   bool
+	DB     string
 }
 
 // warehouseJSON is a stored warehouse as list and show print it: never its
@@ -478,7 +477,7 @@ func (c *warehouseCrawlJSON) line() string {
 }
 
 func newListOpts(f *Factory) *WarehouseListOptions {
-	o := &WarehouseListOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	o := &WarehouseListOptions{WarehouseTarget: newWarehouseTarget(f)}
 	o.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, o.DB) }
 	return o
 }
@@ -646,17 +645,13 @@ func warehouseShowRun(ctx context.Context, opts *WarehouseListOptions) error {
 
 // WarehouseTestOptions holds the dependencies and flags of `warehouse test`.
 type WarehouseTestOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
+	WarehouseTarget
+	JSON bool
 }
 
 // NewCmdWarehouseTest builds `dbtlink warehouse test`.
 func NewCmdWarehouseTest(f *Factory, runF func(*WarehouseTestOptions) error) *cobra.Command {
-	opts := &WarehouseTestOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseTestOptions{WarehouseTarget: newWarehouseTarget(f)}
 	cmd := &cobra.Command{
 		Use:   "test NAME",
 		Short: "Check that a stored warehouse connection works",
@@ -670,17 +665,7 @@ DNS, TLS and other connection failures, 2 for a broken configuration.`,
 		Example: `  dbtlink warehouse test prod
   dbtlink warehouse test prod --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseTestServer(cmd.Context(), opts)
-			}
-			return warehouseTestRun(cmd.Context(), opts)
-		},
+		RunE: nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseTestRun, warehouseTestServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print {\"ok\": true, \"info\": ...} as JSON")
 	return cmd
@@ -709,16 +694,12 @@ func warehouseTestRun(ctx context.Context, opts *WarehouseTestOptions) error {
 
 // WarehouseRemoveOptions holds the dependencies and flags of `warehouse remove`.
 type WarehouseRemoveOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
+	WarehouseTarget
 }
 
 // NewCmdWarehouseRemove builds `dbtlink warehouse remove`.
 func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error) *cobra.Command {
-	opts := &WarehouseRemoveOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseRemoveOptions{WarehouseTarget: newWarehouseTarget(f)}
 	cmd := &cobra.Command{
 		Use:   "remove NAME",
 		Short: "Delete a stored warehouse connection",
@@ -726,49 +707,39 @@ func NewCmdWarehouseRemove(f *Factory, runF func(*WarehouseRemoveOptions) error)
 crawled stay in the catalog; crawl another connection of the same name to update them.`,
 		Example: `  dbtlink warehouse remove prod`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseRemoveServer(cmd.Context(), opts)
-			}
-			st, err := opts.OpenStore()
-			if err != nil {
-				return err
-			}
-			if err := st.RemoveWarehouse(opts.Name); err != nil {
-				if errors.Is(err, connection.ErrNotFound) {
-					return withCode(ExitNotFound, err)
-				}
-				return withCode(ExitUsage, err)
-			}
-			fmt.Fprintf(opts.IO.Out, "Removed warehouse %q\n", opts.Name)
-			return nil
-		},
+		RunE:    nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseRemoveRun, warehouseRemoveServer),
 	}
 	return cmd
+}
+
+func warehouseRemoveRun(_ context.Context, opts *WarehouseRemoveOptions) error {
+	st, err := opts.OpenStore()
+	if err != nil {
+		return err
+	}
+	if err := st.RemoveWarehouse(opts.Name); err != nil {
+		if errors.Is(err, connection.ErrNotFound) {
+			return withCode(ExitNotFound, err)
+		}
+		return withCode(ExitUsage, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "Removed warehouse %q\n", opts.Name)
+	return nil
 }
 
 // ---- warehouse crawl ----
 
 // WarehouseCrawlOptions holds the dependencies and flags of `warehouse crawl`.
 type WarehouseCrawlOptions struct {
-	IO        *IOStreams
-	OpenStore func() (*connection.Store, error)
-	OpenDB    func(ctx context.Context) (*store.Store, func(), error)
-	Server    func() (*serverClient, error)
-	ServerURL string
-	Name      string
-	JSON      bool
-	DB        string
+	WarehouseTarget
+	OpenDB func(ctx context.Context) (*store.Store, func(), error)
+	JSON   bool
+	DB     string
 }
 
 // NewCmdWarehouseCrawl builds `dbtlink warehouse crawl`.
 func NewCmdWarehouseCrawl(f *Factory, runF func(*WarehouseCrawlOptions) error) *cobra.Command {
-	opts := &WarehouseCrawlOptions{IO: f.IO, OpenStore: f.OpenStore, Server: f.Server}
+	opts := &WarehouseCrawlOptions{WarehouseTarget: newWarehouseTarget(f)}
 	opts.OpenDB = func(ctx context.Context) (*store.Store, func(), error) { return openServerStoreShared(ctx, f, opts.DB) }
 	cmd := &cobra.Command{
 		Use:   "crawl NAME",
@@ -778,8 +749,8 @@ columns, into the catalog: new ones are added, changed ones updated, and ones
 no longer there marked removed (kept, with when they were last seen).
 Descriptions set with dbtlink catalog describe are never touched.
 
-A progress line per step goes to standard error; the summary (added, changed,
-removed) to standard output.
+A progress line per step goes to standard error (with --server, as the
+server sends them); the summary (added, changed, removed) to standard output.
 
 ` + localStoreHelp + `
 
@@ -788,17 +759,7 @@ Exit status: as for warehouse test when the connection fails.`,
   dbtlink warehouse crawl prod --db /srv/dbtlink/dbtlink.db --json
   dbtlink --server http://dbtlink.internal:8765 warehouse crawl prod`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			opts.ServerURL = f.ServerURL()
-			if runF != nil {
-				return runF(opts)
-			}
-			if opts.ServerURL != "" {
-				return warehouseCrawlServer(cmd.Context(), opts)
-			}
-			return warehouseCrawlRun(cmd.Context(), opts)
-		},
+		RunE: nameCommand(f, opts, &opts.WarehouseTarget, runF, warehouseCrawlRun, warehouseCrawlServer),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the crawl as JSON")
 	addDBFlag(cmd, &opts.DB)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,6 +72,24 @@ func (c *serverClient) CreateWarehouse(ctx context.Context, in serverWarehouseIn
 	return &v, nil
 }
 
+// ReplaceWarehouse replaces a warehouse connection the server has, in one
+// update that keeps its crawled tables; with test the server tests the new
+// connection first and stores it only if it passes. It returns what the
+// test saw (nil when not tested).
+func (c *serverClient) ReplaceWarehouse(ctx context.Context, in serverWarehouseInput, test bool) (*catalog.WarehouseInfo, error) {
+	var out struct {
+		Info *catalog.WarehouseInfo `json:"info"`
+	}
+	q := url.Values{}
+	if test {
+		q.Set("test", "true")
+	}
+	if err := c.do(ctx, http.MethodPut, warehousePath(in.Name, ""), q, in, &out); err != nil {
+		return nil, err
+	}
+	return out.Info, nil
+}
+
 // DeleteWarehouse deletes the named warehouse connection of the server.
 func (c *serverClient) DeleteWarehouse(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, warehousePath(name, ""), nil, nil, nil)
@@ -85,11 +104,51 @@ func (c *serverClient) TestWarehouse(ctx context.Context, name string) (catalog.
 	return out.Info, err
 }
 
-// CrawlWarehouse has the server crawl the named warehouse into its catalog.
-func (c *serverClient) CrawlWarehouse(ctx context.Context, name string) (catalog.CrawlResult, error) {
-	var out catalog.CrawlResult
-	err := c.do(ctx, http.MethodPost, warehousePath(name, "/crawl"), nil, nil, &out)
-	return out, err
+// CrawlWarehouse has the server crawl the named warehouse into its
+// catalog, saying each step of it to progress as the server streams them.
+func (c *serverClient) CrawlWarehouse(ctx context.Context, name string, progress catalog.Progress) (catalog.CrawlResult, error) {
+	path := warehousePath(name, "/crawl")
+	resp, err := c.send(ctx, http.MethodPost, path, url.Values{"progress": {"true"}}, nil)
+	if err != nil {
+		return catalog.CrawlResult{}, err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+		// A server from before ?progress answers the crawl at once.
+		var out catalog.CrawlResult
+		if err := dec.Decode(&out); err != nil {
+			return out, &serverUnreachableError{Method: http.MethodPost, Path: path, Err: fmt.Errorf("read the answer: %w", err)}
+		}
+		return out, nil
+	}
+	// A line is a step, then the last one the crawl or the error the
+	// server would have answered without streaming.
+	for {
+		var line struct {
+			Progress string               `json:"progress"`
+			Crawl    *catalog.CrawlResult `json:"crawl"`
+			Status   int                  `json:"status"`
+			Error    *struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := dec.Decode(&line); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("the answer ended before the crawl did (the server may have stopped)")
+			}
+			return catalog.CrawlResult{}, &serverUnreachableError{Method: http.MethodPost, Path: path, Err: fmt.Errorf("read the crawl's progress: %w", err)}
+		}
+		switch {
+		case line.Crawl != nil:
+			return *line.Crawl, nil
+		case line.Error != nil:
+			return catalog.CrawlResult{}, &serverError{Method: http.MethodPost, Path: path, Status: line.Status, Code: line.Error.Code, Message: line.Error.Message}
+		case line.Progress != "" && progress != nil:
+			progress(line.Progress)
+		}
+	}
 }
 
 // warehouseServerCode maps an error of the warehouse routes to the exit
@@ -193,8 +252,8 @@ func (opts *WarehouseListOptions) serverViews(ctx context.Context, only string) 
 // warehouseAddServer stores a warehouse on the server. The server's POST
 // does not test, and can test only a stored warehouse, so the test comes
 // after the POST and a failed one deletes the warehouse again. With
-// --replace the old warehouse is deleted first: a replacement that fails
-// its test leaves none.
+// --replace the server tests the new connection before it replaces the old
+// one, in one update: a replacement that fails leaves the old one.
 func warehouseAddServer(ctx context.Context, opts *WarehouseAddOptions) error {
 	cfg, dsnPassword, err := opts.config()
 	if err != nil {
@@ -247,17 +306,27 @@ func warehouseAddServer(ctx context.Context, opts *WarehouseAddOptions) error {
 	return nil
 }
 
-// serverPutWarehouse creates cfg on the server, after deleting the one of
-// the same name when replace, and tests it when test: a failed test
-// deletes it again and exits as the local add does. It returns what the
+// serverPutWarehouse creates cfg on the server, or replaces the one of the
+// same name in place when replace, and tests it when test. A new warehouse
+// that fails its test is deleted again; a replacement is tested by the
+// server before it is stored, so a failed one leaves the old warehouse as
+// it was. A failed test exits as the local add does. It returns what the
 // test saw (nil when not tested).
 func serverPutWarehouse(ctx context.Context, c *serverClient, cfg warehouse.Config, password string, replace, test bool) (*warehouse.Info, error) {
-	if replace {
-		if err := c.DeleteWarehouse(ctx, cfg.Name); err != nil && !isServerNotFound(err) {
-			return nil, fmt.Errorf("replace warehouse %q on the dbtlink server: %w", cfg.Name, err)
-		}
-	}
 	in := serverWarehouseInput{Name: cfg.Name, Type: string(cfg.Type), Config: cfg, Password: password}
+	if replace {
+		info, err := c.ReplaceWarehouse(ctx, in, test)
+		switch {
+		case err != nil && test && isConnectFailure(err):
+			return nil, withCode(warehouseServerCode(err), fmt.Errorf("%w\nNot replaced: the dbtlink server keeps warehouse %q as it was; fix the connection, or replace it anyway with --no-test", err, cfg.Name))
+		case err != nil:
+			return nil, withCode(warehouseServerCode(err), fmt.Errorf("replace warehouse %q on the dbtlink server: %w", cfg.Name, err))
+		case info == nil:
+			return nil, nil
+		}
+		wi := serverInfo(*info)
+		return &wi, nil
+	}
 	if _, err := c.CreateWarehouse(ctx, in); err != nil {
 		return nil, fmt.Errorf("add warehouse %q to the dbtlink server: %w", cfg.Name, err)
 	}
@@ -274,6 +343,13 @@ func serverPutWarehouse(ctx context.Context, c *serverClient, cfg warehouse.Conf
 	}
 	wi := serverInfo(info)
 	return &wi, nil
+}
+
+// isConnectFailure says the server could not connect to the warehouse
+// (it answers 502 for that).
+func isConnectFailure(err error) bool {
+	var se *serverError
+	return errors.As(err, &se) && se.Status == http.StatusBadGateway
 }
 
 func warehouseTestServer(ctx context.Context, opts *WarehouseTestOptions) error {
@@ -318,7 +394,7 @@ func warehouseCrawlServer(ctx context.Context, opts *WarehouseCrawlOptions) erro
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "# crawl %s on the dbtlink server %s\n", opts.Name, c.URL())
 	started := time.Now()
-	res, err := c.CrawlWarehouse(ctx, opts.Name)
+	res, err := c.CrawlWarehouse(ctx, opts.Name, progressTo(opts.IO))
 	if err != nil {
 		return withCode(warehouseServerCode(err), fmt.Errorf("crawl warehouse %q on the dbtlink server: %w", opts.Name, err))
 	}
@@ -357,8 +433,10 @@ included (sent in the request body, sealed by the server); --all copies every
 stored one.
 
 A warehouse the server already has is skipped, unless --replace, which
-deletes it on the server and creates it again. With --test the server tests
-each copied warehouse, and one that fails is removed again. Each warehouse is
+replaces it on the server in one update (its crawled tables and descriptions
+stay). With --test the server tests each copied warehouse: a new one that
+fails is removed again, a replacement that fails is not stored and the
+server keeps the old one. Each warehouse is
 reported as copied or skipped.`,
 		Example: `  dbtlink --server http://dbtlink.internal:8765 warehouse push prod
   dbtlink --server http://dbtlink.internal:8765 warehouse push --all --replace --test`,
@@ -381,7 +459,7 @@ reported as copied or skipped.`,
 	}
 	cmd.Flags().BoolVar(&opts.All, "all", false, "push every stored warehouse connection")
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace warehouses the server already has")
-	cmd.Flags().BoolVar(&opts.Test, "test", false, "have the server test each pushed warehouse (one that fails is removed again)")
+	cmd.Flags().BoolVar(&opts.Test, "test", false, "have the server test each pushed warehouse (a new one that fails is removed again, a failed replacement leaves the old one)")
 	return cmd
 }
 

@@ -135,6 +135,15 @@ func TestWarehouseThroughServer(t *testing.T) {
 	r = run("warehouse", "crawl", "wh")
 	wantCode(t, r, ExitOK, "crawl")
 	wantOut(t, r, "crawl", "Crawled wh in ", "tables and views;", "added, 0 changed, 0 removed")
+	// The server's steps, as the local crawl prints them.
+	wantOut(t, r, "crawl progress", "# connect to wh (duckdb)", "# read ", "# applied: ")
+
+	// A replacement that fails its test leaves the stored warehouse as
+	// it was (it used to be deleted first, and lost).
+	r = run("warehouse", "add", "wh", "--type", "duckdb", "--path", missing, "--replace")
+	wantCode(t, r, ExitNotFound, "replace with a missing file")
+	wantOut(t, r, "replace with a missing file", "does not exist", `Not replaced: the dbtlink server keeps warehouse "wh" as it was`)
+	wantOut(t, run("warehouse", "show", "wh"), "show after a failed replace", "include schemas: main", "crawl:      ok", path)
 	r = run("warehouse", "crawl", "wh", "--json")
 	wantCode(t, r, ExitOK, "crawl --json")
 	var c warehouseCrawlJSON

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,27 +182,13 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 // load reads the connections file. A missing file is an empty store; any
 // other problem is an error, a *CorruptError when the content is unusable.
 func (s *Store) load() (*fileData, error) {
-	path := s.Path()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &fileData{Version: fileVersion}, nil
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			return nil, &CorruptError{Path: path, Problem: "permission denied (check its owner; its mode should be 0600)", Err: err}
-		}
-		return nil, &CorruptError{Path: path, Problem: "it cannot be read: " + err.Error(), Err: err}
-	}
 	var fd fileData
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&fd); err != nil {
-		return nil, &CorruptError{Path: path, Problem: "it is not valid JSON (" + describeJSONError(err, data) + ")", Err: err}
+	found, err := readJSONFile(s.Path(), &fd, func() error { return s.check(&fd) })
+	if err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, &CorruptError{Path: path, Problem: "it has data after the JSON document"}
-	}
-	if err := s.check(&fd); err != nil {
-		return nil, &CorruptError{Path: path, Problem: err.Error()}
+	if !found {
+		return &fileData{Version: fileVersion}, nil
 	}
 	return &fd, nil
 }
@@ -225,13 +210,8 @@ func describeJSONError(err error, data []byte) string {
 // check validates a parsed file, so a hand-edited file with, say, a
 // duplicate name is reported instead of half-used.
 func (s *Store) check(fd *fileData) error {
-	switch {
-	case fd.Version == 0:
-		return errors.New(`it has no "version" field`)
-	case fd.Version > fileVersion:
-		return fmt.Errorf("it is version %d, written by a newer dbtlink; upgrade dbtlink", fd.Version)
-	case fd.Version < 0:
-		return fmt.Errorf("it has an invalid version %d", fd.Version)
+	if err := checkVersion(fd.Version, fileVersion); err != nil {
+		return err
 	}
 	names := map[string]bool{}
 	ids := map[string]bool{}
@@ -277,14 +257,7 @@ func (s *Store) save(fd *fileData) error {
 	if fd.Connections == nil {
 		fd.Connections = []record{}
 	}
-	data, err := json.MarshalIndent(fd, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode connections: %w", err)
-	}
-	if err := writeFileAtomic(s.Path(), append(data, '\n')); err != nil {
-		return fmt.Errorf("save connections: %w", err)
-	}
-	return nil
+	return writeJSONFile(s.Path(), "connections", fd)
 }
 
 func (s *Store) ensureDir() error {
@@ -310,16 +283,7 @@ func (s *Store) withLock(fn func() error) error {
 // mutate loads the file under the lock, lets fn change it and saves it. If
 // the file cannot be loaded nothing is written.
 func (s *Store) mutate(fn func(fd *fileData) error) error {
-	return s.withLock(func() error {
-		fd, err := s.load()
-		if err != nil {
-			return err
-		}
-		if err := fn(fd); err != nil {
-			return err
-		}
-		return s.save(fd)
-	})
+	return mutateFile(s, s.load, s.save, fn)
 }
 
 func newRecordID() (string, error) {
@@ -335,12 +299,7 @@ func (fd *fileData) find(name string) int {
 }
 
 func (fd *fileData) names() []string {
-	out := make([]string, len(fd.Connections))
-	for i, r := range fd.Connections {
-		out[i] = r.Name
-	}
-	slices.Sort(out)
-	return out
+	return sortedNames(fd.Connections, func(r record) string { return r.Name })
 }
 
 // AddOptions changes how [Store.Add] treats an existing name.

@@ -1,12 +1,8 @@
 package connection
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -72,33 +68,20 @@ func (s *Store) WarehousesPath() string { return filepath.Join(s.dir, warehouses
 // loadWarehouses reads the warehouses file; a missing file is empty. A file
 // that cannot be used is a *CorruptError and is never overwritten.
 func (s *Store) loadWarehouses() (*warehouseFile, error) {
-	path := s.WarehousesPath()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &warehouseFile{Version: warehousesVersion}, nil
-	}
-	if err != nil {
-		return nil, &CorruptError{Path: path, Problem: "it cannot be read: " + err.Error(), Err: err}
-	}
 	var wf warehouseFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&wf); err != nil {
-		return nil, &CorruptError{Path: path, Problem: "it is not valid JSON (" + describeJSONError(err, data) + ")", Err: err}
+	found, err := readJSONFile(s.WarehousesPath(), &wf, func() error { return checkWarehouses(&wf) })
+	if err != nil {
+		return nil, err
 	}
-	if err := checkWarehouses(&wf); err != nil {
-		return nil, &CorruptError{Path: path, Problem: err.Error()}
+	if !found {
+		return &warehouseFile{Version: warehousesVersion}, nil
 	}
 	return &wf, nil
 }
 
 func checkWarehouses(wf *warehouseFile) error {
-	switch {
-	case wf.Version == 0:
-		return errors.New(`it has no "version" field`)
-	case wf.Version > warehousesVersion:
-		return fmt.Errorf("it is version %d, written by a newer dbtlink; upgrade dbtlink", wf.Version)
-	case wf.Version < 0:
-		return fmt.Errorf("it has an invalid version %d", wf.Version)
+	if err := checkVersion(wf.Version, warehousesVersion); err != nil {
+		return err
 	}
 	names, ids := map[string]bool{}, map[string]bool{}
 	for i, r := range wf.Warehouses {
@@ -131,27 +114,11 @@ func (s *Store) saveWarehouses(wf *warehouseFile) error {
 	if wf.Warehouses == nil {
 		wf.Warehouses = []warehouseRecord{}
 	}
-	data, err := json.MarshalIndent(wf, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode warehouses: %w", err)
-	}
-	if err := writeFileAtomic(s.WarehousesPath(), append(data, '\n')); err != nil {
-		return fmt.Errorf("save warehouses: %w", err)
-	}
-	return nil
+	return writeJSONFile(s.WarehousesPath(), "warehouses", wf)
 }
 
 func (s *Store) mutateWarehouses(fn func(wf *warehouseFile) error) error {
-	return s.withLock(func() error {
-		wf, err := s.loadWarehouses()
-		if err != nil {
-			return err
-		}
-		if err := fn(wf); err != nil {
-			return err
-		}
-		return s.saveWarehouses(wf)
-	})
+	return mutateFile(s, s.loadWarehouses, s.saveWarehouses, fn)
 }
 
 func (wf *warehouseFile) find(name string) int {
@@ -159,12 +126,7 @@ func (wf *warehouseFile) find(name string) int {
 }
 
 func (wf *warehouseFile) names() []string {
-	out := make([]string, len(wf.Warehouses))
-	for i, r := range wf.Warehouses {
-		out[i] = r.Name
-	}
-	slices.Sort(out)
-	return out
+	return sortedNames(wf.Warehouses, func(r warehouseRecord) string { return r.Name })
 }
 
 // WarehouseNotFoundError reports a warehouse name that is not stored.

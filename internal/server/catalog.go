@@ -52,9 +52,10 @@ type Catalog interface {
 	ListWarehouses(ctx context.Context) ([]catalog.WarehouseView, error)
 	GetWarehouse(ctx context.Context, name string) (catalog.WarehouseView, error)
 	CreateWarehouse(ctx context.Context, in catalog.NewWarehouse) (catalog.WarehouseView, error)
+	ReplaceWarehouse(ctx context.Context, in catalog.NewWarehouse, test bool) (catalog.WarehouseView, *catalog.WarehouseInfo, error)
 	DeleteWarehouse(ctx context.Context, name string) error
 	TestWarehouse(ctx context.Context, name string) (catalog.WarehouseInfo, error)
-	CrawlWarehouse(ctx context.Context, name string) (catalog.CrawlResult, error)
+	CrawlWarehouse(ctx context.Context, name string, progress catalog.Progress) (catalog.CrawlResult, error)
 }
 
 var _ Catalog = (*catalog.API)(nil)
@@ -148,13 +149,7 @@ func (s *Server) searchCatalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := c.Search(r.Context(), p)
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Results []catalog.SearchResult `json:"results"`
-	}{nonNil(res)})
+	answerList(s, w, r, "results", res, err)
 }
 
 func nonNil[T any](v []T) []T {
@@ -205,11 +200,7 @@ func (s *Server) getCatalogTable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := c.Table(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, t)
+	s.answerCatalog(w, r, http.StatusOK, t, err)
 }
 
 func (s *Server) getCatalogColumns(w http.ResponseWriter, r *http.Request) {
@@ -296,13 +287,7 @@ func (s *Server) listCatalogTests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tests, err := c.Tests(r.Context(), tq)
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Tests []catalog.TestRow `json:"tests"`
-	}{nonNil(tests)})
+	answerList(s, w, r, "tests", tests, err)
 }
 
 func (s *Server) listCatalogJobs(w http.ResponseWriter, r *http.Request) {
@@ -311,13 +296,7 @@ func (s *Server) listCatalogJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jobs, err := c.Jobs(r.Context())
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Jobs []catalog.JobRow `json:"jobs"`
-	}{nonNil(jobs)})
+	answerList(s, w, r, "jobs", jobs, err)
 }
 
 func (s *Server) listCatalogRuns(w http.ResponseWriter, r *http.Request) {
@@ -332,13 +311,7 @@ func (s *Server) listCatalogRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	runs, err := c.Runs(r.Context(), job, limit)
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Runs []catalog.RunRow `json:"runs"`
-	}{nonNil(runs)})
+	answerList(s, w, r, "runs", runs, err)
 }
 
 func (s *Server) listCatalogSyncs(w http.ResponseWriter, r *http.Request) {
@@ -347,13 +320,7 @@ func (s *Server) listCatalogSyncs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	syncs, err := c.Syncs(r.Context())
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		Syncs []catalog.SyncStatus `json:"syncs"`
-	}{nonNil(syncs)})
+	answerList(s, w, r, "syncs", syncs, err)
 }
 
 // descriptionRequest is the body of PUT .../description.
@@ -462,11 +429,7 @@ func (s *Server) createCatalogUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := c.Upload(r.Context(), project, files, catalog.SyncOptions{Warehouse: r.URL.Query().Get("warehouse"), Source: "upload"}, nil)
-	if err != nil {
-		s.failCatalog(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, res)
+	s.answerCatalog(w, r, http.StatusOK, res, err)
 }
 
 // spoolUpload writes the upload's artifacts, decompressed, to files in dir

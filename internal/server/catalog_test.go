@@ -7,15 +7,21 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/dbtlink/dbtlink/dbtcloud"
 	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
@@ -121,6 +127,42 @@ func TestCatalogAPI(t *testing.T) {
 	}
 }
 
+// A crawl streamed with ?progress=true is newline-delimited JSON, which
+// kin-openapi does not decode: each line is checked against the schema
+// here, and the last one is what the response check sees.
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(r io.Reader, _ http.Header, schema *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		var last any
+		dec := json.NewDecoder(r)
+		for {
+			var v any
+			if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+				return last, nil
+			} else if err != nil {
+				return nil, err
+			}
+			if err := schema.Value.VisitJSON(v); err != nil {
+				return nil, fmt.Errorf("line %v: %w", v, err)
+			}
+			last = v
+		}
+	})
+}
+
+// crawlLines decodes a crawl streamed with ?progress=true.
+func crawlLines(t *testing.T, body string) []crawlLine {
+	t.Helper()
+	var out []crawlLine
+	for l := range strings.SplitSeq(strings.TrimSpace(body), "\n") {
+		var cl crawlLine
+		if err := json.Unmarshal([]byte(l), &cl); err != nil {
+			t.Fatalf("streamed crawl line %q: %v", l, err)
+		}
+		out = append(out, cl)
+	}
+	return out
+}
+
 func testCatalogAPI(t *testing.T, be storetest.Backend, emu *emuClients, duck string) {
 	_, router := loadDoc(t)
 	st := storetest.Open(t, be)
@@ -178,9 +220,35 @@ func testCatalogAPI(t *testing.T, be storetest.Backend, emu *emuClients, duck st
 	if crawl.Status != store.SyncOK || crawl.Added == 0 || crawl.TablesSeen != crawl.Added {
 		t.Errorf("crawl: %+v", crawl)
 	}
+	// The crawl again, its steps streamed.
+	call(t, "POST", "/api/v1/warehouses/nope/crawl?progress=true", "write", "", 404)
+	w = call(t, "POST", "/api/v1/warehouses/duck/crawl?progress=true", "write", "", 200)
+	lines := crawlLines(t, w.Body.String())
+	if last := lines[len(lines)-1]; len(lines) < 3 || lines[0].Progress == "" || last.Crawl == nil || last.Crawl.TablesSeen != crawl.TablesSeen || last.Crawl.Added != 0 {
+		t.Errorf("streamed crawl: %+v", lines)
+	}
+	latest := lines[len(lines)-1].Crawl.ID
+	w = call(t, "POST", "/api/v1/warehouses/pg/crawl?progress=true", "write", "", 200)
+	if lines := crawlLines(t, w.Body.String()); lines[len(lines)-1].Status != 502 || lines[len(lines)-1].Error == nil || !strings.Contains(lines[len(lines)-1].Error.Message, "connect to warehouse pg") {
+		t.Errorf("streamed crawl of pg: %+v, want a 502 error line", lines)
+	}
+	// Replacing a warehouse in place: a failed test keeps the old one,
+	// the crawled tables stay.
+	call(t, "PUT", "/api/v1/warehouses/duck", "read", fmt.Sprintf(`{"type":"duckdb","config":{"dsn":%q}}`, duck), 403)
+	call(t, "PUT", "/api/v1/warehouses/nope", "write", fmt.Sprintf(`{"type":"duckdb","config":{"dsn":%q}}`, duck), 404)
+	w = call(t, "PUT", "/api/v1/warehouses/duck", "write", fmt.Sprintf(`{"name":"other","type":"duckdb","config":{"dsn":%q}}`, duck), 400)
+	wantError(t, w.ResponseRecorder, 400, codeBadRequest, "give one name")
+	call(t, "PUT", "/api/v1/warehouses/duck?test=true", "write", `{"type":"duckdb","config":{"dsn":"`+filepath.ToSlash(filepath.Join(t.TempDir(), "missing.duckdb"))+`"}}`, 502)
+	w = call(t, "PUT", "/api/v1/warehouses/duck?test=true", "write", fmt.Sprintf(`{"type":"duckdb","config":{"dsn":%q,"filter":{"exclude_tables":["tmp_*"]}}}`, duck), 200)
+	if got := decode[struct {
+		Warehouse catalog.WarehouseView
+		Info      *catalog.WarehouseInfo
+	}](t, w.ResponseRecorder); got.Warehouse.Config.DSN != duck || len(got.Warehouse.Config.Filter.ExcludeTables) != 1 || got.Info == nil || got.Warehouse.LatestCrawl == nil {
+		t.Errorf("replaced duck: %+v", got)
+	}
 	w = call(t, "GET", "/api/v1/warehouses/duck", "read", "", 200)
-	if v := decode[catalog.WarehouseView](t, w.ResponseRecorder); v.LatestCrawl == nil || v.LatestCrawl.ID != crawl.ID {
-		t.Errorf("get duck: latest crawl %+v, want %d", v.LatestCrawl, crawl.ID)
+	if v := decode[catalog.WarehouseView](t, w.ResponseRecorder); v.LatestCrawl == nil || v.LatestCrawl.ID != latest {
+		t.Errorf("get duck: latest crawl %+v, want %d", v.LatestCrawl, latest)
 	}
 	w = call(t, "GET", "/api/v1/warehouses", "read", "", 200)
 	if got := decode[struct{ Warehouses []catalog.WarehouseView }](t, w.ResponseRecorder); len(got.Warehouses) != 2 {

@@ -246,6 +246,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /api/v1/warehouses", scope: read, handler: s.listWarehouses},
 		{pattern: "POST /api/v1/warehouses", scope: write, handler: s.createWarehouse},
 		{pattern: "GET /api/v1/warehouses/{name}", scope: read, handler: s.getWarehouse},
+		{pattern: "PUT /api/v1/warehouses/{name}", scope: write, handler: s.replaceWarehouse},
 		{pattern: "DELETE /api/v1/warehouses/{name}", scope: admin, handler: s.deleteWarehouse},
 		{pattern: "POST /api/v1/warehouses/{name}/test", scope: write, handler: s.testWarehouse},
 		{pattern: "POST /api/v1/warehouses/{name}/crawl", scope: write, handler: s.crawlWarehouse},

@@ -420,6 +420,8 @@ const (
 type searchPass struct {
 	names bool
 	expr  string
+	// exact is the pass over the tables named as the query (exactName).
+	exact bool
 }
 
 // hitKey identifies a document in a search.
@@ -430,9 +432,10 @@ type hitKey struct {
 
 // Search returns the documents matching p.Query, best first. It searches
 // in passes, each adding the hits it finds that the previous ones did
-// not, until it has p.Limit: documents whose names hold all the words as
-// whole words, then those whose names match as the user types (the last
-// word a prefix), then whole documents, ranked by a weight of a match in
+// not, until it has p.Limit: the tables named exactly as the query, then
+// documents whose names hold all the words as whole words, then those
+// whose names match as the user types (the last word a prefix), then
+// whole documents, ranked by a weight of a match in
 // the name far above one in the description, the columns, then the tags
 // and owners (FTS5's bm25 on SQLite, ts_rank_cd on PostgreSQL). Within a
 // pass, the first matches found up to a cap are ranked, not all of them.
@@ -452,6 +455,10 @@ func (q queries) Search(ctx context.Context, p SearchParams) ([]SearchHit, error
 	if whole := q.matchExpr(terms, false); whole != typed {
 		passes = slices.Insert(passes, 0, searchPass{names: true, expr: whole})
 	}
+	// The tables named exactly as the query come first: the other passes
+	// rank only their first matches, among which a table named "orders"
+	// may not be when thousands of names hold the word.
+	passes = slices.Insert(passes, 0, searchPass{exact: true})
 	var (
 		keys  []hitKey
 		ranks = map[hitKey]float64{}
@@ -497,6 +504,9 @@ type passHit struct {
 // searchPass returns the best limit hits of pass among the first matches
 // up to its cap, best first.
 func (q queries) searchPass(ctx context.Context, p SearchParams, pass searchPass, limit int) ([]passHit, error) {
+	if pass.exact {
+		return q.exactNamePass(ctx, p, limit)
+	}
 	var (
 		a     args
 		query string
@@ -555,6 +565,49 @@ func (q queries) searchPass(ctx context.Context, p SearchParams, pass searchPass
 		}
 		err := sc.Scan(&h.key.kind, &h.key.ref, &h.score)
 		return h, err
+	})
+}
+
+// exactName is the table name a query is, when the user typed one: what
+// they typed, trimmed and lower-cased.
+func exactName(query string) string {
+	return strings.ToLower(strings.TrimSpace(query))
+}
+
+// exactNamePass returns the present tables named exactly as p.Query
+// (ignoring case) that have a search document and pass p's filters, by
+// id: a lookup through the index on lower(name) (migration 00006). A dbt
+// node without a table is left to the other passes, as is a table whose
+// name only a matched dbt node has.
+func (q queries) exactNamePass(ctx context.Context, p SearchParams, limit int) ([]passHit, error) {
+	if len(p.Kinds) > 0 && !slices.Contains(p.Kinds, SearchTable) {
+		return nil, nil
+	}
+	name := exactName(p.Query)
+	if !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+		return nil, nil // no table is named so, and PostgreSQL refuses such text
+	}
+	var a args
+	// The outer alias is not t: the filters' subqueries use t for tables
+	// of their own, which would shadow it.
+	query := `SELECT xt.id FROM catalog_tables xt WHERE lower(xt.name) = ` + a.add(name) + ` AND xt.removed_at IS NULL`
+	if q.dialect == SQLite {
+		// FTS5 finds a document by its rowid without a scan.
+		query += ` AND EXISTS (SELECT 1 FROM catalog_search WHERE rowid = xt.id * 2)`
+	} else {
+		query += ` AND EXISTS (SELECT 1 FROM catalog_search s WHERE s.kind = 'table' AND s.ref = xt.id)`
+	}
+	for _, c := range searchFilters(&a, p, "xt.id", "'table'") {
+		query += " AND " + c
+	}
+	query += ` ORDER BY xt.id LIMIT ` + a.add(limit)
+	rows, err := q.query(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (passHit, error) {
+		h := passHit{key: hitKey{kind: SearchTable}, score: passGap - 1}
+		return h, sc.Scan(&h.key.ref)
 	})
 }
 

@@ -3,6 +3,8 @@ package tracker
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,6 +28,19 @@ type CatalogSyncer interface {
 type CatalogCrawler interface {
 	CrawlWarehouses(ctx context.Context) error
 }
+
+// DefaultCatalogJobTimeout is how long a catalog sync or crawl job may run
+// unless Config.CatalogJobTimeout says otherwise. A first sync of a large
+// account downloads every environment's artifacts, and a crawl reads
+// every table of a warehouse: both take minutes, far past the 90s the
+// other jobs get.
+const DefaultCatalogJobTimeout = 30 * time.Minute
+
+// catalogJobGrace is how much longer than the catalog job timeout River
+// lets the job run: the job's own deadline fires first, so the sync or
+// crawl sees why it was stopped and records that before River gives up on
+// the job.
+const catalogJobGrace = time.Minute
 
 const (
 	kindCatalogSync     = "dbtlink.catalog_sync"
@@ -58,14 +73,28 @@ func (w *catalogSyncWorker) NextRetry(j *river.Job[catalogSyncArgs]) time.Time {
 	return backoff(j.Attempt)
 }
 
+func (w *catalogSyncWorker) Timeout(*river.Job[catalogSyncArgs]) time.Duration {
+	return w.t.cfg.CatalogJobTimeout + catalogJobGrace
+}
+
+// catalogJobContext bounds a catalog job by the configured timeout, with a
+// cause that says what stopped it and how to allow more: the sync or crawl
+// records it as its error.
+func (t *Tracker) catalogJobContext(ctx context.Context, what string) (context.Context, context.CancelFunc) {
+	d := t.cfg.CatalogJobTimeout
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("%s stopped after %s: the catalog job timeout (raise dbtlink serve --catalog-job-timeout)", what, d))
+}
+
 func (w *catalogSyncWorker) Work(ctx context.Context, j *river.Job[catalogSyncArgs]) error {
 	t := w.t
+	ctx, cancel := t.catalogJobContext(ctx, "catalog sync of connection "+j.Args.Connection)
+	defer cancel()
 	err := t.cfg.CatalogSyncer.SyncConnection(ctx, j.Args.Connection, j.Args.Reason)
 	status := "ok"
 	if err != nil {
 		status = "error"
 		t.log.LogAttrs(ctx, slog.LevelWarn, "catalog sync failed", slog.String("connection", j.Args.Connection),
-			slog.String("reason", j.Args.Reason), slog.Any("error", err))
+			slog.String("reason", j.Args.Reason), slog.Any("error", withCause(ctx, err)))
 	}
 	t.metrics.catalogSyncs.WithLabelValues(status).Inc()
 	// A failed scope is recorded in the catalog with its error; retrying
@@ -111,14 +140,20 @@ type catalogCrawlWorker struct {
 	t *Tracker
 }
 
+func (w *catalogCrawlWorker) Timeout(*river.Job[catalogCrawlArgs]) time.Duration {
+	return w.t.cfg.CatalogJobTimeout + catalogJobGrace
+}
+
 func (w *catalogCrawlWorker) Work(ctx context.Context, j *river.Job[catalogCrawlArgs]) error {
 	t := w.t
+	ctx, cancel := t.catalogJobContext(ctx, "catalog crawl")
+	defer cancel()
 	started := time.Now()
 	err := t.cfg.CatalogCrawler.CrawlWarehouses(ctx)
 	t.metrics.crawlDuration.Observe(time.Since(started).Seconds())
 	if err != nil {
 		// Each warehouse's crawl is recorded with its error.
-		t.log.LogAttrs(ctx, slog.LevelWarn, "catalog crawl failed", slog.Any("error", err))
+		t.log.LogAttrs(ctx, slog.LevelWarn, "catalog crawl failed", slog.Any("error", withCause(ctx, err)))
 	}
 	return nil
 }
@@ -163,6 +198,16 @@ func (t *Tracker) enqueueCatalogSync(ctx context.Context, conn, reason string) {
 	if err != nil {
 		t.log.LogAttrs(ctx, slog.LevelWarn, "enqueue a catalog sync", slog.String("connection", conn), slog.Any("error", err))
 	}
+}
+
+// withCause adds to err why ctx ended, when it ended with a cause of its
+// own (the catalog job timeout) that err does not already say.
+func withCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if cause == nil || cause == ctx.Err() || errors.Is(err, cause) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", err, cause)
 }
 
 func newCatalogMetrics(m *metrics, reg prometheus.Registerer) {

@@ -69,6 +69,11 @@ type Config struct {
 	// CatalogCrawlInterval (0: never).
 	CatalogCrawler       CatalogCrawler
 	CatalogCrawlInterval time.Duration
+	// CatalogJobTimeout bounds one catalog sync or crawl job (default
+	// 30m, see catalogsync.go); the other jobs keep RescueAfter's. River's
+	// rescuer honours it too, so a catalog job of a server that died is
+	// taken over only once this (and a minute) has passed.
+	CatalogJobTimeout time.Duration
 
 	// Lineage, if set, sends OpenLineage events for every dbt Cloud run
 	// that ends, from a job of its own (see lineage.go).
@@ -109,7 +114,12 @@ func (c *Config) withDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.CatalogJobTimeout == 0 {
+		c.CatalogJobTimeout = DefaultCatalogJobTimeout
+	}
 	switch {
+	case c.CatalogJobTimeout < time.Second:
+		return fmt.Errorf("tracker: catalog job timeout %s is too short; use 1s or more", c.CatalogJobTimeout)
 	case c.PollMin <= 0 || c.PollMax < c.PollMin:
 		return fmt.Errorf("tracker: poll interval bounds %s..%s: the minimum must be positive and at most the maximum", c.PollMin, c.PollMax)
 	case c.RescueAfter < 2*time.Second:
