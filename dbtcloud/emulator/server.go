@@ -351,8 +351,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if isDiscoveryPath(r.URL.Path) {
+		e.serveDiscovery(w, r)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusNotFound, "Not found.", "the emulator serves /api/v2, /api/v3 and /_emulator/")
+		writeError(w, http.StatusNotFound, "Not found.", "the emulator serves /api/v2, /api/v3, /graphql (Discovery) and /_emulator/")
 		return
 	}
 	ti, ok := e.authenticate(r)
