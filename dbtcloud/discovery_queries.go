@@ -132,6 +132,7 @@ type AppliedNode struct {
 	RawCode          string            `json:"rawCode"`
 	CompiledCode     string            `json:"compiledCode"`
 	PatchPath        string            `json:"patchPath"`
+	DbtVersion       string            `json:"dbtVersion"`
 	Columns          []DocColumn       `json:"columns"`
 	Catalog          *DiscoveryCatalog `json:"catalog"`
 	ExecutionInfo    *ExecutionInfo    `json:"executionInfo"`
@@ -161,8 +162,8 @@ const (
 	fCatalog   = `catalog { type owner comment columns { name index type comment description tags meta } }`
 	fDocCols   = `columns { name description type tags meta }`
 	fExecution = `executionInfo { lastRunId lastJobDefinitionId lastRunStatus lastRunError lastRunGeneratedAt lastSuccessRunId executeStartedAt executeCompletedAt executionTime }`
-	fModel     = fCommon + ` database schema alias relationName materializedType access group owner version contractEnforced language rawCode compiledCode patchPath parentIds ` + fDocCols + " " + fCatalog + " " + fExecution
-	fSeed      = fCommon + ` database schema alias relationName group owner rawCode patchPath ` + fDocCols + " " + fCatalog + " " + fExecution
+	fModel     = fCommon + ` database schema alias relationName materializedType access group owner version contractEnforced language rawCode compiledCode patchPath dbtVersion parentIds ` + fDocCols + " " + fCatalog + " " + fExecution
+	fSeed      = fCommon + ` database schema alias relationName materializedType group owner rawCode patchPath ` + fDocCols + " " + fCatalog + " " + fExecution
 	fSnapshot  = fSeed + ` compiledCode parentIds`
 	fSource    = fCommon + ` database schema identifier relationName sourceName sourceDescription loader loadedAtField owner ` + fDocCols + " " + fCatalog +
 		` freshness { maxLoadedAt maxLoadedAtTimeAgoInS snapshottedAt freshnessStatus freshnessRunId freshnessChecked error criteria { warnAfter { count period } errorAfter { count period } filter } }`
@@ -180,16 +181,17 @@ type AppliedKind struct {
 
 // The lists the iterators can walk.
 var (
-	AppliedModels       = AppliedKind{"applied", "models", "ModelAppliedFilter", fModel}
-	AppliedSeeds        = AppliedKind{"applied", "seeds", "GenericMaterializedFilter", fSeed}
-	AppliedSnapshots    = AppliedKind{"applied", "snapshots", "GenericMaterializedFilter", fSnapshot}
-	AppliedSources      = AppliedKind{"applied", "sources", "SourceAppliedFilter", fSource}
-	AppliedTests        = AppliedKind{"applied", "tests", "TestAppliedFilter", fTest}
-	AppliedExposures    = AppliedKind{"applied", "exposures", "ExposureFilter", fExposure}
-	DefinitionMetrics   = AppliedKind{"definition", "metrics", "GenericDefinitionFilter", fDefinition}
-	DefinitionSemantic  = AppliedKind{"definition", "semanticModels", "GenericDefinitionFilter", fDefinition}
-	DefinitionGroups    = AppliedKind{"definition", "groups", "GenericDefinitionFilter", `uniqueId name ownerName ownerEmail`}
-	DefinitionExposures = AppliedKind{"definition", "exposures", "ExposureFilter", fExposure}
+	AppliedModels        = AppliedKind{"applied", "models", "ModelAppliedFilter", fModel}
+	AppliedSeeds         = AppliedKind{"applied", "seeds", "GenericMaterializedFilter", fSeed}
+	AppliedSnapshots     = AppliedKind{"applied", "snapshots", "GenericMaterializedFilter", fSnapshot}
+	AppliedSources       = AppliedKind{"applied", "sources", "SourceAppliedFilter", fSource}
+	AppliedTests         = AppliedKind{"applied", "tests", "TestAppliedFilter", fTest}
+	AppliedExposures     = AppliedKind{"applied", "exposures", "ExposureFilter", fExposure}
+	DefinitionMetrics    = AppliedKind{"definition", "metrics", "GenericDefinitionFilter", fDefinition}
+	DefinitionSemantic   = AppliedKind{"definition", "semanticModels", "GenericDefinitionFilter", fDefinition}
+	DefinitionSavedQuery = AppliedKind{"definition", "savedQueries", "GenericDefinitionFilter", fDefinition}
+	DefinitionGroups     = AppliedKind{"definition", "groups", "GenericDefinitionFilter", `uniqueId name ownerName ownerEmail`}
+	DefinitionExposures  = AppliedKind{"definition", "exposures", "ExposureFilter", fExposure}
 )
 
 // String names the list ("applied.models").
@@ -405,7 +407,7 @@ func (d *DiscoveryClient) JobRun(ctx context.Context, jobID, runID int64) (*JobR
 	}
 	err := d.Query(ctx, "JobRun", `query JobRun($jobId: BigInt!, $runId: BigInt) {
   job(id: $jobId, runId: $runId) { id runId models { `+fRunNode+` compiledCode } seeds { `+fRunNode+` } snapshots { `+fRunNode+` compiledCode }
-    tests { `+fRunNode+` failures } } }`, vars, &data)
+    tests { `+fRunNode+` failures compiledCode } } }`, vars, &data)
 	if err != nil {
 		return nil, err
 	}

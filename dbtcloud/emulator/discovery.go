@@ -279,7 +279,7 @@ func parseForm(s string) (map[string]string, error) {
 var connectionFields = map[string]bool{
 	"applied.models": true, "applied.sources": true, "applied.seeds": true, "applied.snapshots": true,
 	"applied.tests": true, "applied.exposures": true, "applied.resources": true,
-	"definition.exposures": true, "definition.metrics": true, "definition.semanticModels": true, "definition.groups": true,
+	"definition.exposures": true, "definition.metrics": true, "definition.semanticModels": true, "definition.savedQueries": true, "definition.groups": true,
 }
 
 // heavyFields are what docs.getdbt.com's "Reasonable use" names as most complex: code and catalog columns.

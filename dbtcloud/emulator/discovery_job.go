@@ -18,9 +18,9 @@ func (j *jobR) RunId() bigInt { return bigInt(j.r.id) }
 
 type uniqueIDsArgs struct{ UniqueIds *[]string }
 
-func (j *jobR) nodes(args uniqueIDsArgs, t art.ResourceType) []*runNodeR {
+func (j *jobR) nodes(args uniqueIDsArgs, types ...art.ResourceType) []*runNodeR {
 	out := []*runNodeR{}
-	for _, n := range j.d.nodesOf(t) {
+	for _, n := range j.d.nodesOf(types...) {
 		if args.UniqueIds != nil && !slices.Contains(*args.UniqueIds, n.UniqueID) {
 			continue
 		}
@@ -33,7 +33,7 @@ func (j *jobR) Models(args uniqueIDsArgs) []*runNodeR    { return j.nodes(args, 
 func (j *jobR) Seeds(args uniqueIDsArgs) []*runNodeR     { return j.nodes(args, art.Seed) }
 func (j *jobR) Snapshots(args uniqueIDsArgs) []*runNodeR { return j.nodes(args, art.Snapshot) }
 func (j *jobR) Sources(args uniqueIDsArgs) []*runNodeR   { return j.nodes(args, art.Source) }
-func (j *jobR) Tests(args uniqueIDsArgs) []*runNodeR     { return j.nodes(args, art.Test) }
+func (j *jobR) Tests(args uniqueIDsArgs) []*runNodeR     { return j.nodes(args, art.Test, art.UnitTest) }
 
 // runNodeR is ModelNode, SourceNode and TestNode: a node as one run saw it. x is the run's execution of it, nil
 // when the run did not execute it.
@@ -140,7 +140,17 @@ func (r *runNodeR) Status() *string {
 	}
 	return strPtr(r.x.status)
 }
-func (r *runNodeR) State() *string { return r.Status() }
+
+// State is a test's status, and a source's freshness status (as DataHub's job-level query reads it).
+func (r *runNodeR) State() *string {
+	if r.n.ResourceType == art.Source {
+		if f := r.fresh(); f != nil {
+			return strPtr(f.Status)
+		}
+		return nil
+	}
+	return r.Status()
+}
 func (r *runNodeR) Error() *string {
 	if r.x == nil || r.x.status == "success" || r.x.status == "pass" {
 		return nil

@@ -21,13 +21,17 @@ func (r *nodeR) ToModelAppliedStateNode() (*nodeR, bool)    { return r.is(art.Mo
 func (r *nodeR) ToSeedAppliedStateNode() (*nodeR, bool)     { return r.is(art.Seed) }
 func (r *nodeR) ToSnapshotAppliedStateNode() (*nodeR, bool) { return r.is(art.Snapshot) }
 func (r *nodeR) ToSourceAppliedStateNode() (*nodeR, bool)   { return r.is(art.Source) }
-func (r *nodeR) ToTestAppliedStateNode() (*nodeR, bool)     { return r.is(art.Test) }
+func (r *nodeR) ToTestAppliedStateNode() (*nodeR, bool) {
+	return r, r.n.ResourceType == art.Test || r.n.ResourceType == art.UnitTest
+}
 func (r *nodeR) ToExposureAppliedStateNode() (*nodeR, bool) { return r.is(art.Exposure) }
 func (r *nodeR) ToModelLineageNode() (*nodeR, bool)         { return r.is(art.Model) }
 func (r *nodeR) ToSourceLineageNode() (*nodeR, bool)        { return r.is(art.Source) }
 func (r *nodeR) ToSeedLineageNode() (*nodeR, bool)          { return r.is(art.Seed) }
 func (r *nodeR) ToSnapshotLineageNode() (*nodeR, bool)      { return r.is(art.Snapshot) }
-func (r *nodeR) ToTestLineageNode() (*nodeR, bool)          { return r.is(art.Test) }
+func (r *nodeR) ToTestLineageNode() (*nodeR, bool) {
+	return r, r.n.ResourceType == art.Test || r.n.ResourceType == art.UnitTest
+}
 func (r *nodeR) ToExposureLineageNode() (*nodeR, bool)      { return r.is(art.Exposure) }
 func (r *nodeR) ToMetricLineageNode() (*nodeR, bool)        { return r.is(art.Metric) }
 func (r *nodeR) ToSemanticModelLineageNode() (*nodeR, bool) { return r.is(art.SemanticModel) }
@@ -177,6 +181,9 @@ func (r *nodeR) ColumnName() *string {
 func (r *nodeR) TestType() *string {
 	if r.n.Test == nil {
 		return nil
+	}
+	if r.n.ResourceType == art.UnitTest {
+		return strPtr("UNIT_TEST")
 	}
 	if r.n.Test.Name != "" {
 		return strPtr("GENERIC_DATA_TEST")

@@ -386,7 +386,7 @@ func (a *appliedR) Snapshots(args filteredPage) (*connR, error) {
 	return a.d.list(args.Filter, pageArgs{args.First, args.After}, art.Snapshot)
 }
 func (a *appliedR) Tests(args filteredPage) (*connR, error) {
-	return a.d.list(args.Filter, pageArgs{args.First, args.After}, art.Test)
+	return a.d.list(args.Filter, pageArgs{args.First, args.After}, art.Test, art.UnitTest)
 }
 func (a *appliedR) Exposures(args filteredPage) (*connR, error) {
 	return a.d.list(args.Filter, pageArgs{args.First, args.After}, art.Exposure)
@@ -494,6 +494,10 @@ func (f *definitionR) Metrics(args filteredPage) (*connR, error) {
 }
 func (f *definitionR) SemanticModels(args filteredPage) (*connR, error) {
 	return f.d.list(args.Filter, pageArgs{args.First, args.After}, art.SemanticModel)
+}
+
+func (f *definitionR) SavedQueries(args filteredPage) (*connR, error) {
+	return f.d.list(args.Filter, pageArgs{args.First, args.After}, art.SavedQuery)
 }
 
 func (f *definitionR) Groups(args filteredPage) (*connR, error) {

@@ -106,6 +106,7 @@ type DefinitionState {
 	exposures(filter: ExposureFilter, first: Int, after: String): ExposureDefinitionNodeConnection!
 	metrics(filter: GenericDefinitionFilter, first: Int, after: String): MetricDefinitionNodeConnection!
 	semanticModels(filter: GenericDefinitionFilter, first: Int, after: String): SemanticModelDefinitionNodeConnection!
+	savedQueries(filter: GenericDefinitionFilter, first: Int, after: String): SavedQueryDefinitionNodeConnection!
 	groups(filter: GenericDefinitionFilter, first: Int, after: String): GroupNodeConnection!
 }
 
@@ -129,6 +130,8 @@ type MetricDefinitionNodeConnection { totalCount: Int! pageInfo: PageInfo! edges
 type MetricDefinitionNodeEdge { cursor: String! node: MetricDefinitionNode! }
 type SemanticModelDefinitionNodeConnection { totalCount: Int! pageInfo: PageInfo! edges: [SemanticModelDefinitionNodeEdge!]! }
 type SemanticModelDefinitionNodeEdge { cursor: String! node: SemanticModelDefinitionNode! }
+type SavedQueryDefinitionNodeConnection { totalCount: Int! pageInfo: PageInfo! edges: [SavedQueryDefinitionNodeEdge!]! }
+type SavedQueryDefinitionNodeEdge { cursor: String! node: SavedQueryDefinitionNode! }
 type GroupNodeConnection { totalCount: Int! pageInfo: PageInfo! edges: [GroupNodeEdge!]! }
 type GroupNodeEdge { cursor: String! node: GroupNode! }
 
@@ -280,6 +283,7 @@ type SeedAppliedStateNode implements EnvironmentAppliedNode {
 	schema: String
 	alias: String
 	relationName: String
+	materializedType: String
 	group: String
 	owner: String
 	rawCode: String
@@ -307,6 +311,7 @@ type SnapshotAppliedStateNode implements EnvironmentAppliedNode {
 	schema: String
 	alias: String
 	relationName: String
+	materializedType: String
 	group: String
 	owner: String
 	rawCode: String
@@ -423,6 +428,21 @@ type MetricDefinitionNode {
 	parentIds: [String!]!
 }
 type SemanticModelDefinitionNode {
+	uniqueId: String!
+	name: String
+	resourceType: String!
+	description: String
+	tags: [String!]!
+	meta: JSONObject
+	filePath: String!
+	packageName: String
+	label: String
+	group: String
+	owner: String
+	fqn: [String!]!
+	parentIds: [String!]!
+}
+type SavedQueryDefinitionNode {
 	uniqueId: String!
 	name: String
 	resourceType: String!
