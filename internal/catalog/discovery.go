@@ -3,6 +3,7 @@ package catalog
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -29,6 +30,31 @@ func ParseSource(s string) (string, error) {
 		return SourceDiscovery, nil
 	}
 	return "", fmt.Errorf("source %q: use %q (download the runs' artifacts) or %q (ask dbt Cloud's Discovery API)", s, SourceArtifacts, SourceDiscovery)
+}
+
+// NewCloudSource is the source of connection name, reading through the
+// Admin API's artifacts or, with source SourceDiscovery, through the
+// Discovery API at discoveryURL ("" derives it from the client's host).
+func NewCloudSource(name string, accountID int64, client *dbtcloud.Client, source, discoveryURL string) (CloudSource, error) {
+	src := CloudSource{Name: name, AccountID: accountID, Client: client}
+	kind, err := ParseSource(source)
+	if err != nil {
+		return src, &InputError{Err: err}
+	}
+	if kind == SourceArtifacts {
+		if discoveryURL != "" {
+			return src, &InputError{Err: errors.New("a Discovery endpoint was given but the source is artifacts: add --source discovery, or drop the endpoint")}
+		}
+		return src, nil
+	}
+	var opts []dbtcloud.DiscoveryOption
+	if discoveryURL != "" {
+		opts = append(opts, dbtcloud.WithDiscoveryEndpoint(discoveryURL))
+	}
+	if src.Discovery, err = client.Discovery(opts...); err != nil {
+		return src, &InputError{Err: fmt.Errorf("connection %s: %w", name, err)}
+	}
+	return src, nil
 }
 
 // fetch reads one environment's inputs from the source's chosen API.

@@ -45,6 +45,7 @@ type ServeOptions struct {
 	// The catalog's.
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
+	CatalogSource        string
 	MaxUploadBytes       int64
 }
 
@@ -79,7 +80,8 @@ database: warehouse passwords are sealed with that key too. Every stored
 dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
-schedule off.`,
+schedule off. Syncs read the runs' artifacts, or with --catalog-source
+discovery the same runs' metadata through dbt Cloud's Discovery API.`,
 		Example: `  dbtlink serve
   dbtlink serve --addr 0.0.0.0:8765 --db postgres://dbtlink@db.internal:5432/dbtlink
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/v1/runs`,
@@ -102,6 +104,7 @@ schedule off.`,
 	fl.IntVar(&opts.RequestsPerMinute, "requests-per-minute", 3000, "budget of dbt Cloud calls per account and minute for this process")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
+	fl.StringVar(&opts.CatalogSource, "catalog-source", catalog.SourceArtifacts, "where catalog syncs read dbt's metadata: artifacts (the runs' files) or discovery (dbt Cloud's Discovery API, at the endpoint derived from each connection's host)")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
@@ -200,7 +203,12 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	// The catalog syncs through the tracker's dbt Cloud clients, and the
 	// tracker schedules the catalog's syncs: the catalog gets its clients
 	// once the tracker exists.
+	source, err := catalog.ParseSource(opts.CatalogSource)
+	if err != nil {
+		return usageError("--catalog-source: %v", err)
+	}
 	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger}, keys, nil)
+	cat.Source = source
 	tr, err := tracker.New(ctx, tracker.Config{
 		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,
 		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
