@@ -57,6 +57,16 @@ func NewCloudSource(name string, accountID int64, client *dbtcloud.Client, sourc
 	return src, nil
 }
 
+// fingerprint names a plan's inputs as read from this source: the same runs
+// read through the other API are other inputs, so switching sources syncs
+// again instead of reporting the scope unchanged.
+func (src CloudSource) fingerprint(planned string) string {
+	if src.Discovery != nil && planned != "" {
+		return SourceDiscovery + ":" + planned
+	}
+	return planned
+}
+
 // fetch reads one environment's inputs from the source's chosen API.
 func (src CloudSource) fetch(ctx context.Context, ep EnvPlan) (*Inputs, error) {
 	if src.Discovery != nil {
@@ -82,7 +92,7 @@ func (src CloudSource) fetch(ctx context.Context, ep EnvPlan) (*Inputs, error) {
 func FetchDiscovery(ctx context.Context, client *dbtcloud.Client, disco *dbtcloud.DiscoveryClient, ep EnvPlan) (*Inputs, error) {
 	envID := ep.Environment.ID
 	where := fmt.Sprintf("environment %q (%d) through the Discovery API (%s)", ep.Environment.Name, envID, disco.Endpoint())
-	in := &Inputs{Fingerprint: SourceDiscovery + ":" + ep.Fingerprint}
+	in := &Inputs{Fingerprint: CloudSource{Discovery: disco}.fingerprint(ep.Fingerprint)}
 	in.Jobs, in.Runs = jobsAndRuns(client, ep)
 	if len(ep.Manifests) == 0 {
 		return nil, fmt.Errorf("fetch %s: %w (%d job(s) looked at); run a job of this environment, or exclude it", where, ErrNoRuns, len(ep.Jobs))

@@ -209,6 +209,7 @@ func (s *Service) SyncCloud(ctx context.Context, src CloudSource, opts SyncOptio
 	for i := range plans {
 		p := &plans[i]
 		scope := p.Scope(src.Name)
+		scope.Fingerprint = src.fingerprint(scope.Fingerprint)
 		res := SyncResult{ScopeKey: scope.Key, Project: p.Project.Name, Environment: p.Environment.Name}
 		if len(p.Manifests) == 0 {
 			// An environment none of whose jobs has completed a run has
