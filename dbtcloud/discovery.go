@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,7 +56,7 @@ func WithDiscoveryEndpoint(endpoint string) DiscoveryOption {
 func WithHostPrefix(prefix string) DiscoveryOption {
 	return func(c *discoveryConfig) error {
 		p := strings.ToLower(strings.TrimSpace(prefix))
-		if err := checkHostname(p); err != nil || strings.Contains(p, ".") {
+		if err := checkHostname(p); err != nil || p == "" || strings.Contains(p, ".") || net.ParseIP(p) != nil {
 			return fmt.Errorf("dbtcloud: host prefix %q must be one DNS label such as \"ab123\"", prefix)
 		}
 		c.hostPrefix = p
