@@ -122,6 +122,28 @@ func executed(command string, r *art.NodeResult) bool {
 	return !(r.Status == "success" && r.Message == "" && !hasExec)
 }
 
+// discoveryCache keeps what each ended run contributed: a run's artifacts never change once it has ended, so each
+// is read once, not on every query.
+type discoveryCache struct {
+	mu   sync.Mutex
+	runs map[int64]*discoRun
+}
+
+func (c *discoveryCache) get(id int64) *discoRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs[id]
+}
+
+func (c *discoveryCache) put(r *discoRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs == nil {
+		c.runs = map[int64]*discoRun{}
+	}
+	c.runs[r.id] = r
+}
+
 // stepFile is one artifact a finished step wrote, taken under e.mu and parsed after.
 type stepFile struct {
 	path string
@@ -148,15 +170,33 @@ func (e *Emulator) discoveryEnv(accountID, envID int64) (*discoEnv, bool, error)
 		e.hooks.dispatch(evs)
 		return nil, false, nil
 	}
+	// In run id order; the runs read before come from the cache, the others' files are copied out under the lock
+	// and parsed after it.
+	var ordered []*discoRun
 	var collected []runFiles
+	var slots []int
 	for _, r := range e.runs {
 		if r.envID != envID || !terminal(r.status) {
 			continue
 		}
+		if dr := e.disco.get(r.id); dr != nil {
+			ordered = append(ordered, dr)
+			continue
+		}
+		slots = append(slots, len(ordered))
+		ordered = append(ordered, nil)
 		collected = append(collected, e.collectRunFiles(r))
 	}
 	e.mu.Unlock()
 	e.hooks.dispatch(evs)
+	for i := range collected {
+		dr, err := parseRun(&collected[i])
+		if err != nil {
+			return nil, false, err
+		}
+		e.disco.put(dr)
+		ordered[slots[i]] = dr
+	}
 
 	d := &discoEnv{env: en, manifest: m, last: map[string]*discoExec{}, lastSuccess: map[string]*discoExec{},
 		fresh: map[string]*discoFresh{}, testsOf: map[string][]*art.Node{}}
@@ -165,11 +205,7 @@ func (e *Emulator) discoveryEnv(accountID, envID int64) (*discoEnv, bool, error)
 			d.testsOf[n.Test.AttachedNode] = append(d.testsOf[n.Test.AttachedNode], n)
 		}
 	}
-	for i := range collected {
-		dr, err := parseRun(&collected[i])
-		if err != nil {
-			return nil, false, err
-		}
+	for _, dr := range ordered {
 		d.runs = append(d.runs, dr)
 		if dr.finishedAt.After(d.updatedAt) {
 			d.updatedAt = dr.finishedAt

@@ -72,6 +72,8 @@ type Emulator struct {
 	serviceTokens []ServiceToken // the seed's service tokens, in seed order
 	pendingEvents []event        // produced while e.mu is held, dispatched by end
 
+	disco discoveryCache // the Discovery API's parsed runs
+
 	closing     chan struct{} // closed when shutdown starts, so injected latency does not hold it up
 	closingOnce sync.Once
 }
