@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -194,5 +195,64 @@ func TestDiscoveryGivesTheArtifactCatalog(t *testing.T) {
 	a.Scope.ManifestGeneratedAt, d.Scope.ManifestGeneratedAt = time.Time{}, time.Time{}
 	if diff := cmp.Diff(a, d); diff != "" {
 		t.Errorf("stored catalogs differ (-artifacts +discovery):\n%s", diff)
+	}
+}
+
+// clientsOf serves one connection's client, as the server's tracker does.
+type clientsOf struct{ c *dbtcloud.Client }
+
+func (c clientsOf) ListConnections(context.Context) ([]store.Connection, error) {
+	return []store.Connection{{Name: "emu", AccountID: accountID}}, nil
+}
+
+func (c clientsOf) CloudClient(_ context.Context, name string) (*dbtcloud.Client, store.Connection, error) {
+	return c.c, store.Connection{Name: name, AccountID: accountID}, nil
+}
+
+// The server's syncs (API.Source, from dbtlink serve --catalog-source) read
+// through the Discovery API; a token the Discovery API refuses fails the
+// scope with dbt's code and leaves its stored catalog as it was.
+func TestServerSyncFromDiscovery(t *testing.T) {
+	srv, admin, analyst := newEmulator(t)
+	runJob(t, srv, admin, emulator.DemoDocsJobID)
+	st := storetest.Open(t, storetest.Backend{Name: "sqlite", DSN: filepath.Join(t.TempDir(), "server.db")})
+	opts := catalog.SyncOptions{Plan: catalog.PlanOptions{Projects: catalog.Filter{Allow: []string{"analytics"}}, Environments: catalog.Filter{Allow: []string{"Production"}}}}
+
+	api := catalog.NewAPI(&catalog.Service{Store: st}, nil, clientsOf{analyst})
+	api.Source = catalog.SourceDiscovery
+	res, err := api.SyncConnections(t.Context(), "", opts)
+	if err != nil || len(res) != 1 || res[0].Status != store.SyncOK {
+		t.Fatalf("sync: %+v %v", res, err)
+	}
+	sc, err := st.GetScope(t.Context(), res[0].ScopeKey)
+	if err != nil || !strings.HasPrefix(sc.Fingerprint, catalog.SourceDiscovery+":") {
+		t.Fatalf("scope %+v %v", sc, err)
+	}
+	before := readBack(t, st, sc.Key)
+
+	// Job Runner lists jobs and runs but may not read the Discovery API:
+	// a second run makes the inputs new, and the read is refused.
+	runner, err := dbtcloud.NewClient(srv.URL, emulator.DemoJobRunnerToken, dbtcloud.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runJob(t, srv, admin, emulator.DemoDailyJobID)
+	disco, err := runner.Discovery()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan needs a token that lists projects, so the Analyst plans and
+	// the Job Runner's token reads.
+	res, err = (&catalog.Service{Store: st}).SyncCloud(t.Context(), catalog.CloudSource{Name: "emu", AccountID: accountID, Client: analyst, Discovery: disco}, opts, nil)
+	if err == nil || len(res) != 1 || res[0].Status != store.SyncError || !strings.Contains(res[0].Error, "FORBIDDEN") {
+		t.Fatalf("refused sync: %+v %v", res, err)
+	}
+	if diff := cmp.Diff(before, readBack(t, st, sc.Key)); diff != "" {
+		t.Errorf("a failed sync changed the catalog:\n%s", diff)
+	}
+	// A bad source is bad input.
+	api.Source = "graphql"
+	if _, err := api.SyncConnections(t.Context(), "emu", opts); err == nil {
+		t.Fatal("an unknown source was accepted")
 	}
 }

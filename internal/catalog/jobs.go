@@ -172,7 +172,12 @@ func (a *API) SyncConnections(ctx context.Context, name string, opts SyncOptions
 		}
 		src, err := NewCloudSource(c.Name, c.AccountID, cl, a.Source, "")
 		if err != nil {
-			return nil, err
+			if name != "" {
+				return nil, err
+			}
+			errs = append(errs, err)
+			results = append(results, SyncResult{ScopeKey: n, Status: store.SyncError, Error: err.Error()})
+			continue
 		}
 		res, err := a.SyncCloud(ctx, src, opts, nil)
 		if err != nil {
