@@ -363,12 +363,18 @@ type authTransport struct {
 	scheme    string
 	host      string
 	userAgent string
+	// bearer sends "Bearer TOKEN" (the Discovery API's documented form) instead of "Token TOKEN".
+	bearer bool
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	if r.URL.Scheme == t.scheme && r.URL.Host == t.host {
-		r.Header.Set("Authorization", "Token "+t.token)
+		scheme := "Token "
+		if t.bearer {
+			scheme = "Bearer "
+		}
+		r.Header.Set("Authorization", scheme+t.token)
 	} else {
 		r.Header.Del("Authorization")
 	}

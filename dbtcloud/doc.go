@@ -68,6 +68,24 @@
 // bucket per account id (default 3,000 per minute, WithRateLimit), shared
 // by all calls of one Client.
 //
+// # Discovery API
+//
+// Client.Discovery returns a DiscoveryClient for the GraphQL API of the same
+// account: its endpoint is DiscoveryURL of the host (or DiscoveryURLFor with
+// the account's host_prefix, WithHostPrefix), unless WithDiscoveryEndpoint
+// sets it. It shares the token (sent as Bearer, to that host only), the
+// transport, timeout, retry policy, rate limit and clock. List walks one
+// relay connection of an environment (AppliedModels, AppliedSources, ...,
+// DefinitionMetrics) page by page; Environment, Lineage, JobRun and
+// ModelHistoricalRuns are single queries; Query sends any document. An
+// answer with errors is a *GraphQLError (Code gives dbt's extensions.code,
+// such as COMPLEXITY_EXCEEDED); one that came with a non-2xx status also
+// unwraps to the *APIError, so errors.Is(err, ErrForbidden) works. Network
+// failures, 429 and 5xx are retried as for the Admin API; a query the
+// server ran and refused is not, since it would be refused again. The
+// GraphQL documents are written by hand: the client asks for fixed fields,
+// which needs no GraphQL library.
+//
 // # Decoding
 //
 // Responses are decoded with encoding/json (v1 semantics): unknown fields

@@ -210,6 +210,38 @@
 // timeout): one attempt plus up to 5 retries Options.WebhookRetryDelay apart; five failed deliveries in a row
 // deactivate the subscription (active false, deactivate_reason set).
 //
+// # Discovery API
+//
+// The Discovery (GraphQL) API is served at /graphql (and /beta/graphql, the path of dbt's earlier Metadata API) on
+// the emulator's own host: dbt Cloud serves it on metadata.cloud.getdbt.com, PREFIX.metadata.REGION.dbt.com and
+// so on, hosts a local server cannot take without DNS tricks, so a client points its endpoint at
+// http://127.0.0.1:PORT/graphql, which dbtcloud.DiscoveryURL derives for a loopback host. The schema
+// (discovery_schema.go) is written in dbt's type and field names as public clients use them (dbt-labs/dbt-mcp's
+// queries, DataHub's job-level query): environment(id) { dbtProjectName adapterType applied { lastUpdatedAt models
+// sources seeds snapshots tests exposures resources(filter) lineage(filter) modelHistoricalRuns } definition {
+// exposures metrics semanticModels savedQueries groups } } and job(id, runId) { models seeds snapshots sources tests
+// }. Lists are relay connections (first, default 100 and at most 500; after; pageInfo { hasNextPage endCursor };
+// totalCount), sorted by unique id. Unit tests are listed with the tests (testType UNIT_TEST), a reading of ours.
+//
+// Answers come from what the emulator's runs wrote, read back with package artifacts: per environment, each
+// node's newest execution across its ended runs (compile-only results skipped; ties broken as a catalog sync
+// breaks them) is executionInfo, the newest catalog.json gives catalog, the newest sources.json freshness;
+// job(id, runId) shows one run's results (the job's latest ended run without runId), modelHistoricalRuns a
+// model's executions newest first. Definitions are those of the embedded manifest.
+//
+// Parsing, validation and execution are github.com/graph-gophers/graphql-go's (resolvers are plain methods, no
+// code generation). Authentication is the Admin API's (Bearer or Token); the permission sets that read projects
+// and runs, and Metadata Only, may query it; other sets get 403 with extensions.code FORBIDDEN, a missing or
+// unknown token 401 UNAUTHENTICATED, an environment or job of another account (or outside a token's projects)
+// NOT_FOUND. Errors carry dbt's extensions.code: GRAPHQL_PARSE_FAILED and GRAPHQL_VALIDATION_FAILED (unknown
+// fields and arguments, with graphql-js's messages) are answered with 400 and no data, as Apollo Server does;
+// BAD_USER_INPUT (page size, cursor), NOT_FOUND and COMPLEXITY_EXCEEDED come with 200 and data. A query nested
+// deeper than 10 fields, or scored over DiscoveryComplexityLimit (every field counts once per object it is asked
+// for: page sizes multiply, nested lists count 10, code and catalog columns weigh 5), is COMPLEXITY_EXCEEDED; dbt
+// publishes neither its scoring nor its limit. Requests count against the account's rate limit, and faults apply
+// as on the Admin API. Not served: sort arguments, the select/exclude selectors of lineage, parents/children/
+// ancestors fields, semantic layer fields, and the account-level and project-level queries.
+//
 // # Differences from dbt's OpenAPI specs
 //
 // Found while validating the emulator against openapi-v2.yaml/openapi-v3.yaml (dbt-labs/dbt-cloud-openapi-spec at

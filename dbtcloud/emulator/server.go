@@ -75,6 +75,8 @@ type Emulator struct {
 	serviceTokens []ServiceToken // the seed's service tokens, in seed order
 	pendingEvents []event        // produced while e.mu is held, dispatched by end
 
+	disco discoveryCache // the Discovery API's parsed runs
+
 	closing     chan struct{} // closed when shutdown starts, so injected latency does not hold it up
 	closingOnce sync.Once
 }
@@ -380,8 +382,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if isDiscoveryPath(r.URL.Path) {
+		e.serveDiscovery(w, r)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusNotFound, "Not found.", "the emulator serves /api/v2, /api/v3 and /_emulator/")
+		writeError(w, http.StatusNotFound, "Not found.", "the emulator serves /api/v2, /api/v3, /graphql (Discovery) and /_emulator/")
 		return
 	}
 	if e.appendSlash(w, r) {

@@ -44,6 +44,16 @@
 //   - EnvPlan.Fingerprint hashes the chosen run ids and steps, so a sync can
 //     tell from the listing alone that nothing changed.
 //
+// # Reading through the Discovery API
+//
+// With CloudSource.Discovery set, FetchDiscovery reads the same chosen runs
+// through dbt Cloud's Discovery API instead of their artifacts: the
+// environment's applied and definition state become the manifest, catalog
+// and sources inputs, and each chosen run's job-level results its run
+// results, so BuildSnapshot gives the same catalog (see FetchDiscovery for
+// the little the API cannot carry). The fingerprint is prefixed with the
+// source, so switching sources syncs again.
+//
 // # Results that are not executions
 //
 // dbt writes result entries for nodes it only compiled (OpenMetadata

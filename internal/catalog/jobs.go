@@ -119,6 +119,9 @@ type API struct {
 	*Service
 	*Warehouses
 	Clients CloudClients
+	// Source is where syncs read dbt's metadata: SourceArtifacts (or "")
+	// or SourceDiscovery.
+	Source string
 }
 
 // NewAPI returns the catalog of dbtlink serve over st, sealing warehouse
@@ -167,7 +170,16 @@ func (a *API) SyncConnections(ctx context.Context, name string, opts SyncOptions
 			results = append(results, SyncResult{ScopeKey: n, Status: store.SyncError, Error: err.Error()})
 			continue
 		}
-		res, err := a.SyncCloud(ctx, CloudSource{Name: c.Name, AccountID: c.AccountID, Client: cl}, opts, nil)
+		src, err := NewCloudSource(c.Name, c.AccountID, cl, a.Source, "")
+		if err != nil {
+			if name != "" {
+				return nil, err
+			}
+			errs = append(errs, err)
+			results = append(results, SyncResult{ScopeKey: n, Status: store.SyncError, Error: err.Error()})
+			continue
+		}
+		res, err := a.SyncCloud(ctx, src, opts, nil)
 		if err != nil {
 			errs = append(errs, err)
 		}

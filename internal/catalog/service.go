@@ -147,6 +147,9 @@ type CloudSource struct {
 	Name      string
 	AccountID int64
 	Client    *dbtcloud.Client
+	// Discovery, when set, is where dbt's metadata is read instead of the
+	// runs' artifacts (FetchDiscovery); the plan still uses Client.
+	Discovery *dbtcloud.DiscoveryClient
 }
 
 // SyncOptions tune a sync.
@@ -207,6 +210,7 @@ func (s *Service) SyncCloud(ctx context.Context, src CloudSource, opts SyncOptio
 	for i := range plans {
 		p := &plans[i]
 		scope := p.Scope(src.Name)
+		scope.Fingerprint = src.fingerprint(scope.Fingerprint)
 		res := SyncResult{ScopeKey: scope.Key, Project: p.Project.Name, Environment: p.Environment.Name}
 		if len(p.Manifests) == 0 {
 			// An environment none of whose jobs has completed a run has
@@ -220,7 +224,7 @@ func (s *Service) SyncCloud(ctx context.Context, src CloudSource, opts SyncOptio
 		started := s.now()
 		err := s.syncScope(ctx, &res, scope, opts, progress, func() (*Inputs, BuildOptions, error) {
 			progress.say("%s / %s: read artifacts of %d job(s)", p.Project.Name, p.Environment.Name, len(p.Jobs))
-			in, err := Fetch(ctx, src.Client, *p)
+			in, err := src.fetch(ctx, *p)
 			if err != nil {
 				return nil, BuildOptions{}, err
 			}

@@ -107,6 +107,10 @@ type CatalogSyncOptions struct {
 	Connection string
 	All        bool
 	Opts       catalog.SyncOptions
+	// Source is artifacts or discovery; DiscoveryURL overrides the
+	// Discovery endpoint derived from the connection's host.
+	Source       string
+	DiscoveryURL string
 }
 
 // NewCmdCatalogSync builds `dbtlink catalog sync`.
@@ -124,6 +128,15 @@ the default connection); --all syncs every stored connection.
 
 Filters take ids or globs on names; deny lists win over allow lists.
 
+--source discovery reads the same runs' metadata through dbt Cloud's
+Discovery (GraphQL) API instead of downloading their artifacts: the runs are
+still chosen through the Admin API, so the token needs the Analyst (or a
+reading) permission set. The endpoint follows the connection's host
+(metadata.cloud.getdbt.com, metadata.emea.dbt.com, metadata.au.dbt.com,
+PREFIX.metadata.REGION.dbt.com for cell hosts, HOST/graphql for a local
+emulator); --discovery-url overrides it. A server's syncs use the source of
+dbtlink serve --catalog-source.
+
 A progress line per step goes to standard error; the report (per scope:
 matched/relations, missing tables with their nearest candidates, unclaimed
 tables, warnings) to standard output.
@@ -137,7 +150,8 @@ failed (the report says which and why) or dbt Cloud could not be listed,
 2 for bad flags.`,
 		Example: `  dbtlink catalog sync prod
   dbtlink catalog sync --all --force
-  dbtlink catalog sync prod --warehouse pg --project 'jaffle*' --exclude-job 'scratch*' --include-ci`,
+  dbtlink catalog sync prod --warehouse pg --project 'jaffle*' --exclude-job 'scratch*' --include-ci
+  dbtlink catalog sync prod --source discovery`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Connection = f.ConnectionName
@@ -146,6 +160,12 @@ failed (the report says which and why) or dbt Cloud could not be listed,
 			}
 			if opts.All && len(args) == 1 {
 				return usageError("--all syncs every connection; drop the CONNECTION argument or --all")
+			}
+			if _, err := catalog.ParseSource(opts.Source); err != nil {
+				return usageError("--source: %v", err)
+			}
+			if opts.DiscoveryURL != "" && opts.Source != catalog.SourceDiscovery {
+				return usageError("--discovery-url is for --source discovery")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -165,6 +185,8 @@ failed (the report says which and why) or dbt Cloud could not be listed,
 	fl.StringSliceVar(&pl.Jobs.Deny, "exclude-job", nil, "skip these jobs (ids or name globs)")
 	fl.BoolVar(&pl.IncludeCI, "include-ci", false, "also read CI jobs (their runs build pull-request schemas)")
 	fl.BoolVar(&pl.IncludeDevelopment, "include-development", false, "also sync development environments")
+	fl.StringVar(&opts.Source, "source", catalog.SourceArtifacts, "where dbt's metadata is read: artifacts (download the runs' files) or discovery (dbt Cloud's Discovery API)")
+	fl.StringVar(&opts.DiscoveryURL, "discovery-url", "", "Discovery API endpoint, with --source discovery (default: derived from the connection's host)")
 	opts.flags(cmd, "the sync results")
 	return cmd
 }
@@ -179,6 +201,9 @@ func catalogSyncRun(ctx context.Context, opts *CatalogSyncOptions) error {
 	if f.ServerURL() != "" {
 		if opts.DB != "" {
 			return usageError("--db names a local catalog and --server (or $%s) a server's; give only one", EnvServer)
+		}
+		if opts.Source == catalog.SourceDiscovery {
+			return usageError("--source discovery is a local sync's: a server reads the source of its own dbtlink serve --catalog-source")
 		}
 		c, err := f.Server()
 		if err != nil {
@@ -268,7 +293,11 @@ func (opts *CatalogSyncOptions) sources() ([]catalog.CloudSource, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []catalog.CloudSource{{Name: c.Name, AccountID: c.AccountID, Client: client}}, nil
+		src, err := catalog.NewCloudSource(c.Name, c.AccountID, client, opts.Source, opts.DiscoveryURL)
+		if err != nil {
+			return nil, withCode(ExitUsage, err)
+		}
+		return []catalog.CloudSource{src}, nil
 	}
 	st, err := f.OpenStore()
 	if err != nil {
@@ -290,7 +319,11 @@ func (opts *CatalogSyncOptions) sources() ([]catalog.CloudSource, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, catalog.CloudSource{Name: c.Name, AccountID: c.AccountID, Client: client})
+		src, err := catalog.NewCloudSource(c.Name, c.AccountID, client, opts.Source, opts.DiscoveryURL)
+		if err != nil {
+			return nil, withCode(ExitUsage, err)
+		}
+		out = append(out, src)
 	}
 	return out, nil
 }

@@ -47,6 +47,7 @@ type ServeOptions struct {
 	CatalogSyncInterval  time.Duration
 	CatalogCrawlInterval time.Duration
 	CatalogJobTimeout    time.Duration
+	CatalogSource        string
 	MaxUploadBytes       int64
 
 	OpenLineage openLineageFlags
@@ -87,7 +88,9 @@ dbt Cloud connection is synced into it after each tracked run ends, when a
 webhook says a run completed, and every --catalog-sync-interval; stored
 warehouses are crawled every --catalog-crawl-interval. 0 turns either
 schedule off. One such sync or crawl is stopped, and recorded as failed
-with the reason, after --catalog-job-timeout.
+with the reason, after --catalog-job-timeout. Syncs read the runs'
+artifacts, or with --catalog-source discovery the same runs' metadata
+through dbt Cloud's Discovery API.
 
 The browser UI is served at / (turn it off with --web=false): open the
 server's URL and log in with a token from ` + "`dbtlink token create`" + `; a read
@@ -125,6 +128,7 @@ a connection named in --openlineage-connection go to that URL instead, and
 	fl.IntVar(&opts.RequestsPerMinute, "requests-per-minute", 3000, "budget of dbt Cloud calls per account and minute for this process")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.DurationVar(&opts.CatalogSyncInterval, "catalog-sync-interval", time.Hour, "how often every stored dbt Cloud connection is synced into the catalog (besides after each run); 0 disables the schedule")
+	fl.StringVar(&opts.CatalogSource, "catalog-source", catalog.SourceArtifacts, "where catalog syncs read dbt's metadata: artifacts (the runs' files) or discovery (dbt Cloud's Discovery API, at the endpoint derived from each connection's host)")
 	fl.DurationVar(&opts.CatalogCrawlInterval, "catalog-crawl-interval", 6*time.Hour, "how often every stored warehouse is crawled into the catalog; 0 disables the schedule")
 	fl.DurationVar(&opts.CatalogJobTimeout, "catalog-job-timeout", tracker.DefaultCatalogJobTimeout, "how long one server-side catalog sync of a connection (downloads included) or crawl of every warehouse may run before it is stopped and recorded as failed; 1s or more")
 	addOpenLineageFlags(fl, &opts.OpenLineage, true)
@@ -230,11 +234,16 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	// The catalog syncs through the tracker's dbt Cloud clients, and the
 	// tracker schedules the catalog's syncs: the catalog gets its clients
 	// once the tracker exists.
+	source, err := catalog.ParseSource(opts.CatalogSource)
+	if err != nil {
+		return usageError("--catalog-source: %v", err)
+	}
 	lineage, err := serveLineage(&opts.OpenLineage, opts.Getenv, logger)
 	if err != nil {
 		return err
 	}
 	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger}, keys, nil)
+	cat.Source = source
 	tr, err := tracker.New(ctx, tracker.Config{
 		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,
 		Workers: opts.Workers, PollMin: opts.PollMin, PollMax: opts.PollMax, WebhookPoll: opts.WebhookPoll,
