@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/store"
@@ -54,5 +55,37 @@ func TestSyncStoppedMidwayIsRecorded(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSyncEndsAbandonedSyncs leaves a sync running, as a process killed
+// mid-sync does, and checks that the next sync, once AbandonAfter has
+// passed, records it as failed and why.
+func TestSyncEndsAbandonedSyncs(t *testing.T) {
+	manifest, err := os.ReadFile("../../dbtcloud/emulator/data/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			st := storetest.Open(t, b)
+			dead, err := st.StartSync(t.Context(), "upload:other", "files")
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().Add(2 * time.Hour)
+			svc := &catalog.Service{Store: st, AbandonAfter: time.Hour, Now: func() time.Time { return now }}
+			files := []catalog.UploadFile{{Name: "manifest.json", R: strings.NewReader(string(manifest))}}
+			if _, err := svc.Upload(t.Context(), "jaffle", files, catalog.SyncOptions{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.GetSync(t.Context(), dead.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != store.SyncError || !strings.Contains(got.Error, "abandoned") {
+				t.Errorf("the dead sync is %q with error %q; want %q, abandoned", got.Status, got.Error, store.SyncError)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,6 +28,29 @@ type Service struct {
 	Now func() time.Time
 	// Logger receives warnings (a missing catalog.json, ...); nil is silent.
 	Logger *slog.Logger
+	// AbandonAfter is how long a sync may have been running before a new
+	// one takes it for dead with its process and records it as failed
+	// (default DefaultAbandonAfter). The server sets it a little above its
+	// job timeout, past which no sync of its runs.
+	AbandonAfter time.Duration
+}
+
+// DefaultAbandonAfter is Service.AbandonAfter's default: a day, far above
+// any sync a CLI runs.
+const DefaultAbandonAfter = 24 * time.Hour
+
+// abandonStale records the syncs that have been running for longer than
+// AbandonAfter as failed; a failure to do so is only a warning.
+func (s *Service) abandonStale(ctx context.Context) {
+	after := cmp.Or(s.AbandonAfter, DefaultAbandonAfter)
+	reason := fmt.Sprintf("abandoned: still running after %s, so the process that ran it must have stopped before it finished", after)
+	n, err := s.Store.AbandonSyncs(ctx, s.now().Add(-after), reason)
+	switch {
+	case err != nil:
+		s.warn("could not end abandoned catalog syncs", "err", err)
+	case n > 0:
+		s.warn("ended abandoned catalog syncs", "count", n, "older_than", after.String())
+	}
 }
 
 // Progress receives a line per step of a crawl or sync ("read manifest.json
@@ -348,6 +372,7 @@ func (s *Service) syncScope(ctx context.Context, res *SyncResult, scope store.Ca
 		progress.say("%s: unchanged since the last sync (same runs), nothing read", scope.Key)
 		return nil
 	}
+	s.abandonStale(ctx)
 	sync, err := s.Store.StartSync(ctx, scope.Key, source)
 	if err != nil {
 		return s.failed(res, err)

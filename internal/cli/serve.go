@@ -242,7 +242,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger}, keys, nil)
+	// A sync running longer than the job timeout allows died with its
+	// process; the next sync records it as failed.
+	cat := catalog.NewAPI(&catalog.Service{Store: st, Logger: logger, AbandonAfter: opts.CatalogJobTimeout + 5*time.Minute}, keys, nil)
 	cat.Source = source
 	tr, err := tracker.New(ctx, tracker.Config{
 		Store: st, Keys: keys, Logger: logger, Registry: reg, ClientOptions: f.ClientOptions,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Syncs are written apart from the snapshot they produce: StartSync before
@@ -106,4 +107,22 @@ func (q queries) LatestSyncs(ctx context.Context) ([]CatalogSync, error) {
 		return nil, wrap(err, "list the latest catalog syncs")
 	}
 	return list, nil
+}
+
+// AbandonSyncs ends as errors, with reason, the syncs still running that
+// started before startedBefore: a sync whose process died (killed, the
+// machine lost) never finishes, and would otherwise show as running for
+// ever. It returns how many it ended.
+func (q queries) AbandonSyncs(ctx context.Context, startedBefore time.Time, reason string) (int64, error) {
+	now, _ := q.nowArg()
+	res, err := q.exec(ctx, `UPDATE catalog_syncs SET finished_at = $1, status = $2, error = $3
+		WHERE status = $4 AND started_at < $5`, now, SyncError, reason, SyncRunning, q.t(startedBefore))
+	if err != nil {
+		return 0, wrap(err, "end abandoned catalog syncs")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(err, "end abandoned catalog syncs")
+	}
+	return n, nil
 }

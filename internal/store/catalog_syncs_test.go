@@ -72,3 +72,37 @@ func TestCatalogSyncs(t *testing.T) {
 		}
 	})
 }
+
+// A sync left running by a process that died is ended by AbandonSyncs
+// once it is old enough; a younger one and finished ones are left alone.
+func TestAbandonSyncs(t *testing.T) {
+	t.Parallel()
+	eachWithClock(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := t.Context()
+		old, err := s.StartSync(ctx, "upload:a", "files")
+		must(t, err)
+		done, err := s.StartSync(ctx, "upload:b", "files")
+		must(t, err)
+		_, err = s.FinishSync(ctx, done.ID, store.SyncOK, "", nil)
+		must(t, err)
+		clk.Advance(2 * time.Hour)
+		young, err := s.StartSync(ctx, "upload:c", "files")
+		must(t, err)
+
+		n, err := s.AbandonSyncs(ctx, clk.Now().Add(-time.Hour), "abandoned: test")
+		must(t, err)
+		if n != 1 {
+			t.Errorf("AbandonSyncs ended %d syncs, want 1", n)
+		}
+		for _, c := range []struct {
+			id           int64
+			status, text string
+		}{{old.ID, store.SyncError, "abandoned: test"}, {done.ID, store.SyncOK, ""}, {young.ID, store.SyncRunning, ""}} {
+			got, err := s.GetSync(ctx, c.id)
+			must(t, err)
+			if got.Status != c.status || got.Error != c.text {
+				t.Errorf("sync %d: status %q error %q, want %q %q", c.id, got.Status, got.Error, c.status, c.text)
+			}
+		}
+	})
+}
