@@ -244,3 +244,22 @@ func TestCompiledCodeProvenance(t *testing.T) {
 		t.Errorf("metricflow_time_spine matched; the provenance note says it does not")
 	}
 }
+
+// BenchmarkCompileManifest measures building the compiled manifest of a full build from the embedded bytes, which
+// manifestJSON does once per set of compiled nodes.
+func BenchmarkCompileManifest(b *testing.B) {
+	if err := loadArtifacts(); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 0, len(artifacts.compiled))
+	for id := range artifacts.compiled {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	b.SetBytes(int64(len(artifacts.manifest)))
+	for b.Loop() {
+		if _, err := compileManifest(artifacts.manifest, artifacts.compiled, ids); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
