@@ -4,7 +4,8 @@
 # holding its project's tables, adds a connection to it, triggers a job with
 # live progress, downloads its artifacts and reads them; then crawls the
 # warehouse, runs the jobs the catalog reads (one fails a test), syncs dbt's
-# metadata onto the tables, searches it and prints a table's page.
+# metadata onto the tables, searches it, prints a table's page and its table
+# and column lineage.
 # Everything it writes lives in a temporary DBTLINK_HOME and ./demo-artifacts.
 set -euo pipefail
 BIN=${1:-bin/dbtlink}
@@ -75,4 +76,8 @@ echo "== dbtlink catalog tests --failing"
 
 echo "== dbtlink catalog lineage main.customers --upstream"
 "$BIN" catalog lineage main.customers --upstream
+
+# Column lineage, from the compiled SQL in the build step's manifest.
+echo "== dbtlink catalog lineage main.customers --column customer_id --upstream"
+"$BIN" catalog lineage main.customers --column customer_id --upstream
 echo "== done: artifacts are in ./demo-artifacts"

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-//go:embed data/manifest.json data/run_results.json data/catalog.json
+//go:embed data/manifest.json data/run_results.json data/catalog.json data/compiled_code.json
 var dataFS embed.FS
 
 // baseArtifacts is the embedded jaffle_shop set, parsed once per process.
@@ -30,6 +30,14 @@ type baseArtifacts struct {
 	// from a build without seeds), keyed by resource type, so `dbt seed` and `dbt snapshot` steps report real
 	// nodes of the project.
 	byType map[string][]map[string]any
+	// compiled holds, per node, what dbt adds to it when it compiles it (data/compiled_code.json, taken from a
+	// compiled build of the same project). The embedded manifest was written by dbt parse and has none of it.
+	compiled map[string]compiledNode
+}
+
+type compiledNode struct {
+	CompiledPath string `json:"compiled_path"`
+	CompiledCode string `json:"compiled_code"`
 }
 
 type manifestNode struct {
@@ -39,7 +47,7 @@ type manifestNode struct {
 	Schema           string `json:"schema"`
 	OriginalFilePath string `json:"original_file_path"`
 	RelationName     string `json:"relation_name"`
-	CompiledCode     string `json:"compiled_code"`
+	CompiledCode     string `json:"compiled_code"` // always empty: the embedded manifest is dbt parse's; see compiled
 	RawCode          string `json:"raw_code"`
 	Config           struct {
 		Materialized string `json:"materialized"`
@@ -66,6 +74,17 @@ func parseArtifacts() (*baseArtifacts, error) {
 	if a.catalog, err = dataFS.ReadFile("data/catalog.json"); err != nil {
 		return nil, fmt.Errorf("emulator: embedded catalog: %w", err)
 	}
+	cc, err := dataFS.ReadFile("data/compiled_code.json")
+	if err != nil {
+		return nil, fmt.Errorf("emulator: embedded compiled code: %w", err)
+	}
+	var ccDoc struct {
+		Nodes map[string]compiledNode `json:"nodes"`
+	}
+	if err := json.Unmarshal(cc, &ccDoc); err != nil {
+		return nil, fmt.Errorf("emulator: parse embedded compiled_code.json: %w", err)
+	}
+	a.compiled = ccDoc.Nodes
 	rr, err := dataFS.ReadFile("data/run_results.json")
 	if err != nil {
 		return nil, fmt.Errorf("emulator: embedded run_results: %w", err)
@@ -132,7 +151,7 @@ func (e *Emulator) stepFiles(r *run, s *step) map[string]func() []byte {
 		return nil
 	}
 	files := map[string]func() []byte{
-		"manifest.json": func() []byte { return artifacts.manifest },
+		"manifest.json": func() []byte { return e.manifestJSON(r, s) },
 	}
 	sub := dbtSubcommand(s.command)
 	switch sub {
@@ -150,8 +169,10 @@ func (e *Emulator) stepFiles(r *run, s *step) map[string]func() []byte {
 			if !ok || n.ResourceType != "model" || n.OriginalFilePath == "" {
 				continue
 			}
-			code := n.CompiledCode
+			code := artifacts.compiled[id].CompiledCode
 			if code == "" {
+				// No compiled build has this node's raw code (metricflow_time_spine): serve its raw code, as the
+				// emulator cannot render the dbt_date macro it calls.
 				code = n.RawCode
 			}
 			rel := "jaffle_shop/" + n.OriginalFilePath

@@ -157,6 +157,16 @@
 // wrote (data null for a step that wrote none), 404 in dbt's envelope for a step the run does not have, 400 for a
 // step that is not a number; without it, every file the run saved. Artifacts appear when the run ends.
 //
+// The embedded manifest.json was written by `dbt parse`, so it has no compiled SQL. As dbt does, the manifest of a
+// step that compiles nodes (build, run, compile, test, docs generate, retry) marks each node it compiled with
+// compiled: true, compiled_code, compiled_path, extra_ctes ([]) and extra_ctes_injected: a build or docs generate
+// step compiles the models and tests, a run step the models, a test step the tests; a node a failed step skipped is
+// not compiled, the node that failed is. Seed and source freshness steps serve the parsed manifest unchanged. The
+// compiled code comes from data/compiled_code.json, taken from a compiled build of the same project (see
+// data/PROVENANCE.md); metricflow_time_spine is not in it (its raw code calls a dbt_date macro the emulator cannot
+// render), so it stays uncompiled and its compiled/ file holds its raw code. Each distinct set of compiled nodes is
+// encoded once per process and its bytes reused; only the compiled nodes' objects are re-encoded.
+//
 // # Seed format
 //
 // A seed (YAML, or JSON with the same keys) nests accounts > projects > environments > jobs; see

@@ -268,6 +268,26 @@ func (e *e2e) run(t *testing.T) {
 	if rep.Counts.Matched != rep.Counts.Relations-2 {
 		t.Errorf("matched %d of %d relations", rep.Counts.Matched, rep.Counts.Relations)
 	}
+	// Column lineage: the synced manifest is the emulator's build step's, which carries compiled SQL for every
+	// model but metricflow_time_spine (data/compiled_code.json in the emulator).
+	if cl := rep.ColumnLineage; cl == nil || cl.Models != 12 || cl.Parsed != 12 || cl.Edges == 0 || cl.Skipped != "" {
+		t.Errorf("column lineage report = %+v, want 12 models parsed with edges", cl)
+	}
+	up, err := e.svc.ColumnLineage(ctx, "main.customers", "customer_id", catalog.Upstream, 1)
+	if err != nil {
+		t.Fatalf("column lineage of customers.customer_id: %v", err)
+	}
+	if links := linkSet(up); !slices.Contains(links, "main.stg_customers.customer_id -> main.customers.customer_id copy") {
+		t.Errorf("upstream of customers.customer_id = %q, want a copy from stg_customers.customer_id", links)
+	}
+	down, err := e.svc.ColumnLineage(ctx, "main.stg_orders", "order_id", catalog.Downstream, 1)
+	if err != nil {
+		t.Fatalf("column lineage of stg_orders.order_id: %v", err)
+	}
+	if links := linkSet(down); !slices.Contains(links, "main.stg_orders.order_id -> main.orders.order_id copy") {
+		t.Errorf("downstream of stg_orders.order_id = %q, want a copy into orders.order_id", links)
+	}
+
 	var unclaimed []string
 	for _, u := range rep.Unclaimed {
 		unclaimed = append(unclaimed, u.Name)

@@ -112,9 +112,14 @@ func TestWarehouseAndCatalogLocal(t *testing.T) {
 	}
 	wantCode(t, e.run("catalog", "show", "no_such_table"), ExitNotFound, "show missing table")
 
-	// Column lineage comes from compiled SQL, which the emulator's manifest
-	// lacks: jaffle_shop 1.10's has it, and its stg_customers and customers
-	// are tables of the warehouse too.
+	// Column lineage comes from compiled SQL: the emulator's build and run
+	// steps write a manifest with it, so the sync above resolved it.
+	r = e.mustRun("catalog", "lineage", "main.customers", "--column", "customer_id", "--upstream", "--depth", "1")
+	if !strings.Contains(r.stdout, "main.stg_customers.customer_id  (copy") || !strings.Contains(r.stdout, "+0 *    jaffle_shop.main.customers.customer_id") {
+		t.Errorf("column lineage after the emulator sync:\n%s", r.stdout)
+	}
+	// An uploaded manifest gets column lineage too: jaffle_shop 1.10's
+	// stg_customers and customers are tables of the warehouse as well.
 	r = e.mustRun("catalog", "upload", filepath.Join("..", "..", "lineage", "testdata", "jaffle_shop_1.10.json"), "--project", "jaffle110", "--warehouse", "wh")
 	if !strings.Contains(r.stdout, "column lineage (duckdb): 13 of 13 models fully resolved, 13 parsed") {
 		t.Errorf("upload report lacks column lineage:\n%s", r.stdout)

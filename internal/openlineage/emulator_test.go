@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,20 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 			if typed == 0 {
 				t.Error("no output has column types, although the run generated a catalog")
 			}
+			// The build step's manifest carries compiled SQL, so outputs get columnLineage facets.
+			var from []ColumnLineageInput
+			for _, e := range evs {
+				for _, o := range e.Outputs {
+					if e.EventType == Complete && strings.HasSuffix(o.Name, ".customers") && o.Facets.ColumnLineage != nil {
+						from = o.Facets.ColumnLineage.Fields["customer_id"].InputFields
+					}
+				}
+			}
+			if !slices.ContainsFunc(from, func(in ColumnLineageInput) bool {
+				return strings.HasSuffix(in.Name, ".stg_customers") && in.Field == "customer_id"
+			}) {
+				t.Errorf("customers.customer_id has input fields %+v, want stg_customers.customer_id", from)
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -246,7 +261,8 @@ func TestEmulatorRunsToReceiver(t *testing.T) {
 			client, srv, runID := emulatorRun(t, tt.job)
 			rec := newReceiver(t)
 			rec.fail = 2 // delivery retries through the receiver's 500s
-			target, err := NewTarget(Config{URL: rec.URL, APIKey: NewAPIKey(testKey)}, &HTTPOptions{Sleep: (&noSleep{}).sleep})
+			target, err := NewTarget(Config{URL: rec.URL, APIKey: NewAPIKey(testKey), ColumnLineage: &SQLColumnLineage{}},
+				&HTTPOptions{Sleep: (&noSleep{}).sleep})
 			if err != nil {
 				t.Fatal(err)
 			}
