@@ -41,6 +41,18 @@ CREATE TABLE catalog_column_lineage_gaps (
     PRIMARY KEY (scope_id, unique_id)
 );
 
+-- lz4 where the server has it, as for the models' SQL (migration 4).
+-- +goose StatementBegin
+DO $$
+BEGIN
+    ALTER TABLE catalog_column_lineage ALTER COLUMN edges SET COMPRESSION lz4;
+    ALTER TABLE catalog_column_lineage_gaps ALTER COLUMN gaps SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    RAISE NOTICE 'lz4 is not available: column lineage keeps pglz compression';
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
 DROP TABLE catalog_column_lineage_gaps;
 DROP TABLE catalog_column_lineage_parents;
