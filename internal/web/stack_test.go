@@ -85,7 +85,7 @@ func newStack(t *testing.T) *stack {
 	if _, err := cat.CreateWarehouse(ctx, catalog.NewWarehouse{Config: warehouse.Config{Name: "duck", Type: warehouse.DuckDB, DSN: duckWarehouse(t)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.CrawlWarehouse(ctx, "duck"); err != nil {
+	if _, err := cat.CrawlWarehouse(ctx, "duck", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, job := range []int64{emulator.DemoDocsJobID, emulator.DemoFailingJobID} {
