@@ -35,12 +35,12 @@ type colGroup struct {
 }
 
 type colNode struct {
-	ID     string `json:"id"`
-	Table  string `json:"table"` // colGroup.ID
-	Label  string `json:"label"` // the column name, "(rows)" for a model's rows
-	Name   string `json:"name"`  // table.column, for lists and tooltips
-	URL    string `json:"url,omitempty"`
-	Depth  int    `json:"depth"`
+	ID    string `json:"id"`
+	Table string `json:"table"` // colGroup.ID
+	Label string `json:"label"` // the column name, "(rows)" for a model's rows
+	Name  string `json:"name"`  // table.column, for lists and tooltips
+	URL   string `json:"url,omitempty"`
+	Depth int    `json:"depth"`
 }
 
 type colEdgeView struct {
