@@ -38,11 +38,15 @@ func jaffleTable(schema, name string, cols ...string) store.CatalogTable {
 
 // columnLineageUI serves the web UI over a catalog with column lineage and
 // returns it, the catalog, and a read token.
-func columnLineageUI(t *testing.T) (*httptest.Server, *catalog.Service, string) {
+// edit, when not nil, changes the manifest before it is uploaded.
+func columnLineageUI(t *testing.T, edit func(t *testing.T, manifest []byte) []byte) (*httptest.Server, *catalog.Service, string) {
 	t.Helper()
 	manifest, err := os.ReadFile(jaffleManifest)
 	if err != nil {
 		t.Fatalf("read the test manifest: %v", err)
+	}
+	if edit != nil {
+		manifest = edit(t, manifest)
 	}
 	ctx := t.Context()
 	st := storetest.Open(t, storetest.Backends(t)[0])
@@ -60,7 +64,7 @@ func columnLineageUI(t *testing.T) (*httptest.Server, *catalog.Service, string) 
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
-	if cl := res.Report.ColumnLineage; cl == nil || cl.Edges == 0 {
+	if cl := res.Report.ColumnLineage; cl == nil || cl.Edges == 0 || (edit == nil && cl.Complete != cl.Models) {
 		t.Fatalf("the upload has no column lineage: %+v", cl)
 	}
 	ui, err := New(Config{Catalog: catalog.NewAPI(svc, nil, nil), Runs: newFakeRuns(), Tokens: st, HashToken: server.HashToken, Logger: log, Version: "test"})
@@ -77,7 +81,7 @@ func columnLineageUI(t *testing.T) (*httptest.Server, *catalog.Service, string) 
 // kinds, and clicks a column of the graph through to its own lineage.
 func TestBrowserColumnLineage(t *testing.T) {
 	ctx := newBrowser(t, 2*time.Minute)
-	ts, svc, token := columnLineageUI(t)
+	ts, svc, token := columnLineageUI(t, nil)
 	tbl, err := svc.ResolveTable(t.Context(), "main.customers")
 	if err != nil {
 		t.Fatal(err)
@@ -150,4 +154,3 @@ func TestBrowserColumnLineage(t *testing.T) {
 		t.Fatalf("clicking %s opened %s", up.Key, loc)
 	}
 }
-

@@ -154,3 +154,21 @@ func TestColumnLineagePageErrors(t *testing.T) {
 		t.Errorf("no session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// A column name with a slash or a space round-trips through its link.
+func TestColumnLineageURLEscapes(t *testing.T) {
+	b := newBench(t, false)
+	c := b.client(t)
+	b.logIn(t, c, readToken)
+	for _, col := range []string{"a/b", "order id", "Amount%"} {
+		u := colLineageURL(7, col)
+		resp, body := httpGet(t, c, b.ts.URL+u)
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d\n%.300s", u, resp.StatusCode, body)
+			continue
+		}
+		if lastColCall.column != col {
+			t.Errorf("%s: the catalog was asked for column %q, want %q", u, lastColCall.column, col)
+		}
+	}
+}
