@@ -405,7 +405,7 @@ func TestPagesCSP(t *testing.T) {
 	b := newBench(t, false)
 	c := b.client(t)
 	b.logIn(t, c, writeToken)
-	for _, p := range []string{"/", "/search?q=orders", "/browse", "/browse/wh", "/browse/wh/db", "/browse/wh/db/main", "/tables/7", "/tables/7/lineage",
+	for _, p := range []string{"/", "/search?q=orders", "/browse", "/browse/wh", "/browse/wh/db", "/browse/wh/db/main", "/tables/7", "/tables/7/lineage", "/tables/7/columns/id/lineage",
 		"/tests/s/test.p.unique_orders_id", "/runs", "/runs/1", "/syncs", "/login", "/nope"} {
 		resp, body := httpGet(t, c, b.ts.URL+p)
 		if want := 200; p == "/nope" {

@@ -36,7 +36,7 @@ type pages struct {
 	set map[string]*template.Template
 }
 
-var pageNames = []string{"login", "error", "home", "search", "browse", "schema", "table", "lineage", "runs", "run", "syncs", "testhistory"}
+var pageNames = []string{"login", "error", "home", "search", "browse", "schema", "table", "lineage", "collineage", "runs", "run", "syncs", "testhistory"}
 
 func parsePages(a *assets) (*pages, error) {
 	funcs := template.FuncMap{
@@ -58,6 +58,7 @@ func parsePages(a *assets) (*pages, error) {
 			return s
 		},
 		"columnTest": columnTest,
+		"colLineage": colLineageURL,
 	}
 	p := &pages{set: map[string]*template.Template{}}
 	for _, name := range pageNames {
