@@ -28,7 +28,12 @@ async function api(cfg, path) {
       credentials: "omit",
     });
   } catch (e) {
-    throw new Failure("unreachable", "dbtlink server unreachable at " + cfg.server);
+    // A server that is down and one that does not allow this extension's
+    // origin (CORS) look the same from here.
+    throw new Failure(
+      "unreachable",
+      "dbtlink server unreachable at " + cfg.server + " (is it running, with --extension-origin " + chrome.runtime.getURL("").replace(/\/$/, "") + "?)"
+    );
   }
   if (res.status === 401 || res.status === 403) {
     throw new Failure("token", "token refused — check the options");
