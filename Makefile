@@ -48,6 +48,7 @@ fuzz:
 # emulator, like the browser tests.
 screenshots:
 	DBTLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots DBTLINK_REQUIRE_BROWSER=1 $(GO) test ./internal/web/ -run '^TestScreenshots$$' -count=1 -v
+	DBTLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots DBTLINK_REQUIRE_BROWSER=1 $(GO) test ./extension/ -run '^TestExtension$$' -count=1 -v
 
 # The browser extension (extension/) as a zip to load unpacked (after
 # unzipping) or to upload to a browser's store. Only the files the browser

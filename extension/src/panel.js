@@ -17,6 +17,7 @@ button { font: inherit; border: 0; background: none; cursor: pointer; color: #57
 .error { color: #a40e26; }
 h4 { margin: 8px 0 2px; font-size: 11px; text-transform: uppercase; color: #57606a; }
 ul { margin: 0; padding-left: 16px; }
+li { overflow-wrap: anywhere; }
 .pass, .success { color: #1a7f37; } .fail, .error-status, .warn { color: #a40e26; }
 .collapsed .body { display: none; }
 a { color: #0969da; }
@@ -59,7 +60,7 @@ a { color: #0969da; }
 
   function status(li, text, st) {
     li.appendChild(document.createTextNode(text + " "));
-    li.appendChild(el("span", st, st === "error" ? "error-status" : st));
+    li.appendChild(el("span", st || "no result", st === "error" ? "error-status" : st || "note"));
   }
 
   function frame(title) {
