@@ -51,7 +51,7 @@ func TestExtension(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ts.URL, "http://"))
 	serverURL := "http://localhost:" + port
 
-	configure(t, ctx, id, serverURL, st.read)
+	configure(t, ctx, id, serverURL, st.read, st.emu.URL)
 	do(t, ctx, "test button", chromedp.Click(chromedp.CSS(`#test`)),
 		poll(`document.getElementById("status").textContent.startsWith("connected")`, 20*time.Second))
 
@@ -170,13 +170,13 @@ func TestExtension(t *testing.T) {
 	}
 
 	// A refused token, then a stopped server: a clear message each.
-	configure(t, ctx, id, serverURL, "dbtl_wrong-token")
+	configure(t, ctx, id, serverURL, "dbtl_wrong-token", emu)
 	do(t, ctx, "open the job page", chromedp.Navigate(base+"/jobs/302"))
 	if p := panelDone(t, ctx); p.State != "error" || p.Error != "token" || p.Message != "token refused — check the options" {
 		t.Errorf("wrong token: %+v", p)
 	}
 	shot("extension-token-refused.png")
-	configure(t, ctx, id, serverURL, st.read)
+	configure(t, ctx, id, serverURL, st.read, emu)
 	ts.Close()
 	do(t, ctx, "open the job page", chromedp.Navigate(base+"/jobs/302"))
 	if p := panelDone(t, ctx); p.State != "error" || p.Error != "unreachable" || !strings.HasPrefix(p.Message, "dbtlink server unreachable") {
@@ -304,21 +304,26 @@ func checkTable(t *testing.T, cat *catalog.API, p panel, want *catalog.TableDeta
 }
 
 // configure fills and saves the options page, as a user would.
-func configure(t *testing.T, ctx context.Context, id, serverURL, token string) {
+// The emulator is given as a single-tenant host, so the panel shows on its
+// pages through the content scripts the service worker registers for it.
+func configure(t *testing.T, ctx context.Context, id, serverURL, token, host string) {
 	t.Helper()
 	do(t, ctx, "open the options page",
 		chromedp.Navigate("chrome-extension://"+id+"/options.html"),
 		chromedp.WaitVisible(chromedp.CSS(`#server`)),
 		chromedp.SetValue(chromedp.CSS(`#server`), serverURL),
 		chromedp.SetValue(chromedp.CSS(`#token`), token),
+		chromedp.SetValue(chromedp.CSS(`#hosts`), host),
 		chromedp.Click(chromedp.CSS(`#save`)),
-		poll(`document.getElementById("status").textContent.startsWith("saved")`, 10*time.Second),
+		poll(`document.getElementById("status").textContent === "saved; the panel shows on 1 of 1 extra hosts"`, 10*time.Second),
 	)
 }
 
 // unpacked writes the extension into a directory for --load-extension. The
-// manifest gets one more content-script match, http://127.0.0.1/*, where
-// the emulator's stand-in pages are; every other byte is what ships.
+// manifest gets host permission for http://127.0.0.1/*, where the
+// emulator's stand-in pages are, as if the user had granted it when adding
+// the emulator as a single-tenant host in the options (a headless browser
+// cannot answer the permission prompt); every other byte is what ships.
 func unpacked(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -346,8 +351,7 @@ func unpacked(t *testing.T) string {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	cs := m["content_scripts"].([]any)[0].(map[string]any)
-	cs["matches"] = append(cs["matches"].([]any), "http://127.0.0.1/*")
+	m["host_permissions"] = []any{"http://127.0.0.1/*"}
 	if b, err = json.MarshalIndent(m, "", "  "); err != nil {
 		t.Fatal(err)
 	}

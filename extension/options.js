@@ -69,10 +69,17 @@ async function save(ev) {
   // Saved first: the permission prompt may never be answered.
   await chrome.storage.local.set({ server, token, hosts });
   say("saved", true);
-  const origins = [new URL(server).origin + "/*", ...hosts.map((h) => h + "/*")];
-  request(origins).then(() => chrome.runtime.sendMessage({ type: "hosts" })).then((r) => {
-    if (r && r.ok && hosts.length) say("saved; the panel shows on " + r.granted.length + " of " + hosts.length + " extra hosts", true);
-  });
+  // The extra hosts first, then the server: a prompt nobody answers must
+  // not keep the hosts' content scripts from being registered.
+  if (hosts.length) {
+    await request(hosts.map((h) => h + "/*"));
+    const r = await chrome.runtime.sendMessage({ type: "hosts" });
+    if (r && r.ok) say("saved; the panel shows on " + r.granted.length + " of " + hosts.length + " extra hosts", true);
+    else say("saved, but the extra hosts could not be set up: " + (r ? r.message : "no answer"), false);
+  } else {
+    chrome.runtime.sendMessage({ type: "hosts" });
+  }
+  request([new URL(server).origin + "/*"]);
 }
 
 async function test() {
