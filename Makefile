@@ -5,7 +5,7 @@ BIN     ?= bin/dbtlink
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/dbtlink/dbtlink/internal/cli.Version=$(VERSION)
 
-.PHONY: build demo demo-ui test lint bench fuzz screenshots clean
+.PHONY: build demo demo-ui test lint bench fuzz screenshots extension clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dbtlink
@@ -48,6 +48,15 @@ fuzz:
 # emulator, like the browser tests.
 screenshots:
 	DBTLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots DBTLINK_REQUIRE_BROWSER=1 $(GO) test ./internal/web/ -run '^TestScreenshots$$' -count=1 -v
+	DBTLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots DBTLINK_REQUIRE_BROWSER=1 $(GO) test ./extension/ -run '^TestExtension$$' -count=1 -v
+
+# The browser extension (extension/) as a zip to load unpacked (after
+# unzipping) or to upload to a browser's store. Only the files the browser
+# reads go in; the Go tests beside them stay out.
+extension:
+	mkdir -p dist
+	rm -f dist/dbtlink-extension.zip
+	cd extension && zip -q -r -X ../dist/dbtlink-extension.zip manifest.json options.html options.js src
 
 clean:
-	rm -rf bin demo-artifacts
+	rm -rf bin demo-artifacts dist

@@ -359,7 +359,7 @@ func (e *Emulator) Runs() []RunInfo {
 	return out
 }
 
-// ServeHTTP serves the dbt Cloud API and the /_emulator/ control endpoints.
+// ServeHTTP serves the dbt Cloud API, the /_emulator/ control endpoints and the stand-in web pages (pages.go).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -371,6 +371,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
 		e.control(sw, r)
+		return
+	}
+	if e.servePage(sw, r) { // pages.go: stand-ins for dbt Cloud's web pages
 		return
 	}
 	if f := e.takeFault(r); f != nil {

@@ -54,6 +54,8 @@ type ServeOptions struct {
 	// The web UI's.
 	Web           bool
 	SecureCookies bool
+	// The browser extension's origins, answered with CORS headers.
+	ExtensionOrigins []string
 }
 
 // NewCmdServe builds `dbtlink serve`.
@@ -99,6 +101,11 @@ cancel runs. The browser keeps a session cookie, never the token; sessions
 live in the server's memory, so a restart logs browsers out. Behind a proxy
 that terminates TLS, pass --secure-cookies.
 
+The browser extension (extension/, ` + "`make extension`" + `) calls the catalog API
+with a read token from dbt Cloud's pages; pass its origin with
+--extension-origin chrome-extension://<id> so the server answers it (and no
+other origin) across origins.
+
 With --openlineage-url or --openlineage-file, each dbt Cloud run the server
 follows sends OpenLineage events once it ends, from a job of its own that is
 retried while the receiver fails (it never delays the run's watch); runs of
@@ -134,6 +141,7 @@ a connection named in --openlineage-connection go to that URL instead, and
 	addOpenLineageFlags(fl, &opts.OpenLineage, true)
 	fl.BoolVar(&opts.Web, "web", true, "serve the browser UI at / (the API stays under /api/)")
 	fl.BoolVar(&opts.SecureCookies, "secure-cookies", false, "mark the web UI's cookies Secure on plain HTTP too, for a server behind a TLS-terminating proxy (on TLS they always are)")
+	fl.StringArrayVar(&opts.ExtensionOrigins, "extension-origin", nil, "origin of the dbtlink browser extension (chrome-extension://<id>, the id chrome://extensions shows) allowed to call the API across origins; repeat for several; none by default")
 	fl.Int64Var(&opts.MaxUploadBytes, "max-upload-bytes", server.DefaultMaxUploadBytes, "largest artifact upload (POST /api/v1/catalog/uploads) accepted, in bytes, compressed and decompressed")
 	return cmd
 }
@@ -267,7 +275,7 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		}
 	}
 	srv, err := server.New(server.Config{Backend: be, Logger: logger, Registry: reg, Version: Version,
-		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes, Web: ui})
+		Catalog: cat, MaxUploadBytes: opts.MaxUploadBytes, Web: ui, ExtensionOrigins: opts.ExtensionOrigins})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// /healthz, /readyz, /metrics): the browser UI of internal/web. Nil
 	// answers them with the API's JSON 404.
 	Web http.Handler
+	// ExtensionOrigins are the browser extension origins
+	// (chrome-extension://<id>) whose requests to /api/ the server answers
+	// with CORS headers; see cors.go. Empty allows none.
+	ExtensionOrigins []string
 }
 
 // Server is the HTTP API of `dbtlink serve`. It implements http.Handler.
@@ -84,6 +88,8 @@ type Server struct {
 	catalog   Catalog
 	maxUpload int64
 	web       http.Handler
+
+	corsOrigins map[string]struct{}
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // token id -> last recorded use
@@ -112,6 +118,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.maxUpload == 0 {
 		s.maxUpload = DefaultMaxUploadBytes
+	}
+	s.corsOrigins = map[string]struct{}{}
+	for _, o := range cfg.ExtensionOrigins {
+		if err := CheckExtensionOrigin(o); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.corsOrigins[strings.TrimSuffix(o, "/")] = struct{}{}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -163,6 +176,9 @@ func New(cfg Config) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
 	if !cleanURLPath(r.URL.Path) {
 		s.badPath.ServeHTTP(w, r)
 		return
