@@ -49,8 +49,9 @@ type ColumnLineageReport struct {
 // resolved for upstream models. nodes are the snapshot's nodes after
 // matching (for their table ids).
 //
-// It reads the crawled columns from the store at once and returns a
-// function that does the rest, the parsing and resolving: the sync runs
+// It reads the crawled columns from the store (at once on SQLite, in the
+// function on PostgreSQL) and returns a function that does the rest, the
+// parsing and resolving: the sync runs
 // that while it writes the snapshot, so that its CPU time overlaps the
 // database's (see syncScope). Neither nodes nor in may change until the
 // function has returned.
@@ -73,11 +74,25 @@ func (s *Service) columnLineage(ctx context.Context, in *Inputs, nodes []store.C
 	for _, id := range tableOf {
 		ids = append(ids, id)
 	}
-	crawled, err := s.Store.PresentColumnNames(ctx, ids)
-	if err != nil {
-		s.warn("column lineage: crawled columns not read", "err", err)
-		crawled = nil
+	read := func(ctx context.Context) map[int64][]string {
+		crawled, err := s.Store.PresentColumnNames(ctx, ids)
+		if err != nil {
+			s.warn("column lineage: crawled columns not read", "err", err)
+			return nil
+		}
+		return crawled
 	}
+	if s.Store.Dialect() == store.Postgres && s.Store.DB().Stats().MaxOpenConnections != 1 {
+		// PostgreSQL reads them on a connection of the pool while the
+		// sync's transaction writes on its own: the snapshot does not
+		// change crawled columns. SQLite has one connection (as has a
+		// pool capped at one), which the transaction will hold, so it reads
+		// them first.
+		return func(ctx context.Context) (store.ColumnLineage, *ColumnLineageReport) {
+			return resolveColumnLineage(ctx, in, tableOf, read(ctx), d, rep)
+		}
+	}
+	crawled := read(ctx)
 	return func(ctx context.Context) (store.ColumnLineage, *ColumnLineageReport) {
 		return resolveColumnLineage(ctx, in, tableOf, crawled, d, rep)
 	}
