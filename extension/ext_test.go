@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,8 +20,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dbtlink/dbtlink/dbtcloud/emulator"
+	"github.com/dbtlink/dbtlink/internal/browsertest"
 	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/server"
+	"github.com/dbtlink/dbtlink/internal/servetest"
 	"github.com/dbtlink/dbtlink/internal/store"
 )
 
@@ -32,7 +33,7 @@ import (
 // the catalog holds, follow the single-page navigation, and say clearly
 // when the token is refused or the server is gone.
 func TestExtension(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := browsertest.Path(t)
 	st := newStack(t)
 	dir := unpacked(t)
 	ctx := newBrowser(t, chromium, dir, 3*time.Minute)
@@ -41,7 +42,7 @@ func TestExtension(t *testing.T) {
 	// The dbtlink server allows the extension's origin, and is reached as
 	// "localhost" while the pages are on 127.0.0.1, so the extension has no
 	// host permission for it and only CORS lets it read the answers.
-	srv, err := server.New(server.Config{Backend: apiBackend{st.tr, st.st}, Logger: slog.New(slog.DiscardHandler), Catalog: st.cat,
+	srv, err := server.New(server.Config{Backend: servetest.Backend{Tracker: st.tr, Store: st.st}, Logger: slog.New(slog.DiscardHandler), Catalog: st.cat,
 		ExtensionOrigins: []string{"chrome-extension://" + id}})
 	if err != nil {
 		t.Fatal(err)
@@ -386,62 +387,12 @@ func extensionID(t *testing.T, ctx context.Context) string {
 	}
 }
 
-// chromiumPath finds Debian's chromium. Without it the test skips, unless
-// DBTLINK_REQUIRE_BROWSER=1 (CI), where it fails.
-func chromiumPath(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{os.Getenv("DBTLINK_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("DBTLINK_REQUIRE_BROWSER") == "1" {
-		tb.Fatal("chromium is not installed and DBTLINK_REQUIRE_BROWSER=1: install it (apt-get install -y chromium) or set DBTLINK_CHROMIUM")
-	}
-	tb.Skip("browser tests skipped: chromium is not installed (apt-get install -y chromium; DBTLINK_REQUIRE_BROWSER=1 makes this a failure)")
-	return ""
-}
-
-// newBrowser starts chromium with the extension in dir loaded. Extensions
-// need the new headless mode; the other flags are internal/web's (root in a
-// container, no calling home).
+// newBrowser starts chromium with the extension in dir loaded
+// (browsertest). Extensions need the new headless mode.
 func newBrowser(tb testing.TB, path, dir string, timeout time.Duration) context.Context {
 	tb.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("load-extension", dir),
-		chromedp.Flag("disable-extensions-except", dir),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
-	tb.Cleanup(func() {
-		cancelTimeout()
-		cancelTab()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium (%s): %v", path, err)
-	}
-	return ctx
+	return browsertest.Start(tb, path, timeout, chromedp.Flag("headless", "new"), chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("load-extension", dir), chromedp.Flag("disable-extensions-except", dir))
 }
 
 func do(tb testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {

@@ -2,71 +2,19 @@ package web
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/dbtlink/dbtlink/internal/browsertest"
 )
 
-// chromiumPath finds Debian's chromium. Without it browser tests skip,
-// unless DBTLINK_REQUIRE_BROWSER=1 (CI), where they fail.
-func chromiumPath(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{os.Getenv("DBTLINK_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("DBTLINK_REQUIRE_BROWSER") == "1" {
-		tb.Fatal("chromium is not installed and DBTLINK_REQUIRE_BROWSER=1: install it (apt-get install -y chromium) or set DBTLINK_CHROMIUM")
-	}
-	tb.Skip("browser tests skipped: chromium is not installed (apt-get install -y chromium; DBTLINK_REQUIRE_BROWSER=1 makes this a failure)")
-	return ""
-}
-
-// newBrowser starts a headless chromium with a fresh profile and returns
-// a chromedp context for one tab, cancelled when tb ends. The flags are
-// those chromium needs as root in a container, and those that keep it
-// from calling home.
+// newBrowser starts a headless chromium (browsertest) and returns a
+// chromedp context for one tab, cancelled when tb ends.
 func newBrowser(tb testing.TB, timeout time.Duration) context.Context {
 	tb.Helper()
-	path := chromiumPath(tb)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
-	tb.Cleanup(func() {
-		cancelTimeout()
-		cancelTab()
-		cancelAlloc()
-	})
-	// Start the browser now, so a broken install fails here, clearly.
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium (%s): %v", path, err)
-	}
+	ctx := browsertest.Start(tb, browsertest.Path(tb), timeout, chromedp.Headless, chromedp.Flag("disable-extensions", true))
 	// Every page records what the Content-Security-Policy blocked and the
 	// script errors, for pageProblems.
 	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `

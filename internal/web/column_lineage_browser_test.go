@@ -17,6 +17,7 @@ import (
 
 	"github.com/dbtlink/dbtlink/internal/catalog"
 	"github.com/dbtlink/dbtlink/internal/server"
+	"github.com/dbtlink/dbtlink/internal/servetest"
 	"github.com/dbtlink/dbtlink/internal/store"
 	"github.com/dbtlink/dbtlink/internal/store/storetest"
 )
@@ -73,7 +74,7 @@ func columnLineageUI(t *testing.T, edit func(t *testing.T, manifest []byte) []by
 	}
 	ts := httptest.NewServer(ui)
 	t.Cleanup(ts.Close)
-	return ts, svc, newToken(t, st, "reader", store.ScopeRead)
+	return ts, svc, servetest.Token(t, st, "reader", store.ScopeRead)
 }
 
 // TestBrowserColumnLineage opens a table page, follows a column to its
