@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"time"
@@ -79,8 +80,18 @@ type UploadFile struct {
 // normal (dbt test after dbt run) and not reported. The fingerprint is the
 // sha256 of the files in the order given.
 func InputsFromFiles(files ...UploadFile) (*Inputs, error) {
+	return inputsFromFiles(files, "")
+}
+
+// inputsFromFiles is InputsFromFiles; a caller that has hashed the files
+// already gives their fingerprint, and they are not hashed again (100 MB
+// of artifacts cost SHA-256 about 0.1 s).
+func inputsFromFiles(files []UploadFile, fingerprint string) (*Inputs, error) {
 	in := &Inputs{}
-	h := sha256.New()
+	var h hash.Hash = sha256.New()
+	if fingerprint != "" {
+		h = nopHash{}
+	}
 	var manifestName string
 	var others []kept
 	for _, f := range files {
@@ -152,9 +163,21 @@ func InputsFromFiles(files ...UploadFile) (*Inputs, error) {
 		}
 	}
 	in.Warnings = append(in.Warnings, uploadWarnings(in, manifestName, others)...)
-	in.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	in.Fingerprint = fingerprint
+	if in.Fingerprint == "" {
+		in.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
 	return in, nil
 }
+
+// nopHash takes the bytes of files already hashed.
+type nopHash struct{}
+
+func (nopHash) Write(p []byte) (int, error) { return len(p), nil }
+func (nopHash) Sum(b []byte) []byte         { return b }
+func (nopHash) Reset()                      {}
+func (nopHash) Size() int                   { return 0 }
+func (nopHash) BlockSize() int              { return 1 }
 
 // uploadWarnings flags files that are probably not of the manifest's
 // project but cannot be refused for sure (catalog.json carries no

@@ -284,7 +284,8 @@ func (s *Service) Upload(ctx context.Context, name string, files []UploadFile, o
 	// Files that can be read twice (the CLI's, the server's spooled ones)
 	// are hashed first: the same files as last time stop here, without
 	// being parsed.
-	if fp, ok := fingerprintFiles(files); ok && !opts.Force {
+	fp, hashed := fingerprintFiles(files)
+	if hashed && !opts.Force {
 		if prev, err := s.Store.GetScope(ctx, scope.Key); err == nil && prev.Fingerprint == fp {
 			scope.Fingerprint = fp
 			err := s.syncScope(ctx, &res, scope, opts, progress, nil)
@@ -292,8 +293,11 @@ func (s *Service) Upload(ctx context.Context, name string, files []UploadFile, o
 			return res, err
 		}
 	}
+	if !hashed {
+		fp = "" // read and hashed together below
+	}
 	progress.say("read %d file(s)", len(files))
-	in, err := InputsFromFiles(files...)
+	in, err := inputsFromFiles(files, fp)
 	if err != nil {
 		return res, &InputError{Err: fmt.Errorf("upload %s: %w", name, err)}
 	}

@@ -85,13 +85,16 @@ func (q queries) putSearchDocs(ctx context.Context, docs []SearchDoc) error {
 	for batch := range slices.Chunk(docs, q.batchRows(len(types))) {
 		values := make([][]any, len(batch))
 		rowIDs := make([]int64, len(batch))
+		var vectors [][2]string
+		if q.dialect == Postgres {
+			vectors = composeVectors(batch)
+		}
 		for i, d := range batch {
 			rowIDs[i] = searchRowID(d.Kind, d.Ref)
 			if q.dialect == SQLite {
 				values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, rowIDs[i]}
 			} else {
-				doc, name := searchVectors(d)
-				values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, doc, name}
+				values[i] = []any{d.Kind, d.Ref, d.Name, d.Description, d.Columns, d.Tags, d.Owners, vectors[i][0], vectors[i][1]}
 			}
 		}
 		var a args

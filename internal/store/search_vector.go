@@ -1,8 +1,10 @@
 package store
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -148,4 +150,22 @@ func searchVectors(d SearchDoc) (doc, name string) {
 	n := newVectorBuilder()
 	n.add(d.Name, 3)
 	return v.String(), n.String()
+}
+
+// composeVectors returns searchVectors of each of docs, on as many cores
+// as there are: a first sync composes 14,000 of them (0.3 s on one core)
+// while the database waits for them.
+func composeVectors(docs []SearchDoc) [][2]string {
+	out := make([][2]string, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), max(len(docs)/256, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(docs); i += workers {
+				out[i][0], out[i][1] = searchVectors(docs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
