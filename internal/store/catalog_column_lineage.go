@@ -88,7 +88,7 @@ type storedGap struct {
 func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error {
 	for _, table := range []string{"catalog_column_lineage", "catalog_column_lineage_parents", "catalog_column_lineage_gaps"} {
 		if _, err := w.q.exec(ctx, `DELETE FROM `+table+` WHERE scope_id = $1`, w.scopeID); err != nil {
-			return wrap(err, "clear %s", table)
+			return fmt.Errorf("clear %s: %w", table, err)
 		}
 	}
 	cl := snap.ColumnLineage
@@ -113,7 +113,7 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 	for i, c := range children {
 		b, err := json.Marshal(byChild[c])
 		if err != nil {
-			return wrap(err, "encode the column lineage of %s", c)
+			return fmt.Errorf("encode the column lineage of %s: %w", c, err)
 		}
 		docs[i] = b
 	}
@@ -124,14 +124,14 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 			return append(a, w.scopeID, children[i], docs[i])
 		})
 	if err != nil {
-		return wrap(err, "insert column lineage")
+		return fmt.Errorf("insert column lineage: %w", err)
 	}
 	err = w.q.insertNew(ctx, "catalog_column_lineage_parents", []string{"scope_id", "parent_id", "child_id"},
 		[]string{"bigint", "text", "text"}, len(pairs), func(i int, a []any) []any {
 			return append(a, w.scopeID, pairs[i].parent, pairs[i].child)
 		})
 	if err != nil {
-		return wrap(err, "insert column lineage parents")
+		return fmt.Errorf("insert column lineage parents: %w", err)
 	}
 	var gapNodes []string
 	gaps := map[string][]storedGap{}
@@ -145,7 +145,7 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 	for i, id := range gapNodes {
 		b, err := json.Marshal(gaps[id])
 		if err != nil {
-			return wrap(err, "encode the column lineage gaps of %s", id)
+			return fmt.Errorf("encode the column lineage gaps of %s: %w", id, err)
 		}
 		gapDocs[i] = b
 	}
@@ -154,7 +154,7 @@ func (w snapshotWriter) columnLineage(ctx context.Context, snap Snapshot) error 
 			return append(a, w.scopeID, gapNodes[i], gapDocs[i])
 		})
 	if err != nil {
-		return wrap(err, "insert column lineage gaps")
+		return fmt.Errorf("insert column lineage gaps: %w", err)
 	}
 	return nil
 }
