@@ -62,46 +62,25 @@ func (e *Emulator) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) listConnections(w http.ResponseWriter, r *http.Request) {
-	acct, _ := pathInt(r, "a")
-	p, err := parsePage(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	admits, stateEcho, err := parseState(r, "active")
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	e.begin()
-	defer e.end()
-	pr := e.findProject(r)
-	if pr == nil {
-		notFound(w)
-		return
-	}
-	out := []wireConnection{}
-	for _, id := range sortedKeys(e.conns) {
-		if c := e.conns[id]; c.projectID == pr.id && admits(stateActive) {
-			out = append(out, e.wireConnection(c))
-		}
-	}
-	writeList(w, out, p, map[string]any{"account_id": acct, "project_id": pr.id, "state": stateEcho}, "id")
+	listOfProject(e, w, r, e.conns, func(c *connection) int64 { return c.projectID }, e.wireConnection)
 }
 
 func (e *Emulator) getConnection(w http.ResponseWriter, r *http.Request) {
-	e.begin()
-	defer e.end()
-	pr := e.findProject(r)
-	id, ok := pathInt(r, "c")
-	if pr == nil || !ok || e.conns[id] == nil || e.conns[id].projectID != pr.id {
-		notFound(w)
-		return
-	}
-	writeData(w, e.wireConnection(e.conns[id]))
+	getOfProject(e, w, r, "c", e.conns, func(c *connection) int64 { return c.projectID }, e.wireConnection)
 }
 
 func (e *Emulator) listRepositories(w http.ResponseWriter, r *http.Request) {
+	listOfProject(e, w, r, e.repos, func(rp *repository) int64 { return rp.projectID }, e.wireRepository)
+}
+
+func (e *Emulator) getRepository(w http.ResponseWriter, r *http.Request) {
+	getOfProject(e, w, r, "rp", e.repos, func(rp *repository) int64 { return rp.projectID }, e.wireRepository)
+}
+
+// listOfProject answers a list of the project's objects among objs (its
+// connections, its repositories): paged, filtered by state as dbt Cloud
+// filters them (the emulator's are all active), in id order.
+func listOfProject[T, W any](e *Emulator, w http.ResponseWriter, r *http.Request, objs map[int64]*T, project func(*T) int64, wire func(*T) W) {
 	acct, _ := pathInt(r, "a")
 	p, err := parsePage(r)
 	if err != nil {
@@ -120,23 +99,25 @@ func (e *Emulator) listRepositories(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	out := []wireRepository{}
-	for _, id := range sortedKeys(e.repos) {
-		if rp := e.repos[id]; rp.projectID == pr.id && admits(stateActive) {
-			out = append(out, e.wireRepository(rp))
+	out := []W{}
+	for _, id := range sortedKeys(objs) {
+		if o := objs[id]; project(o) == pr.id && admits(stateActive) {
+			out = append(out, wire(o))
 		}
 	}
 	writeList(w, out, p, map[string]any{"account_id": acct, "project_id": pr.id, "state": stateEcho}, "id")
 }
 
-func (e *Emulator) getRepository(w http.ResponseWriter, r *http.Request) {
+// getOfProject answers the object of objs whose id is the path value key,
+// if it is the project's; else 404.
+func getOfProject[T, W any](e *Emulator, w http.ResponseWriter, r *http.Request, key string, objs map[int64]*T, project func(*T) int64, wire func(*T) W) {
 	e.begin()
 	defer e.end()
 	pr := e.findProject(r)
-	id, ok := pathInt(r, "rp")
-	if pr == nil || !ok || e.repos[id] == nil || e.repos[id].projectID != pr.id {
+	id, ok := pathInt(r, key)
+	if pr == nil || !ok || objs[id] == nil || project(objs[id]) != pr.id {
 		notFound(w)
 		return
 	}
-	writeData(w, e.wireRepository(e.repos[id]))
+	writeData(w, wire(objs[id]))
 }
